@@ -1,0 +1,91 @@
+"""The BI-facing marts (SPEC 5): credit by campaign (with cost and ROAS) and by
+channel and close month, and the run's own record in attribution.runs."""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from attribution_pipeline.contract import CONTRACTS
+from attribution_pipeline.resources import AttributionSettings, Warehouse
+from attribution_pipeline.run_log import record_run
+from models import marts
+from models.registry import get_models
+
+_CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])
+
+@dg.asset(
+    key=["attribution", "campaign_attribution"],
+    group_name="marts",
+    kinds={"polars", "sql"},
+    ins={"touch_credit": _CREDIT, "campaigns": dg.AssetIn(key=["staging", "campaigns"])},
+    description=(
+        "Per model and campaign: credited revenue, credited deals, the campaign's cost and ROAS. Includes campaigns "
+        "with no credit, campaign ids missing from campaigns, and a null campaign row, so it sums to the won total."
+    ),
+)
+def campaign_attribution(
+    context: dg.AssetExecutionContext, touch_credit: pl.DataFrame, campaigns: pl.DataFrame
+) -> pl.DataFrame:
+    names = [model.name for model in get_models()]
+    frame = marts.campaign_attribution(touch_credit.lazy(), campaigns.lazy(), names).collect()
+    return frame.with_columns(run_id=pl.lit(context.run_id))
+
+@dg.asset(
+    key=["attribution", "channel_attribution"],
+    group_name="marts",
+    kinds={"polars", "sql"},
+    ins={"touch_credit": _CREDIT},
+    description="Per model, channel and close month (UTC, as the 1st): credited revenue, deals, and share of the model's month.",
+)
+def channel_attribution(context: dg.AssetExecutionContext, touch_credit: pl.DataFrame) -> pl.DataFrame:
+    return marts.channel_attribution(touch_credit.lazy()).collect().with_columns(run_id=pl.lit(context.run_id))
+
+def source_counts(instance: dg.DagsterInstance) -> dict[str, dict]:
+    """Row accounting per source, from the latest staging and raw materializations."""
+    counts: dict[str, dict] = {}
+    for name in CONTRACTS:
+        staged = instance.get_latest_materialization_event(dg.AssetKey(["staging", name]))
+        raw = instance.get_latest_materialization_event(dg.AssetKey(["raw", name]))
+        if staged is None or staged.asset_materialization is None:
+            continue
+        meta = staged.asset_materialization.metadata
+        files = raw.asset_materialization.metadata.get("files") if raw and raw.asset_materialization else None
+        counts[name] = {
+            "rows_in": meta["rows_in"].value,
+            "rows_passed": meta["rows_passed"].value,
+            "rows_quarantined": meta["rows_quarantined"].value,
+            "files": list(files.value) if files is not None else [],
+        }
+    return counts
+
+def resolved_parameters(instance: dg.DagsterInstance, settings: AttributionSettings) -> dict:
+    parameters = settings.model_dump() if hasattr(settings, "model_dump") else dict(settings)
+    journeys = instance.get_latest_materialization_event(dg.AssetKey(["attribution", "journeys"]))
+    if journeys is not None and journeys.asset_materialization is not None:
+        as_of = journeys.asset_materialization.metadata.get("as_of")
+        parameters["as_of_resolved"] = as_of.value if as_of is not None else None
+    parameters["models"] = [model.name for model in get_models()]
+    return parameters
+
+@dg.asset(
+    key=["attribution", "runs"],
+    group_name="marts",
+    kinds={"sql"},
+    deps=[campaign_attribution, channel_attribution],
+    description="Appends this run's row to attribution.runs (parameters, status, per-source row accounting) and attribution.run_sources.",
+)
+def runs(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: AttributionSettings) -> dg.MaterializeResult:
+    record = context.instance.get_run_record_by_id(context.run_id)
+    started = dt.datetime.fromtimestamp(record.start_time, dt.timezone.utc) if record and record.start_time else None
+    counts = source_counts(context.instance)
+    record_run(
+        warehouse.client,
+        run_id=context.run_id,
+        status="success",
+        started_at=started,
+        message="all assets materialized",
+        parameters=resolved_parameters(context.instance, settings),
+        source_rows=counts,
+    )
+    return dg.MaterializeResult(metadata={"source_rows": dg.MetadataValue.json(counts)})

@@ -1,0 +1,234 @@
+"""``attribution``: the command line (SPEC 6), a stable interface like the tables.
+
+``attribution run`` materializes the same Definitions that ``dg dev`` shows,
+in-process, against a persistent Dagster instance, so every CLI run is in the
+UI's run history too.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_WAREHOUSE = "duckdb:///attribution.duckdb"
+_INSTANCE_YAML = "# Written by `attribution run`: Dagster instance for CLI runs.\ntelemetry:\n  enabled: false\n"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="attribution",
+        description="Multi-touch campaign attribution: touches, campaigns and CRM deals in; exact credited revenue per model out.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sample = commands.add_parser("sample-data", help="write a synthetic B2B landing folder")
+    sample.add_argument("--out", required=True, type=Path, help="folder to write (created if missing)")
+    sample.add_argument("--touches", type=int, default=20_000, help="number of touches (default 20000)")
+    sample.add_argument("--seed", type=int, default=1, help="random seed; same seed, same bytes (default 1)")
+    sample.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format (default csv)")
+
+    run = commands.add_parser("run", help="run the whole pipeline through Dagster")
+    run.add_argument("--source", required=True, help="landing folder, or a SQLAlchemy URL of a source database")
+    run.add_argument("--warehouse", default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
+                     help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///attribution.duckdb)")
+    run.add_argument("--source-table", action="append", default=[], metavar="SOURCE=TABLE_OR_QUERY",
+                     help="with a database source: the table or SELECT query for a source (repeatable; default: table named like the source)")
+    run.add_argument("--lookback-days", type=float, default=365.0, help="days before created_at that touches count (default 365)")
+    run.add_argument("--half-life-days", type=float, default=7.0, help="time_decay half-life in days (default 7)")
+    run.add_argument("--position-weights", default="0.4,0.2,0.4", metavar="F,M,L",
+                     help="position_based first,middle,last shares summing to 1 (default 0.4,0.2,0.4)")
+    run.add_argument("--reporting-currency", default="USD", help="ISO 4217 reporting currency (default USD)")
+    run.add_argument("--as-of", default=None, metavar="TIMESTAMP",
+                     help="ISO-8601 as-of time for open deals (default: latest timestamp in the inputs)")
+    run.add_argument("--max-quarantine-share", type=float, default=0.5,
+                     help="stop when a larger share of a source's rows is quarantined (default 0.5)")
+    return parser
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"attribution: error: {message}", file=sys.stderr)
+    return code
+
+
+def _dagster_home() -> None:
+    """CLI runs go to $DAGSTER_HOME, else to ./.dagster_state (never the repo's tracked files)."""
+    if os.environ.get("DAGSTER_HOME"):
+        return
+    home = Path.cwd() / ".dagster_state"
+    home.mkdir(exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(_INSTANCE_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+
+
+def _settings(args: argparse.Namespace) -> dict:
+    try:
+        first, middle, last = (float(part) for part in args.position_weights.split(","))
+    except ValueError:
+        raise ValueError(f"--position-weights {args.position_weights!r} must be three numbers F,M,L")
+    settings = {
+        "lookback_days": args.lookback_days,
+        "half_life_days": args.half_life_days,
+        "position_first": first,
+        "position_middle": middle,
+        "position_last": last,
+        "reporting_currency": args.reporting_currency,
+        "as_of": args.as_of,
+        "max_quarantine_share": args.max_quarantine_share,
+    }
+    from attribution_pipeline.resources import AttributionSettings
+
+    AttributionSettings(**settings).params()  # validate before anything runs
+    if not 0 <= args.max_quarantine_share <= 1:
+        raise ValueError("--max-quarantine-share must be between 0 and 1")
+    return settings
+
+
+def _source_tables(pairs: list[str]) -> dict[str, str]:
+    tables = {}
+    for pair in pairs:
+        name, sep, target = pair.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            raise ValueError(f"--source-table {pair!r} must look like SOURCE=TABLE_OR_QUERY")
+        tables[name.strip()] = target.strip()
+    return tables
+
+
+def _failure_message(result) -> str:
+    """The user-facing cause of the first failed step, without a traceback."""
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error.cause is not None:
+                error = error.cause
+            text = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name
+            prefix = f"{error.cls_name}: "
+            text = text.split(prefix, 1)[1] if prefix in text else text
+            if error.cls_name not in ("SourceError",):
+                text = f"{error.cls_name}: {text}"
+            return f"{text} (step {event.step_key})"
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
+            return f"check {event.event_specific_data.check_name} failed on {event.event_specific_data.asset_key.to_user_string()}"
+    return "the run failed"
+
+
+def _summary(warehouse_url: str, run_id: str) -> str:
+    import sqlalchemy as sa
+
+    from attribution_pipeline.tables import RUN_SOURCES, TOUCH_CREDIT
+
+    engine = sa.create_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            opportunities = sa.table("opportunities", sa.column("is_won", sa.Boolean), sa.column("amount_cents", sa.BigInteger), schema="staging")
+            won = conn.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(opportunities.c.amount_cents), 0)).where(opportunities.c.is_won)
+            ).one()
+            credit = TOUCH_CREDIT.c
+            unattributed = sa.func.sum(sa.case((credit.channel == "(unattributed)", credit.credited_amount), else_=0))
+            models = conn.execute(
+                sa.select(credit.model, sa.func.sum(credit.credited_amount), unattributed)
+                .where(credit.run_id == run_id)
+                .group_by(credit.model)
+                .order_by(credit.model)
+            ).all()
+            sources = conn.execute(
+                sa.select(RUN_SOURCES.c.source, RUN_SOURCES.c.rows_in, RUN_SOURCES.c.rows_passed, RUN_SOURCES.c.rows_quarantined)
+                .where(RUN_SOURCES.c.run_id == run_id)
+                .order_by(RUN_SOURCES.c.source)
+            ).all()
+    finally:
+        engine.dispose()
+    won_total = int(won[1]) / 100
+    lines = [f"won deals: {won[0]:,}   won revenue: {won_total:,.2f}", "credited revenue per model:"]
+    for model, total, unattributed_total in models:
+        total, unattributed_total = float(total or 0), float(unattributed_total or 0)
+        status = "reconciles" if round(total * 100) == int(won[1]) else "DOES NOT RECONCILE"
+        share = unattributed_total / total if total else 0.0
+        lines.append(f"  {model:<16} {total:>18,.2f}  {status}; unattributed {unattributed_total:,.2f} ({share:.1%})")
+    lines.append("rows per source (in = passed + quarantined):")
+    for source, rows_in, passed, quarantined in sources:
+        lines.append(f"  {source:<22} {rows_in:>12,} = {passed:,} + {quarantined:,} quarantined")
+    return "\n".join(lines)
+
+
+def _record_failure(warehouse_url: str, run_id: str | None, message: str, settings: dict) -> None:
+    from attribution_pipeline.run_log import record_run
+    from attribution_pipeline.warehouse import WarehouseClient
+
+    try:
+        client = WarehouseClient(warehouse_url)
+        try:
+            record_run(client, run_id or "(not started)", "failed", None, message, settings, {})
+        finally:
+            client.dispose()
+    except Exception as error:  # the warehouse itself may be the problem
+        print(f"attribution: warning: could not record the failed run in attribution.runs: {error}", file=sys.stderr)
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args)
+        tables = _source_tables(args.source_table)
+    except ValueError as error:
+        return _fail(str(error), EXIT_USAGE)
+    source = args.source if "://" in args.source else str(Path(args.source).resolve())
+    if "://" not in args.source and not Path(source).is_dir():
+        return _fail(f"source folder {args.source} does not exist (write one with `attribution sample-data --out {args.source}`)", EXIT_USAGE)
+    _dagster_home()
+    os.environ["ATTRIBUTION_SOURCE"] = source
+    os.environ["ATTRIBUTION_WAREHOUSE_URL"] = args.warehouse
+
+    import dagster as dg
+
+    from attribution_pipeline.definitions import ALL_ASSETS_JOB, defs
+
+    run_config = {
+        "loggers": {"progress": {}},
+        "resources": {"settings": {"config": settings}, **({"source": {"config": {"location": source, "tables": tables}}} if tables else {})},
+    }
+    print(f"attribution: source {args.source} -> warehouse {args.warehouse}", file=sys.stderr)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            result = defs.resolve_job_def(ALL_ASSETS_JOB).execute_in_process(
+                run_config=run_config, instance=instance, raise_on_error=False
+            )
+    except Exception as error:  # a failure before any step ran (bad URL, config)
+        message = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+        _record_failure(args.warehouse, None, message, settings)
+        return _fail(message)
+    if not result.success:
+        message = _failure_message(result)
+        _record_failure(args.warehouse, result.run_id, message, settings)
+        return _fail(f"{message}; previous output tables are untouched (run {result.run_id})")
+    print(_summary(args.warehouse, result.run_id))
+    print(f"run {result.run_id} succeeded; tables in schema attribution of {args.warehouse}")
+    return EXIT_OK
+
+
+def sample_data(args: argparse.Namespace) -> int:
+    from attribution_pipeline.sample_data import generate
+
+    if args.touches < 1:
+        return _fail("--touches must be at least 1", EXIT_USAGE)
+    counts = generate(args.out, touches=args.touches, seed=args.seed, fmt=args.format,
+                      progress=lambda line: print(f"attribution: {line}", file=sys.stderr, flush=True))
+    print(json.dumps({"out": str(args.out), "rows": counts}))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "sample-data":
+        return sample_data(args)
+    return run_pipeline(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,351 @@
+"""The SPEC 1 data contract: each source's columns, key and row rules.
+
+``stage`` turns a raw frame (every column text, plus ``_source_file`` and
+``_source_row``) into typed, normalized rows and quarantined rows. Every raw
+row ends up in exactly one of the two, so rows in = passed + quarantined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from attribution_pipeline.normalize import (
+    TIMESTAMP,
+    channel_from_utms,
+    email_domain,
+    normalize_domain,
+    normalize_email,
+    parse_boolean,
+    parse_money,
+    parse_timestamp,
+    trimmed,
+)
+from models.params import AttributionParams
+
+SOURCE_FILE = "_source_file"
+SOURCE_ROW = "_source_row"
+LINEAGE = [SOURCE_FILE, SOURCE_ROW]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A row rule: ``broken`` is true for rows that break it (null counts as kept)."""
+
+    rule: str
+    broken: pl.Expr
+    message: pl.Expr
+
+
+@dataclass(frozen=True)
+class SourceContract:
+    name: str
+    columns: tuple[str, ...]  # every contract column, in output order
+    required_columns: tuple[str, ...]  # a file without one of these is unusable
+    key: tuple[str, ...] = ()
+    optional: bool = False  # the source may be absent altogether
+    build: Callable[[AttributionParams], tuple[dict[str, pl.Expr], list[Check]]] = field(
+        default=lambda params: ({}, [])
+    )
+
+    @property
+    def output_columns(self) -> list[str]:
+        return list(self.parsed_columns) + LINEAGE
+
+    parsed_columns: tuple[str, ...] = ()
+
+
+def _text(column: str) -> pl.Expr:
+    return pl.col(f"_t_{column}")
+
+
+def _quoted(column: str) -> pl.Expr:
+    return pl.concat_str(pl.lit("'"), _text(column), pl.lit("'"))
+
+
+def _required(column: str) -> Check:
+    return Check(f"{column}.required", _text(column).is_null(), pl.lit(f"{column} is required but empty"))
+
+
+def _unparseable(column: str, parsed: pl.Expr, rule: str, what: str) -> Check:
+    return Check(
+        f"{column}.{rule}",
+        _text(column).is_not_null() & parsed.is_null(),
+        pl.concat_str(pl.lit(f"{column} "), _quoted(column), pl.lit(f" is not {what}")),
+    )
+
+
+def _timestamp_checks(column: str, parsed: pl.Expr) -> list[Check]:
+    return [_unparseable(column, parsed, "invalid_timestamp", "an ISO-8601 timestamp or date")]
+
+
+def _money_checks(column: str, problem: pl.Expr) -> list[Check]:
+    return [
+        Check(
+            f"{column}.{rule}",
+            problem == rule,
+            pl.concat_str(pl.lit(f"{column} "), _quoted(column), pl.lit(f" {text}")),
+        )
+        for rule, text in (
+            ("negative_money", "is negative; money must be >= 0"),
+            ("invalid_money", "is not a decimal amount"),
+            ("too_many_decimals", "has more than 2 decimal places (never rounded)"),
+            ("money_out_of_range", "is too large"),
+        )
+    ]
+
+
+def _boolean(column: str) -> tuple[pl.Expr, list[Check]]:
+    parsed = parse_boolean(_text(column))
+    return parsed, [_required(column), _unparseable(column, parsed, "invalid_boolean", "a boolean (true/false, t/f, yes/no, y/n, 1/0)")]
+
+
+def _currency(params: AttributionParams) -> tuple[pl.Expr, list[Check]]:
+    code = _text("currency").str.to_uppercase().fill_null(pl.lit(params.reporting_currency))
+    checks = [
+        Check(
+            "currency.invalid_currency",
+            ~code.str.contains(r"^[A-Z]{3}$"),
+            pl.concat_str(pl.lit("currency "), _quoted("currency"), pl.lit(" is not an ISO 4217 code")),
+        ),
+        Check(
+            "currency.no_rate",
+            code.str.contains(r"^[A-Z]{3}$") & (code != params.reporting_currency),
+            pl.concat_str(
+                pl.lit("amount in "),
+                code,
+                pl.lit(f" needs an fx rate to {params.reporting_currency}, and currency conversion is not available yet"),
+            ),
+        ),
+    ]
+    return code, checks
+
+
+def _touches(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
+    occurred = parse_timestamp(_text("occurred_at")).value
+    email = normalize_email(_text("email"))
+    given_domain = normalize_domain(_text("account_domain"))
+    derived = email_domain(email)
+    derived = pl.when(~derived.is_in(sorted(params.freemail_domains))).then(derived)
+    channel = _text("channel").str.to_lowercase()
+    columns = {
+        "touch_id": _text("touch_id"),
+        "occurred_at": occurred,
+        "email": email,
+        "account_domain": pl.coalesce(given_domain, derived),
+        "domain_is_given": given_domain.is_not_null(),
+        "channel": pl.coalesce(channel, channel_from_utms(_text("utm_source"), _text("utm_medium"))),
+        "campaign_id": _text("campaign_id"),
+        "utm_source": _text("utm_source"),
+        "utm_medium": _text("utm_medium"),
+        "utm_campaign": _text("utm_campaign"),
+        "utm_content": _text("utm_content"),
+        "utm_term": _text("utm_term"),
+        "touch_type": _text("touch_type"),
+    }
+    checks = [_required("touch_id"), _required("occurred_at"), *_timestamp_checks("occurred_at", occurred)]
+    return columns, checks
+
+
+def _campaigns(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
+    start = parse_timestamp(_text("start_date")).value.dt.date()
+    end = parse_timestamp(_text("end_date")).value.dt.date()
+    cost = parse_money(_text("cost"))
+    currency, currency_checks = _currency(params)
+    columns = {
+        "campaign_id": _text("campaign_id"),
+        "campaign_name": _text("campaign_name"),
+        "channel": _text("channel").str.to_lowercase(),
+        "start_date": start,
+        "end_date": end,
+        "cost_cents": cost.cents,
+        "currency": currency,
+    }
+    checks = [
+        _required("campaign_id"),
+        _required("campaign_name"),
+        _required("channel"),
+        _required("start_date"),
+        _unparseable("start_date", start, "invalid_date", "an ISO-8601 date"),
+        _unparseable("end_date", end, "invalid_date", "an ISO-8601 date"),
+        Check("end_date.before_start", end < start, pl.lit("end_date is before start_date")),
+        *_money_checks("cost", cost.problem),
+        *currency_checks,
+    ]
+    return columns, checks
+
+
+def _opportunities(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
+    created = parse_timestamp(_text("created_at")).value
+    closed = parse_timestamp(_text("closed_at"), end_of_day=True).value
+    domain = normalize_domain(_text("account_domain"))
+    is_closed, closed_checks = _boolean("is_closed")
+    is_won, won_checks = _boolean("is_won")
+    amount = parse_money(_text("amount"))
+    currency, currency_checks = _currency(params)
+    columns = {
+        "opportunity_id": _text("opportunity_id"),
+        "account_domain": domain,
+        "created_at": created,
+        "closed_at": closed,
+        "stage": _text("stage"),
+        "is_closed": is_closed,
+        "is_won": is_won,
+        "amount_cents": amount.cents,
+        "currency": currency,
+    }
+    checks = [
+        _required("opportunity_id"),
+        _required("account_domain"),
+        Check(
+            "account_domain.invalid_domain",
+            _text("account_domain").is_not_null() & domain.is_null(),
+            pl.concat_str(pl.lit("account_domain "), _quoted("account_domain"), pl.lit(" has no domain left after normalization")),
+        ),
+        _required("created_at"),
+        *_timestamp_checks("created_at", created),
+        *_timestamp_checks("closed_at", closed),
+        _required("stage"),
+        *closed_checks,
+        *won_checks,
+        Check("is_won.won_not_closed", is_won & ~is_closed, pl.lit("is_won is true but is_closed is false")),
+        Check(
+            "closed_at.required_when_closed",
+            is_closed & _text("closed_at").is_null(),
+            pl.lit("closed_at is required when is_closed is true"),
+        ),
+        Check("closed_at.before_created", closed < created, pl.lit("closed_at is before created_at")),
+        _required("amount"),
+        *_money_checks("amount", amount.problem),
+        *currency_checks,
+    ]
+    return columns, checks
+
+
+def _contacts(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
+    columns = {
+        "opportunity_id": _text("opportunity_id"),
+        "email": normalize_email(_text("email")),
+        "role": _text("role"),
+    }
+    return columns, [_required("opportunity_id"), _required("email")]
+
+
+def _contract(name, columns, required, key, build, optional=False) -> SourceContract:
+    sample, _ = build(AttributionParams())
+    return SourceContract(
+        name=name,
+        columns=tuple(columns),
+        required_columns=tuple(required),
+        key=tuple(key),
+        optional=optional,
+        build=build,
+        parsed_columns=tuple(sample),
+    )
+
+
+CONTRACTS: dict[str, SourceContract] = {
+    contract.name: contract
+    for contract in (
+        _contract(
+            "touches",
+            ["touch_id", "occurred_at", "email", "account_domain", "channel", "campaign_id",
+             "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "touch_type"],
+            ["touch_id", "occurred_at"],
+            ["touch_id"],
+            _touches,
+        ),
+        _contract(
+            "campaigns",
+            ["campaign_id", "campaign_name", "channel", "start_date", "end_date", "cost", "currency"],
+            ["campaign_id", "campaign_name", "channel", "start_date"],
+            ["campaign_id"],
+            _campaigns,
+        ),
+        _contract(
+            "opportunities",
+            ["opportunity_id", "account_domain", "created_at", "closed_at", "stage", "is_closed",
+             "is_won", "amount", "currency"],
+            ["opportunity_id", "account_domain", "created_at", "closed_at", "stage", "is_closed",
+             "is_won", "amount"],
+            ["opportunity_id"],
+            _opportunities,
+        ),
+        _contract(
+            "opportunity_contacts",
+            ["opportunity_id", "email", "role"],
+            ["opportunity_id", "email"],
+            [],
+            _contacts,
+            optional=True,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Staged:
+    valid: pl.DataFrame
+    quarantine: pl.DataFrame
+
+
+QUARANTINE_COLUMNS = ["source", "rule", "message", "source_file", "source_row", "raw_values"]
+
+
+def _duplicate_checks(key: tuple[str, ...], value_columns: list[str]) -> list[Check]:
+    """SPEC 2: every row of a duplicated key is quarantined, unless the copies
+    are identical in every column: then the first is kept, the rest rejected."""
+    if not key:
+        return []
+    keys = [_text(column) for column in key]
+    has_key = pl.all_horizontal(k.is_not_null() for k in keys)
+    copies = pl.len().over(keys)
+    variants = pl.struct([_text(c) for c in value_columns]).n_unique().over(keys)
+    first = pl.int_range(pl.len()).over(keys) == 0
+    key_text = pl.concat_str(keys, separator="|")
+    return [
+        Check(
+            f"{'+'.join(key)}.duplicate_key",
+            has_key & (copies > 1) & (variants > 1),
+            pl.concat_str(
+                pl.lit(f"{'+'.join(key)} '"), key_text, pl.lit("' appears "), copies.cast(pl.String),
+                pl.lit(" times with different values"),
+            ),
+        ),
+        Check(
+            f"{'+'.join(key)}.duplicate_row",
+            has_key & (copies > 1) & (variants == 1) & ~first,
+            pl.concat_str(pl.lit(f"identical copy of an earlier row with {'+'.join(key)} '"), key_text, pl.lit("'")),
+        ),
+    ]
+
+
+def stage(contract: SourceContract, raw: pl.DataFrame, params: AttributionParams) -> Staged:
+    """Splits raw rows into staged (typed, normalized) and quarantined rows."""
+    value_columns = [c for c in raw.columns if c not in LINEAGE]
+    texts = {f"_t_{c}": trimmed(c) for c in value_columns}
+    texts.update({f"_t_{c}": pl.lit(None, pl.String) for c in contract.columns if c not in value_columns})
+    columns, checks = contract.build(params)
+    checks = _duplicate_checks(contract.key, value_columns) + checks
+    frame = raw.sort(LINEAGE).with_columns(**texts)
+    rule_ids = [pl.when(check.broken.fill_null(False)).then(pl.lit(check.rule)) for check in checks]
+    messages = [pl.when(check.broken.fill_null(False)).then(check.message) for check in checks]
+    judged = frame.with_columns(
+        _rule=pl.coalesce(rule_ids) if rule_ids else pl.lit(None, pl.String),
+        _message=pl.concat_str(messages, separator="; ", ignore_nulls=True) if messages else pl.lit(None, pl.String),
+        **{f"_p_{name}": expr for name, expr in columns.items()},
+    )
+    valid = judged.filter(pl.col("_rule").is_null()).select(
+        *(pl.col(f"_p_{name}").alias(name) for name in columns), *LINEAGE
+    )
+    rejected = judged.filter(pl.col("_rule").is_not_null()).select(
+        source=pl.lit(contract.name),
+        rule="_rule",
+        message="_message",
+        source_file=SOURCE_FILE,
+        source_row=SOURCE_ROW,
+        raw_values=pl.struct(value_columns).struct.json_encode() if value_columns else pl.lit("{}"),
+    )
+    return Staged(valid=valid, quarantine=rejected)

@@ -1,0 +1,95 @@
+"""Stores each asset's frame as a warehouse table named by its key (``schema/name``).
+
+Declared tables (``tables.py``) keep their DDL and are replaced row-wise in
+one transaction; raw and staging tables follow their frames. Within one
+process the frame just written is handed to downstream assets directly, so a
+10M-row table is not read back from the warehouse it was just written to.
+"""
+
+
+import dagster as dg
+import polars as pl
+import sqlalchemy as sa
+
+from attribution_pipeline.resources import Warehouse
+from attribution_pipeline.tables import METADATA, MONEY_COLUMNS, QUARANTINE, quarantine_table
+
+_POLARS_TYPES = {
+    sa.Text: pl.String,
+    sa.Integer: pl.Int32,
+    sa.BigInteger: pl.Int64,
+    sa.Double: pl.Float64,
+    sa.Boolean: pl.Boolean,
+    sa.Date: pl.Date,
+}
+
+
+def column_schema(frame: pl.DataFrame, table: sa.Table | None) -> dg.TableSchema:
+    docs = {column.name: column.comment for column in table.columns} if table is not None else {}
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name, str(dtype), description=docs.get(name)) for name, dtype in frame.schema.items()]
+    )
+
+
+def declared_table(schema: str, name: str) -> sa.Table | None:
+    if schema == QUARANTINE:
+        return quarantine_table(name)
+    return METADATA.tables.get(f"{schema}.{name}")
+
+
+def conform(frame: pl.DataFrame, table: sa.Table) -> pl.DataFrame:
+    """A declared table read back from any dialect, in the types the engine uses
+    (money back to integer cents, exactly)."""
+    money = {public: cents for cents, public in MONEY_COLUMNS.items()}
+    columns = []
+    for column in table.columns:
+        if column.name in money:
+            cents = (pl.col(column.name).cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64)
+            columns.append(cents.alias(money[column.name]))
+        elif isinstance(column.type, sa.DateTime):
+            columns.append(pl.col(column.name).cast(pl.Datetime("us", "UTC")))
+        else:
+            dtype = next((pl_type for sa_type, pl_type in _POLARS_TYPES.items() if isinstance(column.type, sa_type)), pl.String)
+            columns.append(pl.col(column.name).cast(dtype))
+    return frame.select(columns)
+
+
+class WarehouseIOManager(dg.ConfigurableIOManager):
+    """Polars frames in and out of the warehouse, one table per asset key."""
+
+    warehouse: dg.ResourceDependency[Warehouse]
+
+    _frames: dict[tuple[str, ...], pl.DataFrame] = {}
+    _frames_run: list[str] = []
+
+    def _remember(self, run_id: str, path: tuple[str, ...], frame: pl.DataFrame) -> None:
+        if self._frames_run != [run_id]:  # keep only the current run's frames
+            WarehouseIOManager._frames = {}
+            WarehouseIOManager._frames_run = [run_id]
+        WarehouseIOManager._frames[path] = frame
+
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
+        schema, name = context.asset_key.path[-2:]
+        table = declared_table(schema, name)
+        if table is not None:
+            rows = self.warehouse.client.replace(table, obj)
+        else:
+            rows = self.warehouse.client.replace_shaped(schema, name, obj)
+        self._remember(context.run_id, tuple(context.asset_key.path), obj)
+        context.add_output_metadata(
+            {
+                "dagster/row_count": dg.MetadataValue.int(rows),
+                "dagster/table_name": f"{schema}.{name}",
+                "dagster/column_schema": column_schema(obj, table),
+            }
+        )
+
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+        path = tuple(context.asset_key.path)
+        upstream_run = context.upstream_output.run_id if context.upstream_output else None
+        if upstream_run and self._frames_run == [upstream_run] and path in self._frames:
+            return self._frames[path]
+        schema, name = path[-2:]
+        frame = self.warehouse.client.read(schema, name)
+        table = declared_table(schema, name)
+        return conform(frame, table) if table is not None else frame

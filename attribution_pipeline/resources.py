@@ -1,0 +1,100 @@
+"""Dagster resources: where the inputs come from, where the tables go, and the
+run's parameters. They are bound once, in ``definitions.py``, from ``EnvVar``;
+values are read at run time, never at import time.
+"""
+
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+from pydantic import Field, PrivateAttr
+
+from attribution_pipeline.contract import CONTRACTS
+from attribution_pipeline.normalize import parse_timestamp
+from attribution_pipeline.sources import SourceError, is_database_url, read_database, read_landing
+from attribution_pipeline.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseClient
+from models.params import DEFAULT_FREEMAIL_DOMAINS, AttributionParams, PositionWeights
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The warehouse every table is written to, as a SQLAlchemy URL
+    (``duckdb:///path.duckdb`` embedded, ``postgresql+psycopg://...`` in production)."""
+
+    url: str = Field(default=DEFAULT_WAREHOUSE_URL, description="SQLAlchemy URL of the warehouse")
+    _client: WarehouseClient | None = PrivateAttr(default=None)
+
+    @property
+    def client(self) -> WarehouseClient:
+        if self._client is None:
+            self._client = WarehouseClient(self.url)
+        return self._client
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._client is not None:
+            self._client.dispose()
+
+
+class LandingSource(dg.ConfigurableResource):
+    """Where the inputs are: a landing folder (``DIR/<source>.csv|.parquet`` or
+    ``DIR/<source>/`` part files) or a SQLAlchemy URL with a table or query per source."""
+
+    location: str = Field(description="Landing folder path, or a SQLAlchemy URL")
+    tables: dict[str, str] = Field(
+        default_factory=dict,
+        description="For a database source: source name -> table name or SELECT query (default: the source name)",
+    )
+
+    def read(self, source: str) -> tuple[pl.DataFrame | None, list[str]]:
+        """The source's rows as text, and the files or tables they came from (None when absent)."""
+        if is_database_url(self.location):
+            target = self.tables.get(source, source)
+            frame = read_database(self.location, source, target)
+            return frame, [target if not target.lstrip().lower().startswith(("select", "with")) else f"query {source}"]
+        folder = Path(self.location)
+        if not folder.is_dir():
+            raise SourceError(source, str(folder), "landing folder does not exist (create one with `attribution sample-data --out DIR`)")
+        return read_landing(folder, source)
+
+
+class AttributionSettings(dg.ConfigurableResource):
+    """The run's parameters (SPEC 4). Every output row records the run, and the
+    run's parameters are stored in ``attribution.runs``."""
+
+    lookback_days: float = Field(default=365.0, description="Touches count from created_at minus this many 24-hour days")
+    half_life_days: float = Field(default=7.0, description="time_decay: credit halves every this many days before conversion")
+    position_first: float = Field(default=0.4, description="position_based: share of the first touch")
+    position_middle: float = Field(default=0.2, description="position_based: share split by the middle touches")
+    position_last: float = Field(default=0.4, description="position_based: share of the last touch")
+    reporting_currency: str = Field(default="USD", description="ISO 4217 code of every credited amount")
+    as_of: str | None = Field(default=None, description="ISO-8601 as-of time for open deals; default: the latest timestamp in the inputs")
+    freemail_domains: list[str] = Field(
+        default_factory=lambda: sorted(DEFAULT_FREEMAIL_DOMAINS),
+        description="Domains never derived from an e-mail as an account domain",
+    )
+    max_quarantine_share: float = Field(default=0.5, description="A source with a larger share of rows quarantined stops the run")
+
+    def params(self) -> AttributionParams:
+        return AttributionParams(
+            lookback_days=self.lookback_days,
+            half_life_days=self.half_life_days,
+            position_weights=PositionWeights.of(self.position_first, self.position_middle, self.position_last),
+            reporting_currency=self.reporting_currency.strip().upper(),
+            as_of=parse_as_of(self.as_of),
+            freemail_domains=frozenset(domain.strip().lower() for domain in self.freemail_domains),
+        )
+
+
+def parse_as_of(text: str | None) -> dt.datetime | None:
+    """The same ISO-8601 rules as the inputs (naive = UTC, date-only = midnight)."""
+    if text is None or not text.strip():
+        return None
+    value = pl.select(parse_timestamp(pl.lit(text.strip())).value).item()
+    if value is None:
+        raise ValueError(f"as_of {text!r} is not an ISO-8601 timestamp")
+    return value.astimezone(dt.timezone.utc)
+
+
+def contract_names() -> list[str]:
+    return list(CONTRACTS)

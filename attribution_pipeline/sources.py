@@ -1,0 +1,137 @@
+"""Reading a source "as it is" (SPEC 1): a landing folder of CSV/Parquet files
+or a table/query in any SQLAlchemy database.
+
+Every value is read as text, exactly as written, so that staging can apply
+the contract and quarantine can show the original values. Headers are
+matched case-insensitively after trimming; extra columns are kept.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+
+from attribution_pipeline.contract import SOURCE_FILE, SOURCE_ROW
+
+DATA_SUFFIXES = (".csv", ".parquet")
+
+
+class SourceError(Exception):
+    """A whole-source problem: the run stops before anything downstream is replaced."""
+
+    def __init__(self, source: str, location: str, problem: str):
+        self.source, self.location, self.problem = source, location, problem
+        super().__init__(f"source {source}: {location}: {problem}")
+
+
+def is_database_url(location: str) -> bool:
+    return "://" in location
+
+
+def landing_files(folder: Path, source: str) -> list[Path]:
+    """``DIR/<source>.csv|.parquet`` and every data file under ``DIR/<source>/``."""
+    files: list[Path] = []
+    for entry in sorted(folder.iterdir()):
+        name = entry.name.lower()
+        if entry.is_file() and name in {f"{source}{suffix}" for suffix in DATA_SUFFIXES}:
+            files.append(entry)
+        elif entry.is_dir() and name == source:
+            files.extend(
+                part
+                for part in sorted(entry.rglob("*"))
+                if part.is_file() and part.suffix.lower() in DATA_SUFFIXES
+            )
+    return files
+
+
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Typed columns (Parquet, SQL) as text that staging parses like CSV text."""
+    columns = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            fmt = "%Y-%m-%dT%H:%M:%S%.6f" + ("%:z" if dtype.time_zone else "")
+            columns.append(column.dt.to_string(fmt).alias(name))
+        elif dtype == pl.Date:
+            columns.append(column.dt.to_string("%Y-%m-%d").alias(name))
+        elif dtype == pl.String:
+            columns.append(column)
+        else:
+            columns.append(column.cast(pl.String).alias(name))
+    return frame.select(columns)
+
+
+def _normalized_headers(frame: pl.DataFrame, source: str, location: str) -> pl.DataFrame:
+    names = [str(name).strip().lower() for name in frame.columns]
+    seen: dict[str, str] = {}
+    for original, name in zip(frame.columns, names):
+        if name in seen:
+            raise SourceError(source, location, f"columns {seen[name]!r} and {original!r} are the same column once trimmed and lower-cased")
+        if name in (SOURCE_FILE, SOURCE_ROW):
+            raise SourceError(source, location, f"column name {original!r} is reserved")
+        seen[name] = original
+    return frame.rename(dict(zip(frame.columns, names)))
+
+
+def _with_lineage(frame: pl.DataFrame, location: str) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.lit(location).alias(SOURCE_FILE),
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(SOURCE_ROW),
+    )
+
+
+def read_file(path: Path, source: str, display_name: str) -> pl.DataFrame:
+    """One landing file, every column as text, with its file name and 1-based data row."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pl.read_parquet(path)
+        else:
+            frame = pl.read_csv(
+                io.BytesIO(path.read_bytes()),
+                infer_schema=False,
+                encoding="utf8",
+            )
+        frame = _as_text(frame)
+    except SourceError:
+        raise
+    except Exception as error:  # polars/arrow raise many types for unreadable files
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SourceError(source, display_name, f"unreadable file: {first_line}") from error
+    frame = _normalized_headers(frame, source, display_name)
+    return _with_lineage(frame, display_name)
+
+
+def read_landing(folder: Path, source: str) -> tuple[pl.DataFrame | None, list[str]]:
+    """All files of one source, or (None, []) when the source has no file."""
+    files = landing_files(folder, source)
+    if not files:
+        return None, []
+    names = [str(path.relative_to(folder)) for path in files]
+    frames = [read_file(path, source, name) for path, name in zip(files, names)]
+    return pl.concat(frames, how="diagonal"), names
+
+
+def read_database(url: str, source: str, table_or_query: str) -> pl.DataFrame:
+    """A table (optionally schema-qualified) or a SELECT query in any SQLAlchemy database."""
+    is_query = table_or_query.lstrip().lower().startswith(("select", "with"))
+    location = f"query {source}" if is_query else f"table {table_or_query}"
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if is_query:
+                statement = sa.text(table_or_query)
+            else:
+                schema, _, name = table_or_query.rpartition(".")
+                table = sa.table(name, schema=schema or None)
+                statement = sa.select(sa.text("*")).select_from(table)
+            frame = pl.read_database(statement, connection, infer_schema_length=None)
+    except Exception as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SourceError(source, location, f"cannot read: {first_line}") from error
+    finally:
+        engine.dispose()
+    frame = _normalized_headers(_as_text(frame), source, location)
+    return _with_lineage(frame, location)

@@ -1,0 +1,148 @@
+"""The output tables (SPEC 5) as SQLAlchemy tables: their names, columns, types
+and meanings are a public API, so they are declared once, here.
+
+The same declarations create the tables on every dialect, cast frames before
+they are written, and render the README's table dictionary.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+ATTRIBUTION = "attribution"
+QUARANTINE = "quarantine"
+
+Money = sa.Numeric(18, 2)
+Timestamp = sa.DateTime(timezone=True)
+
+METADATA = sa.MetaData()
+
+
+def _table(schema: str, name: str, grain: str, *columns: sa.Column) -> sa.Table:
+    return sa.Table(name, METADATA, *columns, schema=schema, comment=grain)
+
+
+def _col(name: str, type_: sa.types.TypeEngine, doc: str, nullable: bool = True) -> sa.Column:
+    return sa.Column(name, type_, nullable=nullable, comment=doc)
+
+
+RUN_ID = ("run_id", sa.Text, "Dagster run id of the run that wrote the row")
+
+JOURNEYS = _table(
+    ATTRIBUTION,
+    "journeys",
+    "One row per (opportunity, touch) matched by SPEC 3, for won, lost and open deals.",
+    _col("opportunity_id", sa.Text, "The deal", nullable=False),
+    _col("touch_id", sa.Text, "The matched touch", nullable=False),
+    _col("position", sa.Integer, "1 = first touch of the journey, ordered by (occurred_at, touch_id bytes)", nullable=False),
+    _col("n_touches", sa.Integer, "Number of touches in the deal's journey", nullable=False),
+    _col("match_type", sa.Text, "How the touch matched: email (a contact), domain, or both", nullable=False),
+    _col("occurred_at", Timestamp, "When the touch happened (UTC)", nullable=False),
+    _col("conversion_at", Timestamp, "closed_at for a closed deal, the run's as-of time for an open one", nullable=False),
+    _col("channel", sa.Text, "The touch's channel (given, or from the UTM channel grouping)"),
+    _col("campaign_id", sa.Text, "The touch's campaign, if any"),
+    _col("touch_type", sa.Text, "The touch's type, if given"),
+    _col("account_domain", sa.Text, "The opportunity's account domain"),
+    _col("is_won", sa.Boolean, "The deal is closed-won"),
+    _col("is_closed", sa.Boolean, "The deal is closed (won or lost)"),
+    _col(*RUN_ID),
+)
+
+TOUCH_CREDIT = _table(
+    ATTRIBUTION,
+    "touch_credit",
+    "One row per (model, won opportunity, touch) with weight > 0, plus one '(unattributed)' row per model for a won deal without touches.",
+    _col("model", sa.Text, "Attribution model name", nullable=False),
+    _col("opportunity_id", sa.Text, "The won deal", nullable=False),
+    _col("touch_id", sa.Text, "The credited touch; null on the unattributed row"),
+    _col("position", sa.Integer, "The touch's position in the journey; null when unattributed"),
+    _col("n_touches", sa.Integer, "Journey length; 0 when unattributed", nullable=False),
+    _col("weight", sa.Double, "The model's weight for this touch; weights of a deal sum to 1", nullable=False),
+    _col("credited_amount", Money, "Credited revenue in the reporting currency, whole cents; a deal's credits sum exactly to its amount", nullable=False),
+    _col("occurred_at", Timestamp, "When the touch happened (UTC); null when unattributed"),
+    _col("channel", sa.Text, "The touch's channel, or '(unattributed)'", nullable=False),
+    _col("campaign_id", sa.Text, "The touch's campaign, if any"),
+    _col("account_domain", sa.Text, "The opportunity's account domain"),
+    _col("closed_at", Timestamp, "When the deal closed (UTC)", nullable=False),
+    _col(*RUN_ID),
+)
+
+CAMPAIGN_ATTRIBUTION = _table(
+    ATTRIBUTION,
+    "campaign_attribution",
+    "One row per (model, campaign) for every campaign in campaigns or on credited touches, plus a null campaign_id row for credit without a campaign.",
+    _col("model", sa.Text, "Attribution model name", nullable=False),
+    _col("campaign_id", sa.Text, "The campaign; null for credit without a campaign (unattributed included)"),
+    _col("campaign_name", sa.Text, "From campaigns; null when the id is not in campaigns"),
+    _col("channel", sa.Text, "The campaign's channel from campaigns"),
+    _col("credited_revenue", Money, "Revenue credited to the campaign's touches", nullable=False),
+    _col("credited_deals", sa.Double, "Sum of the weights credited to the campaign", nullable=False),
+    _col("cost", Money, "The campaign's whole cost; null when unknown"),
+    _col("roas", sa.Double, "credited_revenue / cost; null when cost is null or 0"),
+    _col(*RUN_ID),
+)
+
+CHANNEL_ATTRIBUTION = _table(
+    ATTRIBUTION,
+    "channel_attribution",
+    "One row per (model, channel, close_month).",
+    _col("model", sa.Text, "Attribution model name", nullable=False),
+    _col("channel", sa.Text, "Channel, or '(unattributed)'", nullable=False),
+    _col("close_month", sa.Date, "Calendar month of closed_at in UTC, as its first day", nullable=False),
+    _col("credited_revenue", Money, "Revenue credited to the channel in that month", nullable=False),
+    _col("credited_deals", sa.Double, "Sum of the weights credited to the channel in that month", nullable=False),
+    _col("share", sa.Double, "credited_revenue / the model's credited revenue that month; null when that is 0"),
+    _col(*RUN_ID),
+)
+
+RUNS = _table(
+    ATTRIBUTION,
+    "runs",
+    "One row per run: its parameters, outcome and per-source row accounting.",
+    _col("run_id", sa.Text, "Dagster run id", nullable=False),
+    _col("started_at", Timestamp, "When the run started (UTC)"),
+    _col("finished_at", Timestamp, "When the run finished (UTC)"),
+    _col("status", sa.Text, "success or failed", nullable=False),
+    _col("message", sa.Text, "Why a failed run failed; a summary for a successful one"),
+    _col("parameters", sa.Text, "The run's parameters as JSON (as_of resolved)"),
+    _col("source_rows", sa.Text, "Per source: rows in, passed and quarantined, as JSON"),
+)
+
+RUN_SOURCES = _table(
+    ATTRIBUTION,
+    "run_sources",
+    "One row per (run, source): row accounting; rows_in = rows_passed + rows_quarantined.",
+    _col("run_id", sa.Text, "Dagster run id", nullable=False),
+    _col("source", sa.Text, "Source name", nullable=False),
+    _col("files", sa.Text, "Files or tables read, comma-separated"),
+    _col("rows_in", sa.BigInteger, "Rows read", nullable=False),
+    _col("rows_passed", sa.BigInteger, "Rows that passed validation into staging", nullable=False),
+    _col("rows_quarantined", sa.BigInteger, "Rows rejected into quarantine", nullable=False),
+)
+
+
+def quarantine_table(source: str) -> sa.Table:
+    """``quarantine.<source>``: one row per rejected source row, with its rule and original values."""
+    key = f"{QUARANTINE}.{source}"
+    if key in METADATA.tables:
+        return METADATA.tables[key]
+    return _table(
+        QUARANTINE,
+        source,
+        f"One row per rejected {source} row.",
+        _col("source", sa.Text, "Source name", nullable=False),
+        _col("rule", sa.Text, "The first rule the row broke, as column.rule", nullable=False),
+        _col("message", sa.Text, "Every rule the row broke, in words", nullable=False),
+        _col("source_file", sa.Text, "File or table the row came from", nullable=False),
+        _col("source_row", sa.BigInteger, "1-based data row within that file", nullable=False),
+        _col("raw_values", sa.Text, "The row's original values as JSON text", nullable=False),
+        _col(*RUN_ID),
+    )
+
+
+PUBLIC_TABLES = [JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, RUNS, RUN_SOURCES]
+MONEY_COLUMNS = {  # frame column in integer cents -> table column in Numeric(18, 2)
+    "credited_cents": "credited_amount",
+    "credited_revenue_cents": "credited_revenue",
+    "cost_cents": "cost",
+}

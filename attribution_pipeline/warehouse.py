@@ -1,0 +1,223 @@
+"""Warehouse access through SQLAlchemy, with each engine's bulk path.
+
+Every write replaces a whole table (or appends run rows) inside one
+transaction, so a reader sees the previous complete version or the new one,
+never half of it. DuckDB loads from Arrow, PostgreSQL from COPY; any other
+dialect falls back to batched INSERTs.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import sqlalchemy as sa
+
+from attribution_pipeline.tables import MONEY_COLUMNS
+
+DEFAULT_WAREHOUSE_URL = "duckdb:///attribution.duckdb"
+
+_SA_TYPES: dict[type, sa.types.TypeEngine] = {
+    pl.String: sa.Text(),
+    pl.Int64: sa.BigInteger(),
+    pl.Int32: sa.Integer(),
+    pl.Float64: sa.Double(),
+    pl.Boolean: sa.Boolean(),
+    pl.Date: sa.Date(),
+}
+_COPY_CHUNK_ROWS = 250_000
+_INSERT_BATCH_ROWS = 10_000
+
+
+def _sa_type(dtype: pl.DataType) -> sa.types.TypeEngine:
+    if isinstance(dtype, pl.Datetime):
+        return sa.DateTime(timezone=dtype.time_zone is not None)
+    if isinstance(dtype, pl.Decimal):
+        return sa.Numeric(dtype.precision or 38, dtype.scale or 0)
+    return _SA_TYPES.get(type(dtype), sa.Text())
+
+
+def money_to_decimal(frame: pl.DataFrame) -> pa.Table:
+    """Integer-cent columns become exact Decimal(18, 2) columns with their public names.
+
+    Arrow stores a decimal as its unscaled integer, so viewing the cents as
+    decimal(38, 0) -> decimal(18, 2) is exact; no float or division is involved.
+    """
+    table = frame.to_arrow()
+    for cents_name, money_name in MONEY_COLUMNS.items():
+        if cents_name in table.column_names:
+            index = table.column_names.index(cents_name)
+            cents = table.column(index).cast(pa.int64()).cast(pa.decimal128(38, 0))
+            money = pa.chunked_array(
+                [chunk.view(pa.decimal128(38, 2)) for chunk in cents.chunks], pa.decimal128(38, 2)
+            ).cast(pa.decimal128(18, 2))
+            table = table.set_column(index, money_name, money)
+    return table
+
+
+def table_from_frame(schema: str, name: str, frame: pl.DataFrame, metadata: sa.MetaData | None = None) -> sa.Table:
+    """A table shaped like ``frame`` (for raw and staging, whose columns follow the inputs)."""
+    return sa.Table(
+        name,
+        metadata or sa.MetaData(),
+        *(sa.Column(column, _sa_type(dtype)) for column, dtype in frame.schema.items()),
+        schema=schema,
+    )
+
+
+def _quoted(connection: sa.Connection, table: sa.Table) -> tuple[str, str]:
+    preparer = connection.dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(column.name) for column in table.columns)
+    return preparer.format_table(table), columns
+
+
+class WarehouseClient:
+    """One warehouse, addressed by a SQLAlchemy URL."""
+
+    def __init__(self, url: str = DEFAULT_WAREHOUSE_URL):
+        self.url = url
+        parsed = sa.engine.make_url(url)
+        if parsed.get_backend_name() == "duckdb" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(url)
+        self.dialect = self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    # -- writes -----------------------------------------------------------------
+    def replace(self, table: sa.Table, frame: pl.DataFrame, connection: sa.Connection | None = None) -> int:
+        """Replace every row of a declared table, creating it on first use."""
+        with self._connection(connection) as conn:
+            self._ensure_schema(conn, table.schema)
+            table.create(conn, checkfirst=True)
+            conn.execute(table.delete())
+            return self._bulk_insert(conn, table, frame)
+
+    def replace_shaped(self, schema: str, name: str, frame: pl.DataFrame) -> int:
+        """Drop and recreate a table shaped like the frame, in one transaction."""
+        table = table_from_frame(schema, name, frame)
+        with self.transaction() as conn:
+            self._ensure_schema(conn, schema)
+            table.drop(conn, checkfirst=True)
+            table.create(conn)
+            return self._bulk_insert(conn, table, frame, money=False)
+
+    def ensure_table(self, table: sa.Table, connection: sa.Connection) -> None:
+        self._ensure_schema(connection, table.schema)
+        table.create(connection, checkfirst=True)
+
+    def append(self, table: sa.Table, frame: pl.DataFrame, connection: sa.Connection | None = None) -> int:
+        with self._connection(connection) as conn:
+            self._ensure_schema(conn, table.schema)
+            table.create(conn, checkfirst=True)
+            return self._bulk_insert(conn, table, frame)
+
+    # -- reads ------------------------------------------------------------------
+    def read(self, schema: str, name: str) -> pl.DataFrame:
+        return _utc(self._read(schema, name))
+
+    def _read(self, schema: str, name: str) -> pl.DataFrame:
+        table = sa.Table(name, sa.MetaData(), schema=schema)
+        with self.engine.connect() as conn:
+            if self.dialect == "duckdb":
+                raw = conn.connection.driver_connection
+                sql = f"SELECT * FROM {conn.dialect.identifier_preparer.format_table(table)}"
+                return pl.from_arrow(raw.sql(sql).to_arrow_table())
+            return pl.read_database(sa.select(sa.text("*")).select_from(table), conn, infer_schema_length=None)
+
+    def read_sql(self, sql: str) -> pl.DataFrame:
+        with self.engine.connect() as conn:
+            return pl.read_database(sa.text(sql), conn, infer_schema_length=None)
+
+    def has_table(self, schema: str, name: str) -> bool:
+        with self.engine.connect() as conn:
+            return sa.inspect(conn).has_table(name, schema=schema)
+
+    # -- internals --------------------------------------------------------------
+    @contextmanager
+    def _connection(self, connection: sa.Connection | None) -> Iterator[sa.Connection]:
+        if connection is not None:
+            yield connection
+        else:
+            with self.transaction() as conn:
+                yield conn
+
+    def _ensure_schema(self, conn: sa.Connection, schema: str | None) -> None:
+        if schema and not sa.inspect(conn).has_schema(schema):
+            conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+
+    def _bulk_insert(self, conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, money: bool = True) -> int:
+        """``money``: integer-cent columns become their public decimal columns (declared tables)."""
+        arrow = money_to_decimal(frame) if money else frame.to_arrow()
+        missing = [column.name for column in table.columns if column.name not in arrow.column_names]
+        if missing:
+            raise ValueError(f"frame for {table.fullname} lacks columns {missing}")
+        arrow = arrow.select([column.name for column in table.columns])
+        if arrow.num_rows == 0:
+            return 0
+        if self.dialect == "duckdb":
+            self._insert_duckdb(conn, table, arrow)
+        elif self.dialect == "postgresql":
+            self._copy_postgresql(conn, table, arrow)
+        else:
+            rows = pl.from_arrow(arrow)
+            for batch in rows.iter_slices(_INSERT_BATCH_ROWS):
+                conn.execute(table.insert(), batch.to_dicts())
+        return arrow.num_rows
+
+    @staticmethod
+    def _insert_duckdb(conn: sa.Connection, table: sa.Table, arrow: pa.Table) -> None:
+        raw = conn.connection.driver_connection
+        view = f"_arrow_{uuid.uuid4().hex}"
+        target, columns = _quoted(conn, table)
+        raw.register(view, arrow)
+        try:
+            raw.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {view}")
+        finally:
+            raw.unregister(view)
+
+    @staticmethod
+    def _copy_postgresql(conn: sa.Connection, table: sa.Table, arrow: pa.Table) -> None:
+        """COPY FROM STDIN in CSV: nulls are unquoted empty fields, every text value is quoted."""
+        target, columns = _quoted(conn, table)
+        frame = pl.from_arrow(arrow)
+        text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+        if text_columns:  # PostgreSQL text cannot hold NUL
+            frame = frame.with_columns(pl.col(text_columns).str.replace_all("\x00", "\ufffd", literal=True))
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cursor:
+            with cursor.copy(f"COPY {target} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+                for chunk in frame.iter_slices(_COPY_CHUNK_ROWS):
+                    buffer = io.BytesIO()
+                    chunk.write_csv(
+                        buffer,
+                        include_header=False,
+                        quote_style="non_numeric",
+                        datetime_format="%Y-%m-%dT%H:%M:%S%.6f%:z",
+                        null_value="",
+                    )
+                    copy.write(buffer.getvalue())
+
+
+def _utc(frame: pl.DataFrame) -> pl.DataFrame:
+    """Drivers name UTC differently (``Etc/UTC``, ``UTC``); polars needs one name to compare."""
+    zoned = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime) and dtype.time_zone]
+    return frame.with_columns(pl.col(zoned).dt.convert_time_zone("UTC")) if zoned else frame
+
+
+def safe_identifier(name: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"not a safe table name: {name!r}")
+    return name

@@ -1,0 +1,72 @@
+"""touch_credit (SPEC 4 and 5): every model's cents for every won deal.
+
+Won deals with no matched touch are not dropped: each model credits their
+whole amount to one ``(unattributed)`` row, so per model the credited total
+equals the won total exactly.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from models.allocation import allocate_cents
+from models.params import AttributionParams
+from models.registry import get_models
+
+UNATTRIBUTED = "(unattributed)"
+
+CREDIT_COLUMNS = [
+    "model",
+    "opportunity_id",
+    "touch_id",
+    "position",
+    "n_touches",
+    "weight",
+    "credited_cents",
+    "occurred_at",
+    "channel",
+    "campaign_id",
+    "account_domain",
+    "closed_at",
+]
+
+
+def credit_touches(
+    journeys: pl.LazyFrame,
+    opportunities: pl.LazyFrame,
+    params: AttributionParams,
+    model_names: list[str] | None = None,
+) -> pl.LazyFrame:
+    """One row per (model, won deal, touch) with weight > 0, plus unattributed rows."""
+    won = opportunities.filter(pl.col("is_won")).select(
+        "opportunity_id", "amount_cents", "account_domain", "closed_at"
+    )
+    won_paths = journeys.select(
+        "opportunity_id", "touch_id", "position", "n_touches", "occurred_at", "conversion_at",
+        "channel", "campaign_id",
+    ).join(won, on="opportunity_id", how="inner")
+    unmatched = won.join(journeys.select("opportunity_id").unique(), on="opportunity_id", how="anti")
+
+    frames = []
+    for model in get_models(model_names):
+        credited = allocate_cents(model.weights(won_paths, params), exact=model.exact)
+        frames.append(credited.with_columns(model=pl.lit(model.name)).select(CREDIT_COLUMNS))
+        frames.append(
+            unmatched.select(
+                model=pl.lit(model.name),
+                opportunity_id="opportunity_id",
+                touch_id=pl.lit(None, pl.String),
+                position=pl.lit(None, pl.Int32),
+                n_touches=pl.lit(0, pl.Int32),
+                weight=pl.lit(1.0),
+                credited_cents="amount_cents",
+                occurred_at=pl.lit(None, pl.Datetime("us", "UTC")),
+                channel=pl.lit(UNATTRIBUTED),
+                campaign_id=pl.lit(None, pl.String),
+                account_domain="account_domain",
+                closed_at="closed_at",
+            )
+        )
+    return pl.concat(frames, how="vertical_relaxed").sort(
+        "model", "opportunity_id", "position", nulls_last=True
+    )

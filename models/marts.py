@@ -1,0 +1,70 @@
+"""SPEC 5 roll-ups of touch_credit: by campaign (with cost and ROAS) and by channel and month.
+
+Both keep the unattributed credit in view (a null campaign row; the
+``(unattributed)`` channel), so each sums, per model, to the won total.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+_revenue = pl.col("credited_cents").sum().alias("credited_revenue_cents")
+_deals = pl.col("weight").sum().alias("credited_deals")
+
+
+def campaign_attribution(
+    touch_credit: pl.LazyFrame, campaigns: pl.LazyFrame, model_names: list[str]
+) -> pl.LazyFrame:
+    """Per model: every known campaign, every campaign_id seen on credit, and a null row."""
+    credited = touch_credit.group_by("model", "campaign_id").agg(_revenue, _deals)
+    campaign_ids = pl.concat(
+        [
+            campaigns.select("campaign_id"),
+            touch_credit.select("campaign_id"),
+            pl.LazyFrame({"campaign_id": [None]}, schema={"campaign_id": pl.String}),
+        ]
+    ).unique()
+    models = pl.LazyFrame({"model": model_names}, schema={"model": pl.String})
+    return (
+        models.join(campaign_ids, how="cross")
+        .join(credited, on=["model", "campaign_id"], how="left", nulls_equal=True)
+        .join(
+            campaigns.select("campaign_id", "campaign_name", "channel", "cost_cents"),
+            on="campaign_id",
+            how="left",
+        )
+        .with_columns(
+            pl.col("credited_revenue_cents").fill_null(0),
+            pl.col("credited_deals").fill_null(0.0),
+        )
+        .with_columns(
+            roas=pl.when(pl.col("cost_cents") > 0).then(
+                pl.col("credited_revenue_cents") / pl.col("cost_cents")
+            )
+        )
+        .select(
+            "model", "campaign_id", "campaign_name", "channel", "credited_revenue_cents",
+            "credited_deals", "cost_cents", "roas",
+        )
+        .sort("model", "campaign_id", nulls_last=True)
+    )
+
+
+def channel_attribution(touch_credit: pl.LazyFrame) -> pl.LazyFrame:
+    """Per (model, channel, close month): credit and its share of the model's month."""
+    close_month = pl.col("closed_at").dt.convert_time_zone("UTC").dt.date().dt.month_start()
+    monthly = (
+        touch_credit.with_columns(close_month=close_month)
+        .group_by("model", "channel", "close_month")
+        .agg(_revenue, _deals)
+    )
+    month_total = pl.col("credited_revenue_cents").sum().over("model", "close_month")
+    return (
+        monthly.with_columns(
+            share=pl.when(month_total != 0).then(pl.col("credited_revenue_cents") / month_total)
+        )
+        .select(
+            "model", "channel", "close_month", "credited_revenue_cents", "credited_deals", "share"
+        )
+        .sort("model", "close_month", "channel")
+    )

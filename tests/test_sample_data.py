@@ -1,0 +1,422 @@
+"""Tests of the synthetic landing-folder generator (attribution_pipeline.sample_data).
+
+The generator is only useful if (a) it is reproducible, since benchmarks and
+bug reports name a seed rather than ship files, and (b) every row it writes is
+valid under SPEC 1, since it is the input of the end-to-end tests; so most of
+these tests re-read the files the way SPEC 1 describes (headers trimmed and
+lower-cased, text trimmed, empty = null) and check the contract with small,
+independent re-implementations of its rules. N stays small (2000) to keep
+the suite fast.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from attribution_pipeline.sample_data import CHANNELS, SOURCES, generate
+
+N = 2000
+FREEMAIL = {
+    "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
+    "icloud.com", "aol.com", "proton.me", "protonmail.com", "gmx.com",
+}  # fmt: skip
+ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?)?$")
+MONEY = re.compile(r"^\d+\.\d{2}$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+TRUE = {"true", "t", "yes", "y", "1"}
+FALSE = {"false", "f", "no", "n", "0"}
+
+REQUIRED = {
+    "touches": {"touch_id", "occurred_at", "email", "account_domain", "channel", "campaign_id",
+                "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "touch_type"},
+    "campaigns": {"campaign_id", "campaign_name", "channel", "start_date", "end_date", "cost",
+                  "currency"},
+    "opportunities": {"opportunity_id", "account_domain", "created_at", "closed_at", "stage",
+                      "is_closed", "is_won", "amount", "currency"},
+    "opportunity_contacts": {"opportunity_id", "email", "role"},
+}  # fmt: skip
+
+
+# --------------------------------------------------------------------------
+# SPEC 1, re-implemented just enough to check the generator's output
+# --------------------------------------------------------------------------
+def source_files(folder: Path, source: str) -> list[Path]:
+    """SPEC 1 layout: DIR/<source>.csv|.parquet, or every file under DIR/<source>/."""
+    single = [folder / f"{source}.{ext}" for ext in ("csv", "parquet")]
+    found = [p for p in single if p.exists()]
+    if (folder / source).is_dir():
+        found += sorted(p for p in (folder / source).iterdir() if p.is_file())
+    return found
+
+
+def read_raw(path: Path) -> pl.DataFrame:
+    if path.suffix == ".csv":
+        return pl.read_csv(path, infer_schema=False, empty_string_is_null=False)
+    return pl.read_parquet(path)
+
+
+def read_source(folder: Path, source: str) -> pl.DataFrame:
+    """Headers trimmed + lower-cased, text trimmed, empty or blank -> null (SPEC 1)."""
+    frames = []
+    for path in source_files(folder, source):
+        raw = read_raw(path)
+        raw = raw.rename({c: c.strip().lower() for c in raw.columns})
+        frames.append(
+            raw.with_columns(
+                pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c).str.strip_chars()).alias(c)
+                for c in raw.columns
+            )
+        )
+    return pl.concat(frames)
+
+
+def norm_domain(value: str) -> str:
+    d = value.lower()
+    d = re.sub(r"^[a-z][a-z0-9+.-]*://", "", d)
+    d = re.sub(r"^www\.", "", d)
+    d = re.split(r"[/?#:]", d, maxsplit=1)[0]
+    return d.removesuffix(".")
+
+
+def email_domain(email: str) -> str:
+    return norm_domain(email.lower().rsplit("@", 1)[1])
+
+
+def parse_ts(value: str, *, end_of_day: bool = False) -> datetime:
+    if DATE.match(value):
+        day = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return day + timedelta(days=1, microseconds=-1) if end_of_day else day
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+_SOCIAL = r"linkedin|facebook|fb|instagram|twitter|x|reddit|tiktok|youtube"
+GROUPING = [  # SPEC 1's default channel grouping: (medium pattern, source pattern, channel)
+    (r"cpc|ppc|paid_?search|sem", _SOCIAL, "paid_social"),
+    (r"cpc|ppc|paid_?search|sem", None, "paid_search"),
+    (r"paid_?social|social_?paid", None, "paid_social"),
+    (r"display|banner|cpm|programmatic", None, "display"),
+    (r"e-?mail|newsletter", None, "email"),
+    (r"social|organic_?social|social_?media|sm", None, "organic_social"),
+    (None, _SOCIAL, "organic_social"),
+    (r"organic", None, "organic_search"),
+    (r"referral|partner|affiliate", None, "referral"),
+    (r"events?|tradeshow|conference", None, "event"),
+    (r"webinar", None, "webinar"),
+]
+
+
+def group_channel(source: str | None, medium: str | None) -> str:
+    src, med = (source or "").lower(), (medium or "").lower()
+    for med_pattern, src_pattern, channel in GROUPING:
+        med_ok = med_pattern is None or re.fullmatch(med_pattern, med)
+        src_ok = src_pattern is None or re.fullmatch(src_pattern, src)
+        if med_pattern is None and src_pattern is not None:
+            if src_ok:
+                return channel
+            continue
+        if med_ok and src_ok:
+            return channel
+    return "direct"
+
+
+def as_bool(value: str) -> bool:
+    v = value.lower()
+    assert v in TRUE | FALSE, value
+    return v in TRUE
+
+
+# --------------------------------------------------------------------------
+# fixtures
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="module", params=["csv", "parquet"])
+def landing(request, tmp_path_factory) -> tuple[Path, dict[str, int]]:
+    folder = tmp_path_factory.mktemp(f"landing_{request.param}")
+    return folder, generate(folder, touches=N, seed=7, fmt=request.param)
+
+
+@pytest.fixture(scope="module")
+def tables(landing) -> dict[str, pl.DataFrame]:
+    folder, _ = landing
+    return {source: read_source(folder, source) for source in SOURCES}
+
+
+def file_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --------------------------------------------------------------------------
+# reproducibility and layout
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_same_seed_same_bytes(tmp_path, fmt):
+    a = file_bytes_after(tmp_path / "a", fmt=fmt, seed=3)
+    b = file_bytes_after(tmp_path / "b", fmt=fmt, seed=3)
+    assert sorted(a) == sorted(f"{s}.{fmt}" for s in SOURCES)
+    assert a == b
+
+
+def file_bytes_after(folder: Path, **kwargs) -> dict[str, bytes]:
+    generate(folder, touches=N, **kwargs)
+    return file_bytes(folder)
+
+
+def test_parquet_metadata_has_no_write_time(tmp_path):
+    """Byte-identity would break at the next second if a writer stamped the time."""
+    import pyarrow.parquet as pq
+
+    generate(tmp_path, touches=N, fmt="parquet")
+    meta = pq.ParquetFile(tmp_path / "touches.parquet").metadata
+    text = f"{meta.created_by} {meta.metadata}"
+    assert str(datetime.now(UTC).year) not in text
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_different_seeds_differ(tmp_path, fmt):
+    a = file_bytes_after(tmp_path / "a", fmt=fmt, seed=1)
+    b = file_bytes_after(tmp_path / "b", fmt=fmt, seed=2)
+    assert all(a[name] != b[name] for name in a)
+
+
+def test_csv_and_parquet_hold_the_same_values(tmp_path):
+    generate(tmp_path / "c", touches=N, fmt="csv")
+    generate(tmp_path / "p", touches=N, fmt="parquet")
+    for source in SOURCES:
+        csv = read_source(tmp_path / "c", source)
+        parquet = read_source(tmp_path / "p", source)
+        assert csv.equals(parquet), source
+
+
+def test_returned_counts_match_files(landing, tables):
+    _, counts = landing
+    assert list(counts) == list(SOURCES)
+    assert counts["touches"] == N
+    assert {source: tables[source].height for source in SOURCES} == counts
+
+
+def test_part_files_above_chunk_size(tmp_path):
+    counts = generate(tmp_path, touches=N, fmt="parquet", chunk_rows=600)
+    parts = sorted(p.name for p in (tmp_path / "touches").iterdir())
+    assert parts == [f"part-{i:05d}.parquet" for i in range(4)]
+    assert not (tmp_path / "touches.parquet").exists()
+    heights = [pl.read_parquet(tmp_path / "touches" / p).height for p in parts]
+    assert heights == [600, 600, 600, 200]
+    touches = read_source(tmp_path, "touches")
+    assert touches.height == counts["touches"] == N
+    assert touches["touch_id"].n_unique() == N
+
+
+def test_rerun_replaces_previous_layout_and_format(tmp_path):
+    """A folder re-used with another format or chunking must not keep stale copies of a source."""
+    generate(tmp_path, touches=N, fmt="csv", chunk_rows=500)
+    generate(tmp_path, touches=N, fmt="parquet")
+    names = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert names == sorted(f"{s}.parquet" for s in SOURCES)
+
+
+def test_progress_reports_each_chunk(tmp_path):
+    lines: list[str] = []
+    generate(tmp_path, touches=N, chunk_rows=1000, progress=lines.append)
+    assert sum(line.startswith("touches: part") for line in lines) == 2
+    assert any(line.startswith("campaigns:") for line in lines)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"touches": 0}, {"seed": -1}, {"fmt": "json"}, {"chunk_rows": 0}]
+)
+def test_rejects_bad_arguments(tmp_path, kwargs):
+    with pytest.raises(ValueError):
+        generate(tmp_path, **{"touches": 10, **kwargs})
+
+
+def test_tiny_run_is_still_complete(tmp_path):
+    counts = generate(tmp_path, touches=1)
+    assert counts["touches"] == 1
+    assert counts["campaigns"] >= 12 and counts["opportunities"] >= 2
+
+
+# --------------------------------------------------------------------------
+# SPEC 1 shape
+# --------------------------------------------------------------------------
+def test_headers_are_messy_but_match_after_normalization(landing):
+    folder, _ = landing
+    for source in SOURCES:
+        raw = read_raw(source_files(folder, source)[0]).columns
+        assert REQUIRED[source] <= {c.strip().lower() for c in raw}, source
+    touch_headers = read_raw(source_files(folder, "touches")[0]).columns
+    assert any(c != c.strip() for c in touch_headers)
+    assert any(c != c.lower() for c in touch_headers)
+    assert "landing_page" in touch_headers  # an unknown extra column
+
+
+def test_touch_ids_unique_and_required_values_present(tables):
+    touches = tables["touches"]
+    assert touches["touch_id"].null_count() == 0
+    assert touches["touch_id"].n_unique() == touches.height
+    assert touches["occurred_at"].null_count() == 0
+    assert all(re.fullmatch(r"t\d{7}", t) for t in touches["touch_id"])
+
+
+def test_timestamps_are_iso_8601_in_mixed_forms(tables):
+    occurred = tables["touches"]["occurred_at"].to_list()
+    assert all(ISO_8601.match(v) for v in occurred)
+    assert any(v.endswith("Z") for v in occurred)
+    assert any(re.search(r"[+-]\d{2}:\d{2}$", v) for v in occurred)
+    assert any(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", v) for v in occurred)
+    assert any(DATE.match(v) for v in occurred)
+    instants = [parse_ts(v) for v in occurred]
+    assert datetime(2024, 1, 1, tzinfo=UTC) <= min(instants)
+    assert max(instants) <= datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_opportunities_follow_spec(tables):
+    opps = tables["opportunities"]
+    assert opps["opportunity_id"].n_unique() == opps.height
+    assert set(opps["currency"]) == {"USD"}
+    status = {"won": 0, "lost": 0, "open": 0}
+    for row in opps.iter_rows(named=True):
+        assert row["account_domain"] and row["stage"]
+        assert MONEY.match(row["amount"]), row["amount"]
+        assert ISO_8601.match(row["created_at"])
+        closed, won = as_bool(row["is_closed"]), as_bool(row["is_won"])
+        assert closed or not won  # won implies closed
+        if closed:
+            assert ISO_8601.match(row["closed_at"])
+            assert parse_ts(row["closed_at"], end_of_day=True) >= parse_ts(row["created_at"])
+        else:
+            assert row["closed_at"] is None
+        status["won" if won else "lost" if closed else "open"] += 1
+    assert all(count > 0 for count in status.values()), status
+
+
+def test_deal_mix_is_roughly_b2b(tmp_path):
+    generate(tmp_path, touches=40_000, fmt="parquet", seed=5)
+    opps = read_source(tmp_path, "opportunities")
+    assert 800 <= opps.height <= 1200  # ~1 per 40 touches
+    won = opps["is_won"].map_elements(as_bool, return_dtype=pl.Boolean).mean()
+    closed = opps["is_closed"].map_elements(as_bool, return_dtype=pl.Boolean).mean()
+    assert 0.25 <= won <= 0.35 and 0.25 <= 1 - closed <= 0.35
+    free = opps.filter(pl.col("account_domain").map_elements(norm_domain, return_dtype=pl.String).is_in(FREEMAIL))
+    assert 0.01 <= free.height / opps.height <= 0.04  # consultants on gmail.com & co.
+
+
+def test_campaigns_follow_spec(tables, landing):
+    campaigns = tables["campaigns"]
+    assert campaigns.height >= 12
+    assert campaigns["campaign_id"].n_unique() == campaigns.height
+    assert campaigns["campaign_name"].null_count() == 0
+    assert set(campaigns["channel"].str.to_lowercase()) <= set(CHANNELS)
+    assert set(campaigns["currency"]) == {"USD"}
+    for row in campaigns.iter_rows(named=True):
+        assert DATE.match(row["start_date"])
+        if row["end_date"] is not None:
+            assert DATE.match(row["end_date"]) and row["end_date"] >= row["start_date"]
+        if row["cost"] is not None:
+            assert MONEY.match(row["cost"])
+    assert campaigns["cost"].null_count() > 0  # unknown cost is null, not 0
+    assert campaigns["end_date"].null_count() > 0
+
+
+def test_touches_reference_campaigns_mostly_known(tmp_path):
+    generate(tmp_path, touches=40_000, fmt="parquet", seed=5)
+    touches = read_source(tmp_path, "touches").filter(pl.col("campaign_id").is_not_null())
+    known = set(read_source(tmp_path, "campaigns")["campaign_id"])
+    unknown = (~touches["campaign_id"].is_in(known)).mean()
+    assert 0.003 <= unknown <= 0.02  # ~1% refer to a campaign missing from campaigns
+
+
+def test_channels_given_or_derivable_from_utms(tables):
+    touches = tables["touches"]
+    derived = [
+        group_channel(s, m) for s, m in zip(touches["utm_source"], touches["utm_medium"], strict=True)
+    ]
+    given = touches["channel"].to_list()
+    missing = sum(g is None for g in given)
+    assert 0.5 * touches.height <= missing <= 0.7 * touches.height  # ~60% need UTM grouping
+    assert any(g is not None and g != g.lower() for g in given)  # some upper case
+    # A given channel agrees with the UTMs, so either route gives the same answer.
+    assert all(g is None or g.lower() == d for g, d in zip(given, derived, strict=True))
+    derived_for_missing = {d for g, d in zip(given, derived, strict=True) if g is None}
+    assert len(derived_for_missing) >= 8 and "direct" in derived_for_missing
+
+
+def test_touch_campaigns_match_channel_and_dates(tables):
+    campaigns = tables["campaigns"].with_columns(pl.col("channel").str.to_lowercase())
+    by_id = {row["campaign_id"]: row for row in campaigns.iter_rows(named=True)}
+    checked = 0
+    for row in tables["touches"].filter(pl.col("campaign_id").is_in(list(by_id))).iter_rows(named=True):
+        campaign = by_id[row["campaign_id"]]
+        assert group_channel(row["utm_source"], row["utm_medium"]) == campaign["channel"]
+        day = parse_ts(row["occurred_at"]).date().isoformat()
+        assert campaign["start_date"] <= day
+        assert campaign["end_date"] is None or day <= campaign["end_date"]
+        checked += 1
+    assert checked > 0.3 * tables["touches"].height
+
+
+def test_domains_and_emails_normalize_consistently(tables):
+    touches = tables["touches"]
+    given = touches["account_domain"].to_list()
+    share_given = sum(d is not None for d in given) / touches.height
+    assert 0.5 <= share_given <= 0.7
+    assert any(d and d.lower().startswith("https://www.") and "/" in d[12:] for d in given)
+    assert any(d and d != d.lower() for d in given)
+    assert any(d and d.count(".") >= 2 and not d.lower().startswith(("www.", "http")) for d in given)
+    for email, domain in zip(touches["email"], given, strict=True):
+        if email is not None:
+            assert email.count("@") == 1
+        if email is not None and domain is not None:
+            # a given account_domain is the account of the person, as written by a human
+            assert norm_domain(domain) == email_domain(email)
+        if email is not None and email_domain(email) in FREEMAIL:
+            assert domain is None  # free-mail people carry no account_domain
+
+
+def test_free_mail_contacts_exist(tables):
+    touches = tables["touches"].filter(pl.col("email").is_not_null())
+    free = [e for e in touches["email"] if email_domain(e) in FREEMAIL]
+    assert 0.01 * touches.height <= len(free) <= 0.12 * touches.height
+    people = touches["email"].str.to_lowercase().unique()
+    free_people = [e for e in people if email_domain(e) in FREEMAIL]
+    assert len(free_people) >= 2
+
+
+def test_journeys_exist_before_deals(tables):
+    """Most won deals have touches from their account in the 365 days before the close."""
+    touches = tables["touches"].filter(pl.col("account_domain").is_not_null())
+    by_domain: dict[str, list[datetime]] = {}
+    for domain, occurred in zip(touches["account_domain"], touches["occurred_at"], strict=True):
+        by_domain.setdefault(norm_domain(domain), []).append(parse_ts(occurred))
+    won = [r for r in tables["opportunities"].iter_rows(named=True) if as_bool(r["is_won"])]
+    with_journey = 0
+    for opp in won:
+        created = parse_ts(opp["created_at"])
+        closed = parse_ts(opp["closed_at"], end_of_day=True)
+        times = by_domain.get(norm_domain(opp["account_domain"]), [])
+        with_journey += any(created - timedelta(days=365) <= t <= closed for t in times)
+    assert with_journey >= 0.6 * len(won)
+
+
+def test_touch_types_and_extra_column(tables):
+    touches = tables["touches"]
+    types = set(touches["touch_type"].drop_nulls())
+    assert {"page_view", "form_submit", "ad_click", "email_click", "meeting", "webinar"} <= types
+    assert touches["landing_page"].drop_nulls().str.starts_with("/").all()
+
+
+def test_opportunity_contacts(tables):
+    contacts = tables["opportunity_contacts"]
+    opp_ids = set(tables["opportunities"]["opportunity_id"])
+    assert set(contacts["opportunity_id"]) <= opp_ids
+    assert set(contacts["role"]) <= {"decision_maker", "champion", "influencer", "user"}
+    assert contacts["email"].null_count() == 0
+    pairs = contacts.select("opportunity_id", pl.col("email").str.to_lowercase())
+    per_opp = pairs.unique().group_by("opportunity_id").len()["len"]
+    assert per_opp.min() >= 1 and per_opp.max() <= 4
+    assert pairs.is_duplicated().any()  # a repeated (opportunity_id, email) counts once
+
