@@ -33,7 +33,7 @@ def journeys(
     params = settings.params()
     as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)
     frame = build_journeys(touches.lazy(), opportunities.lazy(), contacts.lazy(), params, as_of).collect()
-    frame = frame.with_columns(run_id=pl.lit(context.run_id))
+    frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
     matched = frame.get_column("opportunity_id").n_unique()
     context.log.info(f"{frame.height:,} journey rows for {matched:,} of {opportunities.height:,} deals; as-of {as_of}")
     return dg.Output(
@@ -62,7 +62,7 @@ def touch_credit(
     opportunities: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     frame = credit_touches(journeys.lazy(), opportunities.lazy(), settings.params()).collect()
-    frame = frame.with_columns(run_id=pl.lit(context.run_id))
+    frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
     totals = frame.group_by("model").agg(pl.col("credited_cents").sum()).sort("model")
     return dg.Output(
         frame,

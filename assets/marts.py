@@ -29,7 +29,7 @@ def campaign_attribution(
 ) -> pl.DataFrame:
     names = [model.name for model in get_models()]
     frame = marts.campaign_attribution(touch_credit.lazy(), campaigns.lazy(), names).collect()
-    return frame.with_columns(run_id=pl.lit(context.run_id))
+    return frame.with_columns(run_id=pl.lit(context.run.run_id))
 
 @dg.asset(
     key=["attribution", "channel_attribution"],
@@ -39,7 +39,7 @@ def campaign_attribution(
     description="Per model, channel and close month (UTC, as the 1st): credited revenue, deals, and share of the model's month.",
 )
 def channel_attribution(context: dg.AssetExecutionContext, touch_credit: pl.DataFrame) -> pl.DataFrame:
-    return marts.channel_attribution(touch_credit.lazy()).collect().with_columns(run_id=pl.lit(context.run_id))
+    return marts.channel_attribution(touch_credit.lazy()).collect().with_columns(run_id=pl.lit(context.run.run_id))
 
 def source_counts(instance: dg.DagsterInstance) -> dict[str, dict]:
     """Row accounting per source, from the latest staging and raw materializations."""
@@ -76,12 +76,12 @@ def resolved_parameters(instance: dg.DagsterInstance, settings: AttributionSetti
     description="Appends this run's row to attribution.runs (parameters, status, per-source row accounting) and attribution.run_sources.",
 )
 def runs(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: AttributionSettings) -> dg.MaterializeResult:
-    record = context.instance.get_run_record_by_id(context.run_id)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
     started = dt.datetime.fromtimestamp(record.start_time, dt.timezone.utc) if record and record.start_time else None
     counts = source_counts(context.instance)
     record_run(
         warehouse.client,
-        run_id=context.run_id,
+        run_id=context.run.run_id,
         status="success",
         started_at=started,
         message="all assets materialized",

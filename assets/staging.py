@@ -45,7 +45,7 @@ def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
         context.log.info(f"{contract.name}: {passed:,} passed, {rejected:,} quarantined of {rows_in:,}")
         yield dg.Output(staged.valid, output_name="staged", metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
         yield dg.Output(
-            staged.quarantine.with_columns(run_id=pl.lit(context.run_id)),
+            staged.quarantine.with_columns(run_id=pl.lit(context.run.run_id)),
             output_name="quarantined",
             metadata={"rows_by_rule": dg.MetadataValue.json(by_rule), **{k: dg.MetadataValue.int(v) for k, v in counts.items()}},
         )

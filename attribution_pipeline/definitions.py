@@ -23,6 +23,9 @@ defs = dg.Definitions(
     assets=dg.load_assets_from_modules([ingest, staging, attribution, marts]),
     asset_checks=dg.load_asset_checks_from_modules([ingest, staging, attribution, marts]),
     jobs=[dg.define_asset_job(ALL_ASSETS_JOB, selection=dg.AssetSelection.all(), description="Every asset: sources to marts.")],
+    # One process: DuckDB allows one writer per file, and steps hand frames to
+    # each other in memory instead of reading back what was just written.
+    executor=dg.in_process_executor,
     loggers={"progress": progress_logger},
     resources={
         "warehouse": warehouse,

@@ -19,9 +19,9 @@ TIMESTAMP = pl.Datetime("us", UTC)
 # fraction digits optional) and an offset. Fractions beyond microseconds are
 # truncated, since the warehouse keeps microseconds.
 _ISO_TIMESTAMP = (
-    r"^(?P<date>\d{4}-\d{2}-\d{2})"
-    r"(?:[Tt ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?"
-    r"\s*(?P<offset>[Zz]|UTC|[+-]\d{2}(?::?\d{2})?)?)?$"
+    r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"(?:[Tt ](?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:[.,](?P<fraction>[0-9]{1,9}))?)?"
+    r"\s*(?P<offset>[Zz]|UTC|[+-][0-9]{2}(?::?[0-9]{2})?)?)?$"
 )
 MAX_OFFSET_MINUTES = 18 * 60  # the widest offset any ISO-8601 parser accepts
 
@@ -114,7 +114,7 @@ def parse_boolean(text: pl.Expr) -> pl.Expr:
 # Money: digits, optionally a point and decimals. Extra decimal places are
 # accepted only when they are zeros (12.340 is exactly 12.34): anything else
 # would need rounding, which SPEC 1 forbids.
-_MONEY = r"^\+?(?P<units>\d*)(?:\.(?P<cents>\d*))?$"
+_MONEY = r"^\+?(?P<units>[0-9]*)(?:\.(?P<cents>[0-9]*))?$"
 MAX_MONEY_DIGITS = 15  # whole units; keeps cents well inside int64
 
 
@@ -134,7 +134,7 @@ def parse_money(text: pl.Expr) -> ParsedMoney:
     problem = (
         pl.when(text.is_null())
         .then(None)
-        .when(text.str.contains(r"^-(?:\d+\.?\d*|\.\d+)$"))
+        .when(text.str.contains(r"^-(?:[0-9]+\.?[0-9]*|\.[0-9]+)$"))
         .then(pl.lit("negative_money"))
         .when(~well_formed)
         .then(pl.lit("invalid_money"))

@@ -13,7 +13,7 @@ from pydantic import Field, PrivateAttr
 
 from attribution_pipeline.contract import CONTRACTS
 from attribution_pipeline.normalize import parse_timestamp
-from attribution_pipeline.sources import SourceError, is_database_url, read_database, read_landing
+from attribution_pipeline.sources import SourceError, is_database_url, is_query, read_database, read_landing
 from attribution_pipeline.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseClient
 from models.params import DEFAULT_FREEMAIL_DOMAINS, AttributionParams, PositionWeights
 
@@ -51,7 +51,7 @@ class LandingSource(dg.ConfigurableResource):
         if is_database_url(self.location):
             target = self.tables.get(source, source)
             frame = read_database(self.location, source, target)
-            return frame, [target if not target.lstrip().lower().startswith(("select", "with")) else f"query {source}"]
+            return frame, [f"query {source}" if is_query(target) else target]
         folder = Path(self.location)
         if not folder.is_dir():
             raise SourceError(source, str(folder), "landing folder does not exist (create one with `attribution sample-data --out DIR`)")

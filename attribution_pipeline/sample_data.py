@@ -174,7 +174,8 @@ _UTM_PAIRS: dict[str, Sequence[tuple[str | None, str | None]]] = {
     "organic_social": [("linkedin", "social"), ("twitter", "social"), ("facebook", "social"),
                        ("linkedin", "organic_social"), ("youtube", "social_media"),
                        ("x", "sm"), ("linkedin", "post")],
-    "organic_search": [("google", "organic")] * 4 + [("bing", "organic"), ("duckduckgo", "organic")],
+    "organic_search": [("google", "organic")] * 4 + [("bing", "organic"),
+                       ("duckduckgo", "organic")],
     "referral": [("partner", "referral"), ("g2", "referral"), ("capterra", "affiliate"),
                  ("northwind-partners", "partner")],
     "event": [("saastr", "event"), ("dreamforce", "events"), ("booth", "tradeshow"),
@@ -195,7 +196,15 @@ _UTM_TERM: dict[str, Sequence[str | None]] = {
                     "revenue attribution", None),
 }  # fmt: skip
 
-_TOUCH_TYPES = ("page_view", "form_submit", "ad_click", "email_click", "event", "meeting", "webinar")
+_TOUCH_TYPES = (
+    "page_view",
+    "form_submit",
+    "ad_click",
+    "email_click",
+    "event",
+    "meeting",
+    "webinar",
+)
 # P(touch_type | channel); rows in CHANNELS order, columns in _TOUCH_TYPES order.
 _TOUCH_TYPE_P = np.array(
     [
@@ -215,8 +224,19 @@ _TOUCH_TYPE_P = np.array(
 # Campaign channels and their share of campaigns; organic_search and direct
 # have no campaigns.
 _CAMPAIGN_CHANNELS = np.array(
-    [_CH[c] for c in ("paid_search", "paid_social", "display", "email", "event",
-                      "webinar", "referral", "organic_social")]  # fmt: skip
+    [
+        _CH[c]
+        for c in (
+            "paid_search",
+            "paid_social",
+            "display",
+            "email",
+            "event",
+            "webinar",
+            "referral",
+            "organic_social",
+        )
+    ]  # fmt: skip
 )
 _CAMPAIGN_CHANNEL_P = np.array([0.24, 0.20, 0.10, 0.20, 0.08, 0.09, 0.05, 0.04])
 # Relative spend per touch by channel (CHANNELS order) and P(touch carries the
@@ -259,7 +279,11 @@ def _pick(rng: np.random.Generator, p: Sequence[float] | np.ndarray, n: int) -> 
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pl.Series:
-    """``prefix`` + zero-padded number, e.g. ``t0000042``: fixed width keeps C-collation order sane."""
+    """``prefix`` + zero-padded number, e.g. ``t0000042``.
+
+    A fixed width makes the ids sort the same as text (C collation, SPEC 3)
+    and as numbers, so "the touch with the smaller id" means the same to everyone.
+    """
     padded = pl.Series("id", numbers, dtype=pl.Int64).cast(pl.String).str.zfill(width)
     return (prefix + padded).alias("id")
 
@@ -284,16 +308,15 @@ def _per_channel(
     return _lookup(flat, idx)
 
 
-def _render_ts(
-    seconds: np.ndarray, form: np.ndarray, rng: np.random.Generator
-) -> pl.Series:
+def _render_ts(seconds: np.ndarray, form: np.ndarray, rng: np.random.Generator) -> pl.Series:
     """Render UTC epoch seconds as ISO-8601 text in the form chosen per row.
 
-    The instant is preserved by every form except date-only, which SPEC 1
-    reads as 00:00 UTC of the (UTC) day, so ordering guarantees made on the
-    instants survive rendering: an offset form shows local time plus the
-    offset, a naive form is UTC by SPEC 1. One strftime call is shared by all
-    forms; the rest is cheap slicing and concatenation.
+    An offset form shows local time plus the offset and a naive form is UTC
+    (SPEC 1), so both keep the instant; the millisecond form adds < 1 s; the
+    date-only form means 00:00 UTC of the UTC day (or its end, for closed_at).
+    Hence ``a <= b`` on instants survives rendering a without milliseconds
+    and b as closed_at (which is how deals are rendered). One strftime call
+    serves all forms; the rest is cheap slicing and concatenation.
     """
     n = len(seconds)
     off = rng.integers(0, len(_OFFSETS), n)
@@ -313,7 +336,9 @@ def _render_ts(
         pl.when(form_c == _Z)
         .then(base + "Z")
         .when(form_c == _ZMS)
-        .then(pl.concat_str(base, pl.lit("."), pl.col("ms").cast(pl.String).str.zfill(3), pl.lit("Z")))
+        .then(
+            pl.concat_str(base, pl.lit("."), pl.col("ms").cast(pl.String).str.zfill(3), pl.lit("Z"))
+        )
         .when(form_c == _OFFSET)
         .then(base + pl.col("off"))
         .when(form_c == _NAIVE)
@@ -391,45 +416,67 @@ _EMAIL_VARIANT_P = (0.935, 0.04, 0.02, 0.005)
 
 def _masked(series: pl.Series, keep: np.ndarray) -> pl.Series:
     """Null out rows where ``keep`` is false (missing values are written as empty / null)."""
-    return pl.DataFrame({"s": series, "k": keep}).select(
-        pl.when(pl.col("k")).then(pl.col("s")).alias("s")
-    ).to_series()
+    return (
+        pl.DataFrame({"s": series, "k": keep})
+        .select(pl.when(pl.col("k")).then(pl.col("s")).alias("s"))
+        .to_series()
+    )
 
 
 # ---------------------------------------------------------------------------
 # the world: accounts, contacts, deals and campaigns (small, built once)
 # ---------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _World:
-    """Entities that every touch chunk draws from; sized from the touch count.
+class _Accounts:
+    """Accounts and their people, as canonical (already normalized) strings.
 
-    Kept as numpy arrays (for index arithmetic) plus polars Series (for
-    strings), so a chunk of touches is a handful of gathers.
+    Contacts of account ``a`` are rows ``contact_start[a] .. + n_contacts[a]``
+    of the contact arrays, so "a random person at this account" is index
+    arithmetic, vectorized over millions of touches.
     """
 
-    acct_domain: pl.Series  # canonical (normalized) account domain
-    acct_contact_start: np.ndarray
-    acct_n_contacts: np.ndarray
-    contact_email: pl.Series  # canonical (normalized) email
-    contact_freemail: np.ndarray
-    opp_acct: np.ndarray
-    opp_created: np.ndarray  # epoch seconds
-    opp_conv: np.ndarray  # closed_at, or the end of the data for open deals
-    opp_closed: np.ndarray
-    opp_lead: np.ndarray  # seconds of research before created_at
-    opp_cum_weight: np.ndarray  # cumulative share of journey touches
-    lane_start: np.ndarray  # per channel: first campaign lane
+    n_company: int  # accounts 0 .. n_company-1 are companies, the rest consultants
+    domain: pl.Series
+    contact_start: np.ndarray
+    n_contacts: np.ndarray
+    email: pl.Series
+    freemail: np.ndarray  # per contact
+
+
+@dataclass(frozen=True)
+class _Deals:
+    """What touch generation needs to know about each opportunity (times in epoch seconds)."""
+
+    account: np.ndarray
+    created: np.ndarray
+    conversion: np.ndarray  # closed_at, or the end of the data for open deals
+    closed: np.ndarray
+    research: np.ndarray  # seconds of research before created_at
+    cum_weight: np.ndarray  # cumulative share of journey touches
+    frame: pl.DataFrame  # the opportunities table as written
+
+
+@dataclass(frozen=True)
+class _Campaigns:
+    """Campaign flights, indexed for "which campaign was running for this touch".
+
+    ``key`` is ``lane * 2**32 + start second`` sorted, and ``row[i]`` the
+    campaign (row of ``frame``) of ``key[i]``; ids and slugs have the known
+    campaigns first, then the unknown ones (deleted from the ad account).
+    """
+
+    lane_start: np.ndarray  # per channel: first lane
     lane_count: np.ndarray  # per channel: number of lanes (0 = no campaigns)
-    camp_key: np.ndarray  # sorted lane * 2**32 + start second
-    camp_row: np.ndarray  # campaign row for each camp_key
-    campaign_ids: pl.Series  # known ids, then the unknown ones
-    campaign_slugs: pl.Series  # utm_campaign for each id above
-    n_campaigns: int
-    n_unknown_campaigns: int
-    frames: dict[str, pl.DataFrame]
+    key: np.ndarray
+    row: np.ndarray
+    ids: pl.Series
+    slugs: pl.Series
+    n_known: int
+    n_unknown: int
+    frame: pl.DataFrame  # the campaigns table as written
 
 
-def _build_accounts(rng: np.random.Generator, n_touches: int) -> dict[str, object]:
+def _build_accounts(rng: np.random.Generator, n_touches: int) -> _Accounts:
     """Company accounts (plus ~2% one-person consultant "accounts" on free mail) and their contacts.
 
     Roughly one company per 60 touches with 1-25 contacts each (mean ~5), so
@@ -453,7 +500,11 @@ def _build_accounts(rng: np.random.Generator, n_touches: int) -> dict[str, objec
         .select(
             pl.concat_str(
                 pl.when(pl.col("h")).then(pl.col("s") + ".").otherwise(pl.lit("")),
-                pl.col("w"), pl.lit("-"), pl.col("n"), pl.lit("."), pl.col("t"),
+                pl.col("w"),
+                pl.lit("-"),
+                pl.col("n"),
+                pl.lit("."),
+                pl.col("t"),
             )  # fmt: skip
         )
         .to_series()
@@ -485,14 +536,14 @@ def _build_accounts(rng: np.random.Generator, n_touches: int) -> dict[str, objec
             "ad": acct_domain.gather(acct_of), "company": company[acct_of], "no": contact_no,
         }
     )  # fmt: skip
-    f, l = pl.col("f"), pl.col("l")
+    first_c, last_c = pl.col("f"), pl.col("l")
     company_local = (
-        pl.when(pl.col("p") == 0).then(pl.concat_str(f, pl.lit("."), l))
-        .when(pl.col("p") == 1).then(pl.concat_str(f, pl.lit("_"), l))
-        .otherwise(f)
+        pl.when(pl.col("p") == 0).then(pl.concat_str(first_c, pl.lit("."), last_c))
+        .when(pl.col("p") == 1).then(pl.concat_str(first_c, pl.lit("_"), last_c))
+        .otherwise(first_c)
     )  # fmt: skip
     # Free-mail addresses are shared namespaces: the contact number keeps them unique.
-    freemail_local = pl.concat_str(f, pl.lit("."), l, pl.col("no"))
+    freemail_local = pl.concat_str(first_c, pl.lit("."), last_c, pl.col("no"))
     email = frame.select(
         pl.when(~pl.col("fm"))
         .then(pl.concat_str(company_local, pl.lit("@"), pl.col("ad")))
@@ -501,20 +552,10 @@ def _build_accounts(rng: np.random.Generator, n_touches: int) -> dict[str, objec
         .otherwise(pl.concat_str(freemail_local, pl.lit("@"), pl.col("ad")))
         .alias("email")
     ).to_series()
-    return {
-        "n_company": n_company,
-        "n_consult": n_consult,
-        "acct_domain": acct_domain,
-        "acct_contact_start": contact_start,
-        "acct_n_contacts": n_contacts,
-        "contact_email": email,
-        "contact_freemail": freemail,
-    }
+    return _Accounts(n_company, acct_domain, contact_start, n_contacts, email, freemail)
 
 
-def _build_opportunities(
-    rng: np.random.Generator, n_touches: int, n_company: int, n_consult: int, acct_domain: pl.Series
-) -> tuple[dict[str, np.ndarray], pl.DataFrame]:
+def _build_deals(rng: np.random.Generator, n_touches: int, accounts: _Accounts) -> _Deals:
     """About one deal per 40 touches: 30% won, 40% lost, 30% open.
 
     Closed deals are created, then closed 1 week to 1 year later (median
@@ -523,6 +564,8 @@ def _build_opportunities(
     whose account_domain is a free-mail domain (SPEC 3: such a deal matches
     only by contact or by a *given* free-mail account_domain).
     """
+    n_company = accounts.n_company
+    n_consult = len(accounts.n_contacts) - n_company
     n_opp = max(2, round(n_touches / 40))
     n_free = max(1, round(n_opp * 0.02))
     acct = np.concatenate(
@@ -568,7 +611,7 @@ def _build_opportunities(
     frame = pl.DataFrame(
         {
             "opportunity_id": _ids("opp-", np.arange(1, n_opp + 1), max(6, len(str(n_opp)))),
-            "account_domain": _render_domain(acct_domain.gather(acct), domain_variant, page),
+            "account_domain": _render_domain(accounts.domain.gather(acct), domain_variant, page),
             "created_at": _render_ts(created, created_form, rng),
             "closed_at": _masked(_render_ts(closed_at, closed_form, rng), closed),
             "stage": pl.Series(stage, dtype=pl.String),
@@ -578,17 +621,17 @@ def _build_opportunities(
             "currency": pl.Series(["USD"] * n_opp, dtype=pl.String),
         }
     )
-    arrays = {
-        "opp_acct": acct,
-        "opp_created": created,
-        "opp_conv": conv,
-        "opp_closed": closed,
+    return _Deals(
+        account=acct,
+        created=created,
+        conversion=conv,
+        closed=closed,
         # Research starts 2 weeks to 10 months before the deal is opened.
-        "opp_lead": (rng.uniform(14, 300, n_opp) * _DAY).astype(np.int64),
-        # Exponential journey sizes: some deals have 1-2 touches, a few have hundreds.
-        "opp_cum_weight": np.cumsum(rng.exponential(1.0, n_opp)),
-    }
-    return arrays, frame
+        research=(rng.uniform(14, 300, n_opp) * _DAY).astype(np.int64),
+        # Exponential journey sizes: some deals get 1-2 touches, a few hundreds.
+        cum_weight=np.cumsum(rng.exponential(1.0, n_opp)),
+        frame=frame,
+    )
 
 
 def _render_bool(values: np.ndarray, rng: np.random.Generator) -> pl.Series:
@@ -599,9 +642,7 @@ def _render_bool(values: np.ndarray, rng: np.random.Generator) -> pl.Series:
     return pl.Series(np.where(values, true[style], false[style]), dtype=pl.String)
 
 
-def _build_campaigns(
-    rng: np.random.Generator, n_touches: int
-) -> tuple[dict[str, object], pl.DataFrame]:
+def _build_campaigns(rng: np.random.Generator, n_touches: int) -> _Campaigns:
     """About one campaign per 2000 touches (at least 12), run as consecutive flights.
 
     Each campaign channel has one or more parallel "lanes"; a lane is a
@@ -652,13 +693,21 @@ def _build_campaigns(
     r_ch, r_day, r_end, r_end_known = ch_s[rows], day_s[rows], end_day_s[rows], end_known_s[rows]
     theme = rng.integers(0, len(_THEMES), n_camp)
     month = _render_dates(r_day).str.slice(0, 7)
-    name = pl.DataFrame(
-        {"t": _lookup(_THEMES, theme), "c": _lookup(_CHANNEL_LABELS, r_ch), "m": month}
-    ).select(pl.concat_str("t", "c", "m", separator=" | ")).to_series()
+    name = (
+        pl.DataFrame(
+            {"t": _lookup(_THEMES, theme), "c": _lookup(_CHANNEL_LABELS, r_ch), "m": month}
+        )
+        .select(pl.concat_str("t", "c", "m", separator=" | "))
+        .to_series()
+    )
     theme_slug = _lookup(_THEMES, theme).str.to_lowercase().str.replace_all(r"[^a-z0-9]+", "-")
-    slug = pl.DataFrame(
-        {"t": theme_slug, "c": _lookup(_CHANNEL_SHORT, r_ch), "m": month, "i": ids[:n_camp]}
-    ).select(pl.concat_str("t", "c", "m", "i", separator="_")).to_series()
+    slug = (
+        pl.DataFrame(
+            {"t": theme_slug, "c": _lookup(_CHANNEL_SHORT, r_ch), "m": month, "i": ids[:n_camp]}
+        )
+        .select(pl.concat_str("t", "c", "m", "i", separator="_"))
+        .to_series()
+    )
     # Unknown ids look like campaigns deleted from the ad account after the fact.
     slugs = pl.concat([slug, "legacy_" + ids[n_camp:]])
 
@@ -674,40 +723,43 @@ def _build_campaigns(
         {
             "campaign_id": ids[:n_camp],
             "campaign_name": name,
-            "channel": pl.DataFrame({"c": channel_text, "u": upper}).select(
+            "channel": pl.DataFrame({"c": channel_text, "u": upper})
+            .select(
                 pl.when(pl.col("u")).then(pl.col("c").str.to_uppercase()).otherwise(pl.col("c"))
-            ).to_series(),
+            )
+            .to_series(),
             "start_date": _render_dates(r_day),
             "end_date": _masked(_render_dates(r_end), r_end_known),
             "cost": _masked(_render_money(cost_cents), rng.random(n_camp) >= 0.15),
             "currency": pl.Series(["USD"] * n_camp, dtype=pl.String),
         }
     )
-    arrays = {
-        "lane_start": lane_start,
-        "lane_count": lane_count,
-        "camp_key": lane_s.astype(np.int64) * (1 << 32) + (_START + day_s * _DAY),
-        "camp_row": row_of_sorted,
-        "campaign_ids": ids,
-        "campaign_slugs": slugs,
-        "n_campaigns": n_camp,
-        "n_unknown_campaigns": n_unknown,
-    }
-    return arrays, frame
+    return _Campaigns(
+        lane_start=lane_start,
+        lane_count=lane_count,
+        key=lane_s.astype(np.int64) * (1 << 32) + (_START + day_s * _DAY),
+        row=row_of_sorted,
+        ids=ids,
+        slugs=slugs,
+        n_known=n_camp,
+        n_unknown=n_unknown,
+        frame=frame,
+    )
 
 
-def _build_contacts(
-    rng: np.random.Generator, accounts: dict[str, object], opp_acct: np.ndarray, opp_ids: pl.Series
-) -> pl.DataFrame:
+def _build_contacts(rng: np.random.Generator, accounts: _Accounts, deals: _Deals) -> pl.DataFrame:
     """1-4 people per deal from its account, first usually the decision maker; ~2% rows repeated.
 
     Contacts are what ties free-mail people (and consultants) to deals, so
     they are drawn from the account's whole contact list, free-mail included.
-    The repeated (opportunity_id, email) rows are exact copies or differ only
-    in email case: SPEC 1 says a repeat counts once.
+    ~2% of rows are repeated right after the original (CRM exports do that).
+    The copies are identical in every column, not just in (opportunity_id,
+    email): SPEC 1 says a repeat counts once, and SPEC 2 keeps one copy of
+    fully identical rows, so the link survives either reading.
     """
-    n_c = np.asarray(accounts["acct_n_contacts"])[opp_acct]
-    start = np.asarray(accounts["acct_contact_start"])[opp_acct]
+    opp_acct = deals.account
+    n_c = accounts.n_contacts[opp_acct]
+    start = accounts.contact_start[opp_acct]
     k = np.minimum(n_c, 1 + _pick(rng, (0.35, 0.30, 0.20, 0.15), len(opp_acct)))
     opp = np.repeat(np.arange(len(opp_acct)), k)
     j = np.arange(len(opp)) - np.repeat(np.cumsum(k) - k, k)
@@ -716,62 +768,58 @@ def _build_contacts(
     role = np.where(
         (j == 0) & (rng.random(len(opp)) < 0.7), 0, _pick(rng, (0.1, 0.35, 0.35, 0.2), len(opp))
     )
-    email = _render_email(
-        pl.Series(accounts["contact_email"]).gather(contact), _pick(rng, (0.95, 0.05), len(opp))
-    )
+    email = _render_email(accounts.email.gather(contact), _pick(rng, (0.95, 0.05), len(opp)))
 
     dup = np.flatnonzero(rng.random(len(opp)) < 0.02)
     if dup.size == 0:
         dup = np.array([0])
     rows = np.sort(np.concatenate([np.arange(len(opp)), dup]), kind="stable")
-    recase = np.zeros(len(rows), dtype=bool)
-    recase[1:] = (rows[1:] == rows[:-1]) & (rng.random(len(rows) - 1) < 0.5)
-    email_out = email.gather(rows)
-    email_out = pl.DataFrame({"e": email_out, "r": recase}).select(
-        pl.when(pl.col("r")).then(pl.col("e").str.to_uppercase()).otherwise(pl.col("e"))
-    ).to_series()
     return pl.DataFrame(
         {
-            "opportunity_id": opp_ids.gather(opp[rows]),
-            "email": email_out,
+            "opportunity_id": deals.frame["opportunity_id"].gather(opp[rows]),
+            "email": email.gather(rows),
             "role": _lookup(_ROLES, role[rows]),
         }
     )
 
 
+@dataclass(frozen=True)
+class _World:
+    """Everything but the touches: small (a few % of the touch count), built once per run."""
+
+    accounts: _Accounts
+    deals: _Deals
+    campaigns: _Campaigns
+    contacts: pl.DataFrame  # the opportunity_contacts table as written
+
+
 def _build_world(n_touches: int, seed: int) -> _World:
     accounts = _build_accounts(_rng(seed, 0), n_touches)
-    opp_arrays, opportunities = _build_opportunities(
-        _rng(seed, 1),
-        n_touches,
-        int(accounts["n_company"]),
-        int(accounts["n_consult"]),
-        accounts["acct_domain"],  # type: ignore[arg-type]
-    )
-    camp_arrays, campaigns = _build_campaigns(_rng(seed, 2), n_touches)
-    contacts = _build_contacts(
-        _rng(seed, 3), accounts, opp_arrays["opp_acct"], opportunities["opportunity_id"]
-    )
-    return _World(
-        acct_domain=accounts["acct_domain"],  # type: ignore[arg-type]
-        acct_contact_start=accounts["acct_contact_start"],  # type: ignore[arg-type]
-        acct_n_contacts=accounts["acct_n_contacts"],  # type: ignore[arg-type]
-        contact_email=accounts["contact_email"],  # type: ignore[arg-type]
-        contact_freemail=accounts["contact_freemail"],  # type: ignore[arg-type]
-        **opp_arrays,
-        **camp_arrays,  # type: ignore[arg-type]
-        frames={
-            "campaigns": campaigns,
-            "opportunities": opportunities,
-            "opportunity_contacts": contacts,
-        },
-    )
+    deals = _build_deals(_rng(seed, 1), n_touches, accounts)
+    campaigns = _build_campaigns(_rng(seed, 2), n_touches)
+    contacts = _build_contacts(_rng(seed, 3), accounts, deals)
+    return _World(accounts, deals, campaigns, contacts)
 
 
 # ---------------------------------------------------------------------------
 # touches, one chunk at a time
 # ---------------------------------------------------------------------------
-def _touch_chunk(world: _World, rng: np.random.Generator, first: int, n: int, width: int) -> pl.DataFrame:
+def _utm_pair_table() -> tuple[pl.Series, pl.Series, np.ndarray, np.ndarray]:
+    """Flatten _UTM_PAIRS: sources, mediums, and per channel the first pair and the pair count."""
+    pairs: list[tuple[str | None, str | None]] = []
+    start = np.zeros(len(CHANNELS), dtype=np.int64)
+    count = np.zeros(len(CHANNELS), dtype=np.int64)
+    for code, name in enumerate(CHANNELS):
+        start[code], count[code] = len(pairs), len(_UTM_PAIRS[name])
+        pairs.extend(_UTM_PAIRS[name])
+    sources = pl.Series([src for src, _ in pairs], dtype=pl.String)
+    mediums = pl.Series([med for _, med in pairs], dtype=pl.String)
+    return sources, mediums, start, count
+
+
+def _touch_chunk(
+    world: _World, rng: np.random.Generator, first: int, n: int, width: int
+) -> pl.DataFrame:
     """``n`` touches with ids ``first+1 ..``: 75% deal journeys, 17% nurture, 8% anonymous.
 
     Journey touches pick a deal (exponentially weighted, so journey lengths
@@ -783,124 +831,117 @@ def _touch_chunk(world: _World, rng: np.random.Generator, first: int, n: int, wi
     account_domain (reverse-IP / ad-platform data); free-mail people never
     carry an account_domain.
     """
+    accounts, deals, campaigns = world.accounts, world.deals, world.campaigns
+
+    # Who: a deal's account, or any account; then a person there.
     kind = rng.random(n)
     journey = kind < 0.75
     anon = kind >= 0.92
-
-    n_opp = len(world.opp_acct)
-    opp = np.minimum(
-        np.searchsorted(world.opp_cum_weight, rng.random(n) * world.opp_cum_weight[-1], side="right"),
-        n_opp - 1,
-    )
-    acct = np.where(journey, world.opp_acct[opp], rng.integers(0, len(world.acct_n_contacts), n))
-    contact = world.acct_contact_start[acct] + (rng.random(n) * world.acct_n_contacts[acct]).astype(
+    opp = np.searchsorted(deals.cum_weight, rng.random(n) * deals.cum_weight[-1], side="right")
+    opp = np.minimum(opp, len(deals.account) - 1)
+    acct = np.where(journey, deals.account[opp], rng.integers(0, len(accounts.n_contacts), n))
+    contact = accounts.contact_start[acct] + (rng.random(n) * accounts.n_contacts[acct]).astype(
         np.int64
     )
-    freemail = world.contact_freemail[contact]
+    freemail = accounts.freemail[contact]
 
-    conv, created = world.opp_conv[opp], world.opp_created[opp]
-    research = np.maximum(_START, created - world.opp_lead[opp])
+    # When: inside the deal's research-to-close window, after the close, or any time.
+    conv, created = deals.conversion[opp], deals.created[opp]
+    research = np.maximum(_START, created - deals.research[opp])
     t_in = research + ((conv - research) * rng.random(n) ** 0.75).astype(np.int64)
-    after = journey & world.opp_closed[opp] & (rng.random(n) < 0.05)
+    after = journey & deals.closed[opp] & (rng.random(n) < 0.05)
     t_after = conv + (np.minimum(90 * _DAY, _END - conv) * rng.random(n)).astype(np.int64)
     t_any = _START + (rng.random(n) * (_END - _START)).astype(np.int64)
     t = np.where(journey, np.where(after, t_after, t_in), t_any)
 
-    email_missing = anon | (rng.random(n) < 0.10)
-    domain_given = ~anon & ~freemail & (email_missing | (rng.random(n) < 0.66))
+    has_email = ~anon & (rng.random(n) >= 0.10)
+    has_domain = ~anon & ~freemail & (~has_email | (rng.random(n) < 0.66))
 
+    # How: channel, then UTMs that SPEC 1's grouping maps back to that channel.
     channel = _pick(rng, _CHANNEL_P, n)
-    # UTMs: a uniform draw among the channel's (source, medium) pairs.
-    pairs: list[tuple[str | None, str | None]] = []
-    pair_start = np.zeros(len(CHANNELS), dtype=np.int64)
-    pair_count = np.zeros(len(CHANNELS), dtype=np.int64)
-    for code, name in enumerate(CHANNELS):
-        pair_start[code], pair_count[code] = len(pairs), len(_UTM_PAIRS[name])
-        pairs.extend(_UTM_PAIRS[name])
+    utm_sources, utm_mediums, pair_start, pair_count = _utm_pair_table()
     pair = pair_start[channel] + (rng.random(n) * pair_count[channel]).astype(np.int64)
-    utm_case = _pick(rng, (0.94, 0.03, 0.03), n)  # as is / UPPER both / Title source
-
-    # Campaign: the flight running at t in a random lane of the channel.
-    has_lanes = world.lane_count[channel] > 0
-    lane = world.lane_start[channel] + (rng.random(n) * np.maximum(world.lane_count[channel], 1)).astype(
-        np.int64
-    )
-    slot = np.searchsorted(world.camp_key, lane * (1 << 32) + t, side="right") - 1
-    camp = world.camp_row[np.clip(slot, 0, len(world.camp_row) - 1)]
-    attach = has_lanes & (rng.random(n) < _P_CAMPAIGN[channel])
-    unknown = attach & (rng.random(n) < 0.01)
-    camp = np.where(unknown, world.n_campaigns + rng.integers(0, world.n_unknown_campaigns, n), camp)
-    camp = np.where(attach, camp, 0)
-
-    type_cum = np.cumsum(_TOUCH_TYPE_P, axis=1)
-    touch_type = np.minimum((rng.random(n)[:, None] >= type_cum[channel]).sum(axis=1), len(_TOUCH_TYPES) - 1)
-    type_known = rng.random(n) >= 0.02
-    page = rng.integers(0, len(_PAGES), n)
-    page_known = ~np.isin(touch_type, (_TOUCH_TYPES.index("event"), _TOUCH_TYPES.index("meeting")))
-
+    utm_case = _pick(rng, (0.94, 0.03, 0.03), n)  # as is / both UPPER / Title source
     channel_given = rng.random(n) < 0.40
     channel_upper = rng.random(n) < 0.12
 
-    form = _pick(rng, (0.64, 0.16, 0.08, 0.09, 0.03), n)
-    occurred_at = _render_ts(t, form, rng)
-    email = _render_email(world.contact_email.gather(contact), _pick(rng, _EMAIL_VARIANT_P, n))
-    domain = _render_domain(
-        world.acct_domain.gather(acct), _pick(rng, _DOMAIN_VARIANT_P, n), _lookup(_PAGES, page)
-    )
-    utm_content = _per_channel(rng, _UTM_CONTENT, channel)
-    utm_term = _per_channel(rng, _UTM_TERM, channel)
+    # Campaign: the flight running at t in a random lane of the channel.
+    lanes = campaigns.lane_count[channel]
+    lane = campaigns.lane_start[channel] + (rng.random(n) * np.maximum(lanes, 1)).astype(np.int64)
+    slot = np.searchsorted(campaigns.key, lane * (1 << 32) + t, side="right") - 1
+    camp = campaigns.row[np.clip(slot, 0, len(campaigns.row) - 1)]
+    attach = (lanes > 0) & (rng.random(n) < _P_CAMPAIGN[channel])
+    unknown = attach & (rng.random(n) < 0.01)
+    camp = np.where(unknown, campaigns.n_known + rng.integers(0, campaigns.n_unknown, n), camp)
+    camp = np.where(attach, camp, 0)
 
+    type_cum = np.cumsum(_TOUCH_TYPE_P, axis=1)[channel]
+    touch_type = np.minimum((rng.random(n)[:, None] >= type_cum).sum(axis=1), len(_TOUCH_TYPES) - 1)
+    del type_cum
+    has_type = rng.random(n) >= 0.02
+    page = rng.integers(0, len(_PAGES), n)
+    has_page = ~np.isin(touch_type, (_TOUCH_TYPES.index("event"), _TOUCH_TYPES.index("meeting")))
+
+    form = _pick(rng, (0.64, 0.16, 0.08, 0.09, 0.03), n)  # Z, Z+ms, offset, naive, date
     frame = pl.DataFrame(
         {
             "touch_id": _ids("t", np.arange(first + 1, first + n + 1), width),
-            "occurred_at": occurred_at,
-            "email": email,
-            "account_domain": domain,
+            "occurred_at": _render_ts(t, form, rng),
+            "email": _render_email(accounts.email.gather(contact), _pick(rng, _EMAIL_VARIANT_P, n)),
+            "account_domain": _render_domain(
+                accounts.domain.gather(acct),
+                _pick(rng, _DOMAIN_VARIANT_P, n),
+                _lookup(_PAGES, page),
+            ),
             "channel": _lookup(CHANNELS, channel),
-            "campaign_id": world.campaign_ids.gather(camp),
-            "utm_source": _lookup([p[0] for p in pairs], pair),
-            "utm_medium": _lookup([p[1] for p in pairs], pair),
-            "utm_campaign": world.campaign_slugs.gather(camp),
-            "utm_content": utm_content,
-            "utm_term": utm_term,
+            "campaign_id": campaigns.ids.gather(camp),
+            "utm_source": utm_sources.gather(pair),
+            "utm_medium": utm_mediums.gather(pair),
+            "utm_campaign": campaigns.slugs.gather(camp),
+            "utm_content": _per_channel(rng, _UTM_CONTENT, channel),
+            "utm_term": _per_channel(rng, _UTM_TERM, channel),
             "touch_type": _lookup(_TOUCH_TYPES, touch_type),
             "landing_page": _lookup(_PAGES, page),
-            "_email": ~email_missing,
-            "_domain": domain_given,
-            "_channel": channel_given,
-            "_upper": channel_upper,
-            "_attach": attach,
-            "_type": type_known,
-            "_page": page_known,
-            "_utm_case": utm_case.astype(np.int8),
+            "has_email": has_email,
+            "has_domain": has_domain,
+            "channel_given": channel_given,
+            "channel_upper": channel_upper,
+            "attach": attach,
+            "has_type": has_type,
+            "has_page": has_page,
+            "utm_case": utm_case.astype(np.int8),
         }
     )
-    keep = pl.col
-    utm_case_c = pl.col("_utm_case")
+
+    def kept(flag: str, column: str) -> pl.Expr:
+        return pl.when(pl.col(flag)).then(pl.col(column)).alias(column)
+
+    case = pl.col("utm_case")
+    upper_channel = pl.col("channel").str.to_uppercase()
     return frame.select(
         "touch_id",
         "occurred_at",
-        pl.when(keep("_email")).then("email").alias("email"),
-        pl.when(keep("_domain")).then("account_domain").alias("account_domain"),
-        pl.when(keep("_channel"))
-        .then(pl.when(keep("_upper")).then(pl.col("channel").str.to_uppercase()).otherwise("channel"))
+        kept("has_email", "email"),
+        kept("has_domain", "account_domain"),
+        pl.when(pl.col("channel_given"))
+        .then(pl.when(pl.col("channel_upper")).then(upper_channel).otherwise(pl.col("channel")))
         .alias("channel"),
-        pl.when(keep("_attach")).then("campaign_id").alias("campaign_id"),
-        pl.when(utm_case_c == 1)
+        kept("attach", "campaign_id"),
+        pl.when(case == 1)
         .then(pl.col("utm_source").str.to_uppercase())
-        .when(utm_case_c == 2)
+        .when(case == 2)
         .then(pl.col("utm_source").str.to_titlecase())
-        .otherwise("utm_source")
+        .otherwise(pl.col("utm_source"))
         .alias("utm_source"),
-        pl.when(utm_case_c == 1)
+        pl.when(case == 1)
         .then(pl.col("utm_medium").str.to_uppercase())
-        .otherwise("utm_medium")
+        .otherwise(pl.col("utm_medium"))
         .alias("utm_medium"),
-        pl.when(keep("_attach")).then("utm_campaign").alias("utm_campaign"),
+        kept("attach", "utm_campaign"),
         "utm_content",
         "utm_term",
-        pl.when(keep("_type")).then("touch_type").alias("touch_type"),
-        pl.when(keep("_page")).then("landing_page").alias("landing_page"),
+        kept("has_type", "touch_type"),
+        kept("has_page", "landing_page"),
     )
 
 
@@ -929,17 +970,27 @@ def _clear_previous(out: Path) -> None:
     SPEC 1 reads ``<source>.csv``, ``<source>.parquet`` *and* every file in
     ``<source>/``, so a leftover ``touches.csv`` next to new part files (or a
     csv next to a parquet) would silently double the data. Only names this
-    generator writes are touched.
+    generator writes are removed; a foreign file in a source folder stops the
+    run before anything is deleted, since it would be read as part of the source.
     """
+    ours = [out / f"{source}.{ext}" for source in SOURCES for ext in ("csv", "parquet")]
     for source in SOURCES:
-        for ext in ("csv", "parquet"):
-            (out / f"{source}.{ext}").unlink(missing_ok=True)
         folder = out / source
         if folder.is_dir():
-            for part in [*folder.glob("part-*.csv"), *folder.glob("part-*.parquet")]:
-                part.unlink()
-            if not any(folder.iterdir()):
-                folder.rmdir()
+            parts = [*folder.glob("part-*.csv"), *folder.glob("part-*.parquet")]
+            foreign = sorted(p.name for p in folder.iterdir() if p not in parts)
+            if foreign:
+                raise FileExistsError(
+                    f"{folder} holds files the sample-data generator did not write "
+                    f"({', '.join(foreign[:3])}); they would be read as part of {source}. "
+                    "Remove them or write to another folder."
+                )
+            ours.extend(parts)
+    for path in ours:
+        path.unlink(missing_ok=True)
+    for source in SOURCES:
+        if (out / source).is_dir():
+            (out / source).rmdir()
 
 
 def generate(
@@ -981,15 +1032,14 @@ def generate(
 
     began = time.perf_counter()
     world = _build_world(touches, seed)
-    counts: dict[str, int] = {}
-    headers = {
-        "campaigns": _CAMPAIGN_HEADERS,
-        "opportunities": _OPPORTUNITY_HEADERS,
-        "opportunity_contacts": _CONTACT_HEADERS,
+    small = {
+        "campaigns": (world.campaigns.frame, _CAMPAIGN_HEADERS),
+        "opportunities": (world.deals.frame, _OPPORTUNITY_HEADERS),
+        "opportunity_contacts": (world.contacts, _CONTACT_HEADERS),
     }
-    for source in ("campaigns", "opportunities", "opportunity_contacts"):
-        frame = world.frames[source]
-        _write(frame, out / f"{source}.{fmt}", fmt, headers[source])
+    counts = {"touches": touches}
+    for source, (frame, headers) in small.items():
+        _write(frame, out / f"{source}.{fmt}", fmt, headers)
         counts[source] = frame.height
         say(f"{source}: {frame.height:,} rows -> {source}.{fmt}")
 
@@ -1004,9 +1054,6 @@ def generate(
         name = f"touches/part-{part:05d}.{fmt}" if n_parts > 1 else f"touches.{fmt}"
         _write(chunk, out / name, fmt, _TOUCH_HEADERS)
         del chunk
-        say(
-            f"touches: part {part + 1}/{n_parts}, {n:,} rows -> {name} "
-            f"({time.perf_counter() - began:.1f}s)"
-        )
-    counts = {"touches": touches, **counts}
+        elapsed = time.perf_counter() - began
+        say(f"touches: part {part + 1}/{n_parts}, {n:,} rows -> {name} ({elapsed:.1f}s)")
     return counts

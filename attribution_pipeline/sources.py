@@ -9,6 +9,7 @@ matched case-insensitively after trimming; extra columns are kept.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import polars as pl
@@ -64,7 +65,16 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(columns)
 
 
+def is_query(table_or_query: str) -> bool:
+    """A SELECT or WITH statement, as opposed to a table name like ``selected_touches``."""
+    return re.match(r"\s*(select|with)\s", table_or_query, flags=re.IGNORECASE) is not None
+
+
 def _normalized_headers(frame: pl.DataFrame, source: str, location: str) -> pl.DataFrame:
+    for name in frame.columns:  # polars renames a repeated CSV header to <name>_duplicated_<n>
+        original = re.sub(r"_duplicated_[0-9]+$", "", name)
+        if original != name and original in frame.columns:
+            raise SourceError(source, location, f"column {original!r} appears more than once in the header")
     names = [str(name).strip().lower() for name in frame.columns]
     seen: dict[str, str] = {}
     for original, name in zip(frame.columns, names):
@@ -116,12 +126,12 @@ def read_landing(folder: Path, source: str) -> tuple[pl.DataFrame | None, list[s
 
 def read_database(url: str, source: str, table_or_query: str) -> pl.DataFrame:
     """A table (optionally schema-qualified) or a SELECT query in any SQLAlchemy database."""
-    is_query = table_or_query.lstrip().lower().startswith(("select", "with"))
-    location = f"query {source}" if is_query else f"table {table_or_query}"
+    query = is_query(table_or_query)
+    location = f"query {source}" if query else f"table {table_or_query}"
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
-            if is_query:
+            if query:
                 statement = sa.text(table_or_query)
             else:
                 schema, _, name = table_or_query.rpartition(".")

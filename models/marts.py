@@ -9,7 +9,13 @@ from __future__ import annotations
 import polars as pl
 
 _revenue = pl.col("credited_cents").sum().alias("credited_revenue_cents")
-_deals = pl.col("weight").sum().alias("credited_deals")
+# Float sums depend on the order of addition, which a parallel group-by does not
+# fix; summing weights as integers of 1e-12 makes re-runs agree bit for bit.
+WEIGHT_SCALE = 10**12
+_deals = (
+    ((pl.col("weight") * WEIGHT_SCALE).round().cast(pl.Int128).sum().cast(pl.Float64) / WEIGHT_SCALE)
+    .alias("credited_deals")
+)
 
 
 def campaign_attribution(

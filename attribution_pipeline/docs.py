@@ -1,0 +1,48 @@
+"""Renders the README's table dictionary from the table declarations, so the
+documentation and the DDL cannot drift apart (a test compares them).
+
+    uv run python -m attribution_pipeline.docs   # prints the dictionary
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from attribution_pipeline.tables import PUBLIC_TABLES, quarantine_table
+
+START, END = "<!-- table-dictionary:start -->", "<!-- table-dictionary:end -->"
+
+
+_TYPE_NAMES = (  # most specific first: BigInteger is an Integer, Double a Float
+    (sa.BigInteger, "BIGINT"),
+    (sa.Integer, "INTEGER"),
+    (sa.Double, "DOUBLE"),
+    (sa.Text, "TEXT"),
+    (sa.Boolean, "BOOLEAN"),
+    (sa.Date, "DATE"),
+)
+
+
+def _type(column: sa.Column) -> str:
+    if isinstance(column.type, sa.DateTime):
+        return "TIMESTAMP WITH TIME ZONE"
+    if isinstance(column.type, sa.Numeric) and not isinstance(column.type, sa.Float):
+        return f"DECIMAL({column.type.precision},{column.type.scale})"
+    return next((name for type_, name in _TYPE_NAMES if isinstance(column.type, type_)), str(column.type))
+
+
+def table_markdown(table: sa.Table, title: str | None = None) -> str:
+    lines = [f"### `{title or table.fullname}`", "", f"Grain: {table.comment}", "", "| column | type | null | meaning |", "|---|---|---|---|"]
+    for column in table.columns:
+        lines.append(f"| `{column.name}` | {_type(column)} | {'yes' if column.nullable else 'no'} | {column.comment} |")
+    return "\n".join(lines)
+
+
+def table_dictionary() -> str:
+    parts = [table_markdown(table) for table in PUBLIC_TABLES]
+    parts.append(table_markdown(quarantine_table("touches"), "quarantine.<source>"))
+    return "\n\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(table_dictionary())

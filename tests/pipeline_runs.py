@@ -1,0 +1,42 @@
+"""Helpers for end-to-end tests: run the CLI in-process and read the public tables back."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from attribution_pipeline.cli import main
+from attribution_pipeline.io_managers import conform
+from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, JOURNEYS, TOUCH_CREDIT
+from attribution_pipeline.warehouse import WarehouseClient
+
+OUTPUTS = {table.name: table for table in (JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION)}
+SORT_KEYS = {
+    "journeys": ["opportunity_id", "position"],
+    "touch_credit": ["model", "opportunity_id", "position"],
+    "campaign_attribution": ["model", "campaign_id"],
+    "channel_attribution": ["model", "close_month", "channel"],
+}
+
+
+def run_cli(*args: str) -> int:
+    return main(["run", *args])
+
+
+def output_tables(url: str) -> dict[str, pl.DataFrame]:
+    """Every public output table, in engine types, sorted, run ids dropped."""
+    client = WarehouseClient(url)
+    try:
+        return {
+            name: conform(client.read("attribution", name), table).drop("run_id").sort(SORT_KEYS[name], nulls_last=True)
+            for name, table in OUTPUTS.items()
+        }
+    finally:
+        client.dispose()
+
+
+def read(url: str, schema: str, name: str) -> pl.DataFrame:
+    client = WarehouseClient(url)
+    try:
+        return client.read(schema, name)
+    finally:
+        client.dispose()
