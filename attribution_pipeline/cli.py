@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-DEFAULT_WAREHOUSE = "duckdb:///attribution.duckdb"
+DEFAULT_WAREHOUSE = "duckdb:///warehouse.duckdb"
 _INSTANCE_YAML = "# Written by `attribution run`: Dagster instance for CLI runs.\ntelemetry:\n  enabled: false\n"
 
 
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the whole pipeline through Dagster")
     run.add_argument("--source", required=True, help="landing folder, or a SQLAlchemy URL of a source database")
     run.add_argument("--warehouse", default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
-                     help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///attribution.duckdb)")
+                     help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)")
     run.add_argument("--source-table", action="append", default=[], metavar="SOURCE=TABLE_OR_QUERY",
                      help="with a database source: the table or SELECT query for a source (repeatable; default: table named like the source)")
     run.add_argument("--lookback-days", type=float, default=365.0, help="days before created_at that touches count (default 365)")
@@ -169,7 +169,8 @@ def _record_failure(warehouse_url: str, run_id: str | None, message: str, settin
         finally:
             client.dispose()
     except Exception as error:  # the warehouse itself may be the problem
-        print(f"attribution: warning: could not record the failed run in attribution.runs: {error}", file=sys.stderr)
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"attribution: warning: could not record the failed run in attribution.runs: {first_line}", file=sys.stderr)
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
@@ -178,6 +179,12 @@ def run_pipeline(args: argparse.Namespace) -> int:
         tables = _source_tables(args.source_table)
     except ValueError as error:
         return _fail(str(error), EXIT_USAGE)
+    try:
+        from attribution_pipeline.warehouse import WarehouseClient
+
+        WarehouseClient(args.warehouse).dispose()  # a malformed URL is a usage error, not a failed run
+    except Exception as error:
+        return _fail(f"--warehouse {args.warehouse}: {str(error).strip().splitlines()[0]}", EXIT_USAGE)
     source = args.source if "://" in args.source else str(Path(args.source).resolve())
     if "://" not in args.source and not Path(source).is_dir():
         return _fail(f"source folder {args.source} does not exist (write one with `attribution sample-data --out {args.source}`)", EXIT_USAGE)

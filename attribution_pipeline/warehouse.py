@@ -21,7 +21,8 @@ import sqlalchemy as sa
 
 from attribution_pipeline.tables import MONEY_COLUMNS
 
-DEFAULT_WAREHOUSE_URL = "duckdb:///attribution.duckdb"
+DEFAULT_WAREHOUSE_URL = "duckdb:///warehouse.duckdb"
+SCHEMAS = ("raw", "staging", "quarantine", "attribution")
 
 _SA_TYPES: dict[type, sa.types.TypeEngine] = {
     pl.String: sa.Text(),
@@ -84,7 +85,13 @@ class WarehouseClient:
         self.url = url
         parsed = sa.engine.make_url(url)
         if parsed.get_backend_name() == "duckdb" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database)
+            if path.stem.lower() in SCHEMAS:  # DuckDB names the catalog after the file
+                raise ValueError(
+                    f"DuckDB file {path.name!r} would be a catalog named like the schema {path.stem!r}, which makes "
+                    f"{path.stem}.<table> ambiguous; choose another file name, e.g. warehouse.duckdb"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(url)
         self.dialect = self.engine.dialect.name
 

@@ -175,6 +175,11 @@ def test_invalid_parameters_exit_2_before_anything_runs(landing, duckdb_url, cap
     assert text in err and "Traceback" not in err
 
 
+def test_duckdb_file_named_like_a_schema_is_a_usage_error(landing, tmp_path, capsys):
+    assert run_cli("--source", str(landing), "--warehouse", f"duckdb:///{tmp_path / 'attribution.duckdb'}") == 2
+    assert "ambiguous" in capsys.readouterr().err
+
+
 def test_missing_source_folder_exits_2(tmp_path, duckdb_url, capsys):
     assert run_cli("--source", str(tmp_path / "nope"), "--warehouse", duckdb_url) == 2
     assert "does not exist" in capsys.readouterr().err
