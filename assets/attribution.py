@@ -3,7 +3,9 @@
 import dagster as dg
 import polars as pl
 
+from attribution_pipeline.io_managers import table_metadata
 from attribution_pipeline.resources import AttributionSettings
+from attribution_pipeline.tables import JOURNEYS, TOUCH_CREDIT
 from models.credit import credit_touches
 from models.journeys import build_journeys, resolve_as_of
 from models.registry import get_models
@@ -18,6 +20,7 @@ _STAGED = {
     group_name="attribution",
     kinds={"polars", "sql"},
     ins={**_STAGED, "contacts": dg.AssetIn(key=["staging", "opportunity_contacts"])},
+    metadata=table_metadata(JOURNEYS),
     description=(
         "Touches matched to opportunities (SPEC 3): by a contact's e-mail or the account domain, inside "
         "[created_at - lookback_days, conversion_at], ordered by (occurred_at, touch_id bytes). Won, lost and open deals."
@@ -50,6 +53,7 @@ def journeys(
     group_name="attribution",
     kinds={"polars", "sql"},
     ins={"journeys": dg.AssetIn(key=["attribution", "journeys"]), "opportunities": _STAGED["opportunities"]},
+    metadata=table_metadata(TOUCH_CREDIT),
     description=(
         "Every model's credit (SPEC 4): one row per (model, won deal, touch) with weight > 0, in whole cents split by "
         "largest remainder so each deal sums exactly to its amount; won deals without touches get an '(unattributed)' row."

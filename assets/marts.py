@@ -7,8 +7,10 @@ import dagster as dg
 import polars as pl
 
 from attribution_pipeline.contract import CONTRACTS
+from attribution_pipeline.io_managers import table_metadata
 from attribution_pipeline.resources import AttributionSettings, Warehouse
 from attribution_pipeline.run_log import record_run
+from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, RUNS
 from models import marts
 from models.registry import get_models
 
@@ -19,6 +21,7 @@ _CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])
     group_name="marts",
     kinds={"polars", "sql"},
     ins={"touch_credit": _CREDIT, "campaigns": dg.AssetIn(key=["staging", "campaigns"])},
+    metadata=table_metadata(CAMPAIGN_ATTRIBUTION),
     description=(
         "Per model and campaign: credited revenue, credited deals, the campaign's cost and ROAS. Includes campaigns "
         "with no credit, campaign ids missing from campaigns, and a null campaign row, so it sums to the won total."
@@ -36,6 +39,7 @@ def campaign_attribution(
     group_name="marts",
     kinds={"polars", "sql"},
     ins={"touch_credit": _CREDIT},
+    metadata=table_metadata(CHANNEL_ATTRIBUTION),
     description="Per model, channel and close month (UTC, as the 1st): credited revenue, deals, and share of the model's month.",
 )
 def channel_attribution(context: dg.AssetExecutionContext, touch_credit: pl.DataFrame) -> pl.DataFrame:
@@ -73,6 +77,7 @@ def resolved_parameters(instance: dg.DagsterInstance, settings: AttributionSetti
     group_name="marts",
     kinds={"sql"},
     deps=[campaign_attribution, channel_attribution],
+    metadata=table_metadata(RUNS),
     description="Appends this run's row to attribution.runs (parameters, status, per-source row accounting) and attribution.run_sources.",
 )
 def runs(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: AttributionSettings) -> dg.MaterializeResult:

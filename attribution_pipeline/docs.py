@@ -23,7 +23,7 @@ _TYPE_NAMES = (  # most specific first: BigInteger is an Integer, Double a Float
 )
 
 
-def _type(column: sa.Column) -> str:
+def type_name(column: sa.Column) -> str:
     if isinstance(column.type, sa.DateTime):
         return "TIMESTAMP WITH TIME ZONE"
     if isinstance(column.type, sa.Numeric) and not isinstance(column.type, sa.Float):
@@ -34,7 +34,7 @@ def _type(column: sa.Column) -> str:
 def table_markdown(table: sa.Table, title: str | None = None) -> str:
     lines = [f"### `{title or table.fullname}`", "", f"Grain: {table.comment}", "", "| column | type | null | meaning |", "|---|---|---|---|"]
     for column in table.columns:
-        lines.append(f"| `{column.name}` | {_type(column)} | {'yes' if column.nullable else 'no'} | {column.comment} |")
+        lines.append(f"| `{column.name}` | {type_name(column)} | {'yes' if column.nullable else 'no'} | {column.comment} |")
     return "\n".join(lines)
 
 

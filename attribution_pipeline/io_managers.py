@@ -11,6 +11,7 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
+from attribution_pipeline.docs import type_name
 from attribution_pipeline.resources import Warehouse
 from attribution_pipeline.tables import METADATA, MONEY_COLUMNS, QUARANTINE, quarantine_table
 
@@ -29,6 +30,18 @@ def column_schema(frame: pl.DataFrame, table: sa.Table | None) -> dg.TableSchema
     return dg.TableSchema(
         columns=[dg.TableColumn(name, str(dtype), description=docs.get(name)) for name, dtype in frame.schema.items()]
     )
+
+
+def table_metadata(table: sa.Table) -> dict:
+    """Definition metadata of an asset stored in a declared table: its columns and their meaning."""
+
+    return {
+        "dagster/table_name": table.fullname,
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(c.name, type_name(c), description=c.comment) for c in table.columns]
+        ),
+        "grain": table.comment,
+    }
 
 
 def declared_table(schema: str, name: str) -> sa.Table | None:

@@ -45,6 +45,9 @@ def credit_touches(
         "opportunity_id", "touch_id", "position", "n_touches", "occurred_at", "conversion_at",
         "channel", "campaign_id",
     ).join(won, on="opportunity_id", how="inner")
+    # Journey order, made explicit: a join does not keep it, and time_decay's float
+    # normalization must add the same numbers in the same order on every run.
+    won_paths = won_paths.sort("opportunity_id", "position")
     unmatched = won.join(journeys.select("opportunity_id").unique(), on="opportunity_id", how="anti")
 
     frames = []

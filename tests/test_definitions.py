@@ -51,3 +51,13 @@ def test_reconciliation_check_blocks_the_marts():
 def test_the_whole_graph_job_resolves():
     job = defs.resolve_job_def(ALL_ASSETS_JOB)
     assert len(job.asset_layer.executable_asset_keys) == len(specs())
+
+
+def test_public_table_assets_declare_their_column_schema():
+    nodes = specs()
+    for table in PUBLIC_TABLES:
+        if table.name == "run_sources":
+            continue
+        schema = nodes[f"attribution/{table.name}"].metadata["dagster/column_schema"]
+        assert [column.name for column in schema.columns] == [column.name for column in table.columns]
+        assert all(column.description for column in schema.columns)

@@ -1,0 +1,89 @@
+"""Scale run: generate sample data, run `attribution run` end to end, record wall time
+and peak RSS of each command, and check that every model reconciles.
+
+    uv run python benchmarks/scale_run.py --touches 1000000 --format parquet \
+        --warehouse duckdb --warehouse postgresql+psycopg://root@127.0.0.1:5432/test
+
+Appends a table to benchmarks/RESULTS.md. Each command runs in its own process
+and is measured with os.wait4 (peak RSS of that process alone). The full harness
+with floor and peer baselines is tracked separately (performance issue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def measured(command: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS in GB, exit code) of one command."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command)
+    _, status, usage = os.wait4(process.pid, 0)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024 / 1024, os.waitstatus_to_exitcode(status)
+
+
+def reconciles(url: str) -> bool:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            won = conn.execute(sa.text("SELECT COALESCE(SUM(amount_cents), 0) FROM staging.opportunities WHERE is_won")).scalar()
+            totals = conn.execute(
+                sa.text("SELECT model, SUM(credited_amount) FROM attribution.touch_credit GROUP BY model")
+            ).all()
+    finally:
+        engine.dispose()
+    return bool(totals) and all(int(round(total * 100)) == int(won) for _, total in totals)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--touches", type=int, action="append", required=True)
+    parser.add_argument("--format", choices=["csv", "parquet"], default="parquet")
+    parser.add_argument("--warehouse", action="append", default=[], help="'duckdb' (a temp file) or a SQLAlchemy URL; repeatable")
+    args = parser.parse_args()
+    warehouses = args.warehouse or ["duckdb"]
+    cli = shutil.which("attribution") or sys.exit("run through `uv run` so the attribution command is on PATH")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="attribution-bench-") as scratch:
+        for touches in args.touches:
+            data = Path(scratch) / f"data_{touches}"
+            wall, rss, code = measured([cli, "sample-data", "--out", str(data), "--touches", str(touches), "--format", args.format])
+            rows.append((touches, "sample-data", "-", wall, rss, code == 0))
+            for warehouse in warehouses:
+                url = f"duckdb:///{Path(scratch) / f'w_{touches}.duckdb'}" if warehouse == "duckdb" else warehouse
+                wall, rss, code = measured([cli, "run", "--source", str(data), "--warehouse", url])
+                label = "duckdb" if warehouse == "duckdb" else sa.engine.make_url(url).get_backend_name()
+                rows.append((touches, "run", label, wall, rss, code == 0 and reconciles(url)))
+    header = (
+        f"\n## {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {args.format} input\n\n"
+        f"Machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+        f"Python {platform.python_version()}, polars {version('polars')}, duckdb {version('duckdb')}, dagster {version('dagster')}.\n"
+        f"Command: `uv run python benchmarks/scale_run.py {' '.join(sys.argv[1:])}`\n\n"
+        "| touches | command | warehouse | wall s | peak RSS GB | ok (exit 0, every model reconciles) |\n|---|---|---|---|---|---|\n"
+    )
+    table = "".join(f"| {t:,} | {c} | {w} | {s:.1f} | {r:.2f} | {'yes' if ok else 'NO'} |\n" for t, c, w, s, r, ok in rows)
+    with RESULTS.open("a") as handle:
+        if RESULTS.stat().st_size == 0:
+            handle.write("# Benchmark results\n\nAppended by the scripts in this folder; every figure is a measurement.\n")
+        handle.write(header + table)
+    print(header + table)
+    return 0 if all(row[-1] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
