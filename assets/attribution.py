@@ -6,6 +6,7 @@ import polars as pl
 from attribution_pipeline.io_managers import table_metadata
 from attribution_pipeline.resources import AttributionSettings
 from attribution_pipeline.tables import JOURNEYS, TOUCH_CREDIT
+from attribution_pipeline.validation import referential_warnings
 from models.credit import credit_touches
 from models.journeys import build_journeys, resolve_as_of
 from models.registry import get_models
@@ -14,12 +15,17 @@ _STAGED = {
     "touches": dg.AssetIn(key=["staging", "touches"]),
     "opportunities": dg.AssetIn(key=["staging", "opportunities"]),
 }
+_REFERENCED = {
+    **_STAGED,
+    "contacts": dg.AssetIn(key=["staging", "opportunity_contacts"]),
+    "campaigns": dg.AssetIn(key=["staging", "campaigns"]),
+}
 
 @dg.asset(
     key=["attribution", "journeys"],
     group_name="attribution",
     kinds={"polars", "sql"},
-    ins={**_STAGED, "contacts": dg.AssetIn(key=["staging", "opportunity_contacts"])},
+    ins=_REFERENCED,
     metadata=table_metadata(JOURNEYS),
     description=(
         "Touches matched to opportunities (SPEC 3): by a contact's e-mail or the account domain, inside "
@@ -32,6 +38,7 @@ def journeys(
     touches: pl.DataFrame,
     opportunities: pl.DataFrame,
     contacts: pl.DataFrame,
+    campaigns: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     params = settings.params()
     as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)
@@ -44,6 +51,7 @@ def journeys(
         metadata={
             "as_of": dg.MetadataValue.text(as_of.isoformat() if as_of else ""),
             "deals_with_touches": dg.MetadataValue.int(matched),
+            "referential_warnings": dg.MetadataValue.json(referential_warnings(touches, campaigns, opportunities, contacts, frame)),
             "match_types": dg.MetadataValue.json(dict(frame.group_by("match_type").len().sort("match_type").iter_rows())),
         },
     )
@@ -93,4 +101,27 @@ def touch_credit_reconciles(touch_credit: pl.DataFrame, opportunities: pl.DataFr
             "won_total": dg.MetadataValue.float(won_cents / 100),
             "difference_cents_by_model": dg.MetadataValue.json(off),
         },
+    )
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["attribution", "journeys"]),
+    additional_ins={name: asset_in for name, asset_in in _REFERENCED.items()},
+    description=(
+        "Referential warnings (never blocking): touch campaign_ids missing from campaigns, contacts of unknown deals, "
+        "won deals without touches (credited as '(unattributed)'), touches matching no deal."
+    ),
+)
+def referential_integrity(
+    journeys: pl.DataFrame,
+    touches: pl.DataFrame,
+    opportunities: pl.DataFrame,
+    contacts: pl.DataFrame,
+    campaigns: pl.DataFrame,
+) -> dg.AssetCheckResult:
+    counts = referential_warnings(touches, campaigns, opportunities, contacts, journeys)
+    return dg.AssetCheckResult(
+        passed=not any(counts.values()),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={name: dg.MetadataValue.int(count) for name, count in counts.items()},
     )

@@ -1,4 +1,5 @@
-"""raw.*: each source loaded as it is (every value as text, plus file and row)."""
+"""raw.*: each source loaded as it is (every value as text, plus file and row),
+and the blocking whole-source check of SPEC 2 on it."""
 
 import dagster as dg
 import polars as pl
@@ -6,11 +7,14 @@ import polars as pl
 from attribution_pipeline.contract import CONTRACTS, LINEAGE, SourceContract
 from attribution_pipeline.resources import LandingSource
 from attribution_pipeline.sources import SourceError
+from attribution_pipeline.validation import check_source
+
 
 def _empty(contract: SourceContract) -> pl.DataFrame:
     schema = {column: pl.String for column in contract.columns}
     schema.update({LINEAGE[0]: pl.String, LINEAGE[1]: pl.Int64})
     return pl.DataFrame(schema=schema)
+
 
 def raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
     @dg.asset(
@@ -29,11 +33,6 @@ def raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
             if not contract.optional:
                 raise SourceError(contract.name, source.location, f"no {contract.name}.csv, {contract.name}.parquet or {contract.name}/ folder found")
             frame = _empty(contract)
-        missing = [column for column in contract.required_columns if column not in frame.columns]
-        if files and missing:
-            raise SourceError(contract.name, ", ".join(files), f"missing required column(s) {missing}")
-        if files and frame.height == 0:
-            raise SourceError(contract.name, ", ".join(files), "no data rows")
         extra = [c for c in frame.columns if c not in contract.columns and c not in LINEAGE]
         context.log.info(f"read {frame.height:,} {contract.name} rows from {len(files)} file(s)")
         return dg.Output(
@@ -41,10 +40,54 @@ def raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
             metadata={
                 "files": dg.MetadataValue.json(files),
                 "rows_in": dg.MetadataValue.int(frame.height),
+                "present": dg.MetadataValue.bool(bool(files)),
                 "extra_columns": dg.MetadataValue.json(extra),
             },
         )
 
     return _raw
 
+
+def source_check(contract: SourceContract) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["raw", contract.name]),
+        name="source_is_usable",
+        blocking=True,
+        description=(
+            "Whole-source rules (great-expectations): every required column "
+            f"({', '.join(contract.required_columns)}) exists and there is at least one data row. "
+            "A failure stops everything downstream."
+        ),
+    )
+    def _check(source: LandingSource, raw: pl.DataFrame) -> dg.AssetCheckResult:
+        files = source.describe(contract.name)
+        if not files and contract.optional:
+            return dg.AssetCheckResult(passed=True, metadata={"message": "optional source absent"})
+        outcomes = check_source(contract, raw)
+        missing = [o.column for o in outcomes if o.rule == "source.missing_column" and not o.success]
+        problems = []
+        if missing:
+            header = [c for c in raw.columns if c not in LINEAGE]
+            hint = ""
+            if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+                hint = f"; the header is one column {header[0][:80]!r}: is the file delimited by something other than a comma?"
+            problems.append(f"rule source.missing_column: missing required column(s) {missing}{hint}")
+        if any(o.rule == "source.no_rows" and not o.success for o in outcomes):
+            problems.append("rule source.no_rows: no data rows")
+        location = ", ".join(files) or source.location
+        message = f"source {contract.name}: {location}: " + "; ".join(problems) if problems else "usable"
+        return dg.AssetCheckResult(
+            passed=not problems,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=message,
+            metadata={
+                "message": dg.MetadataValue.text(message),
+                "expectations": dg.MetadataValue.json([o.as_metadata() for o in outcomes]),
+            },
+        )
+
+    return _check
+
+
 RAW_ASSETS = [raw_asset(contract) for contract in CONTRACTS.values()]
+RAW_CHECKS = [source_check(contract) for contract in CONTRACTS.values()]

@@ -67,8 +67,8 @@ def resolved_parameters(instance: dg.DagsterInstance, settings: AttributionSetti
     parameters = settings.model_dump() if hasattr(settings, "model_dump") else dict(settings)
     journeys = instance.get_latest_materialization_event(dg.AssetKey(["attribution", "journeys"]))
     if journeys is not None and journeys.asset_materialization is not None:
-        as_of = journeys.asset_materialization.metadata.get("as_of")
-        parameters["as_of_resolved"] = as_of.value if as_of is not None else None
+        meta = journeys.asset_materialization.metadata
+        parameters["as_of_resolved"] = meta["as_of"].value if "as_of" in meta else None
     parameters["models"] = [model.name for model in get_models()]
     return parameters
 
@@ -84,6 +84,8 @@ def runs(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Attr
     record = context.instance.get_run_record_by_id(context.run.run_id)
     started = dt.datetime.fromtimestamp(record.start_time, dt.timezone.utc) if record and record.start_time else None
     counts = source_counts(context.instance)
+    journeys = context.instance.get_latest_materialization_event(dg.AssetKey(["attribution", "journeys"]))
+    warnings = journeys.asset_materialization.metadata.get("referential_warnings") if journeys and journeys.asset_materialization else None
     record_run(
         warehouse.client,
         run_id=context.run.run_id,
@@ -92,5 +94,6 @@ def runs(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Attr
         message="all assets materialized",
         parameters=resolved_parameters(context.instance, settings),
         source_rows=counts,
+        warnings=dict(warnings.value) if warnings is not None else {},
     )
     return dg.MaterializeResult(metadata={"source_rows": dg.MetadataValue.json(counts)})

@@ -1,46 +1,92 @@
 """staging.* and quarantine.*: each raw row either passes the SPEC 1 contract
-(typed and normalized) or is quarantined with the rule it broke."""
+(typed, normalized, converted to the reporting currency) or is quarantined with
+the rules it broke. Two checks per source: the great-expectations row suite
+(a report, non-blocking) and the quarantined share (blocking)."""
 
 import dagster as dg
 import polars as pl
 
-from attribution_pipeline.contract import CONTRACTS, SourceContract, stage
+from attribution_pipeline.contract import CONTRACTS, CONVERTED_MONEY, LINEAGE, SourceContract, stage
 from attribution_pipeline.resources import AttributionSettings
-from attribution_pipeline.sources import SourceError
+from attribution_pipeline.validation import check_rows
+
 
 def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
-    @dg.multi_asset(
+    staged_key = dg.AssetKey(["staging", contract.name])
+    ins = {"raw": dg.AssetIn(key=["raw", contract.name])}
+    if contract.name in CONVERTED_MONEY:
+        ins["fx_rates"] = dg.AssetIn(key=["staging", "fx_rates"])
+
+    decorate = dg.multi_asset(
         name=f"stage_{contract.name}",
         group_name="staging",
         outs={
             "staged": dg.AssetOut(
-                key=["staging", contract.name],
+                key=staged_key,
                 kinds={"polars", "sql"},
+                is_required=False,
                 description=f"Validated, normalized `{contract.name}` rows (SPEC 1), with `_source_file` and `_source_row`.",
             ),
             "quarantined": dg.AssetOut(
                 key=["quarantine", contract.name],
                 kinds={"polars", "sql"},
-                description=f"Rejected `{contract.name}` rows: rule, message, source file and row, original values.",
+                is_required=False,
+                description=f"Rejected `{contract.name}` rows: rules broken, message, source file and row, original values.",
             ),
         },
-        ins={"raw": dg.AssetIn(key=["raw", contract.name])},
+        ins=ins,
+        check_specs=[
+            dg.AssetCheckSpec(
+                "rows_meet_contract", asset=staged_key,
+                description="great-expectations row suite of SPEC 1 (required values, parseable types, unique keys, money, "
+                "won implies closed, closed after created, ISO 4217, fx rates): per expectation, success, unexpected count "
+                "and sample rows. Rows breaking a rule are quarantined, so this check warns and does not block.",
+            ),
+            dg.AssetCheckSpec(
+                "quarantine_share_within_limit", asset=staged_key, blocking=True,
+                description="The share of quarantined rows is at most max_quarantine_share; above it the export is broken "
+                "and nothing downstream is replaced.",
+            ),
+        ],
     )
-    def _stage(context: dg.AssetExecutionContext, settings: AttributionSettings, raw: pl.DataFrame):
-        staged = stage(contract, raw, settings.params())
+
+    def _run(context: dg.AssetExecutionContext, settings: AttributionSettings, raw: pl.DataFrame, fx_rates: pl.DataFrame | None):
+        params = settings.params()
+        staged = stage(contract, raw, params, fx_rates)
         rows_in, passed, rejected = raw.height, staged.valid.height, staged.quarantine.height
         if rows_in != passed + rejected:  # the contract's promise; never silently drop a row
             raise RuntimeError(f"{contract.name}: {rows_in} rows in but {passed} passed + {rejected} quarantined")
-        if rows_in and rejected / rows_in > settings.max_quarantine_share:
-            top = staged.quarantine.group_by("rule").len().sort("len", descending=True).row(0)
-            files = ", ".join(sorted(set(raw.get_column("_source_file").to_list())))
-            raise SourceError(
-                contract.name,
-                files,
-                f"{rejected:,} of {rows_in:,} rows quarantined ({rejected / rows_in:.0%}), above max_quarantine_share "
-                f"{settings.max_quarantine_share:.0%}; most common rule {top[0]} ({top[1]:,} rows)",
-            )
+        outcomes = check_rows(contract, staged.judged_view(), params)
         by_rule = dict(staged.quarantine.group_by("rule").len().sort("rule").iter_rows())
+        yield dg.AssetCheckResult(
+            check_name="rows_meet_contract",
+            asset_key=staged_key,
+            passed=all(o.success for o in outcomes),
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "expectations": dg.MetadataValue.json([o.as_metadata() for o in outcomes]),
+                "quarantined_by_rule": dg.MetadataValue.json(by_rule),
+            },
+        )
+        share = rejected / rows_in if rows_in else 0.0
+        within = share <= settings.max_quarantine_share
+        files = ", ".join(sorted(set(raw.get_column(LINEAGE[0]).to_list())))
+        top = staged.quarantine.group_by("rule").len().sort(["len", "rule"], descending=[True, False]).head(1).rows()
+        message = (
+            f"source {contract.name}: {files}: rule source.quarantine_share: {rejected:,} of {rows_in:,} rows quarantined "
+            f"({share:.0%}), above max_quarantine_share {settings.max_quarantine_share:.0%}"
+            + (f"; most common rule {top[0][0]} ({top[0][1]:,} rows)" if top else "")
+        ) if not within else f"{share:.2%} of rows quarantined"
+        yield dg.AssetCheckResult(
+            check_name="quarantine_share_within_limit",
+            asset_key=staged_key,
+            passed=within,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=message,
+            metadata={"message": dg.MetadataValue.text(message), "share": dg.MetadataValue.float(share)},
+        )
+        if not within:  # keep the previous staging and quarantine tables
+            return
         counts = {"rows_in": rows_in, "rows_passed": passed, "rows_quarantined": rejected}
         context.log.info(f"{contract.name}: {passed:,} passed, {rejected:,} quarantined of {rows_in:,}")
         yield dg.Output(staged.valid, output_name="staged", metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
@@ -50,6 +96,19 @@ def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
             metadata={"rows_by_rule": dg.MetadataValue.json(by_rule), **{k: dg.MetadataValue.int(v) for k, v in counts.items()}},
         )
 
-    return _stage
+    # Dagster maps parameters to inputs, so a source with money to convert takes fx_rates too.
+    if "fx_rates" in ins:
+
+        def _stage(context: dg.AssetExecutionContext, settings: AttributionSettings, raw: pl.DataFrame, fx_rates: pl.DataFrame):
+            yield from _run(context, settings, raw, fx_rates)
+
+    else:
+
+        def _stage(context: dg.AssetExecutionContext, settings: AttributionSettings, raw: pl.DataFrame):
+            yield from _run(context, settings, raw, None)
+
+    _stage.__doc__ = f"Stage {contract.name}."
+    return decorate(_stage)
+
 
 STAGING_ASSETS = [staging_asset(contract) for contract in CONTRACTS.values()]

@@ -100,7 +100,14 @@ def _source_tables(pairs: list[str]) -> dict[str, str]:
 
 
 def _failure_message(result) -> str:
-    """The user-facing cause of the first failed step, without a traceback."""
+    """The user-facing cause of the failure, without a traceback: a failed blocking
+    check's message, else the first failed step's exception."""
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            message = evaluation.metadata.get("message")
+            if not evaluation.passed and evaluation.severity.value == "ERROR" and message is not None:
+                return message.value
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error

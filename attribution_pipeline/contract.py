@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
+import pycountry
 
 from attribution_pipeline.normalize import (
     TIMESTAMP,
@@ -102,21 +103,30 @@ def _boolean(column: str) -> tuple[pl.Expr, list[Check]]:
     return parsed, [_required(column), _unparseable(column, parsed, "invalid_boolean", "a boolean (true/false, t/f, yes/no, y/n, 1/0)")]
 
 
-def _currency(params: AttributionParams) -> tuple[pl.Expr, list[Check]]:
+ISO_4217 = sorted(currency.alpha_3 for currency in pycountry.currencies)
+_FX_NUM, _FX_DEN, _CONVERSION_DATE = "_fx_num", "_fx_den", "_conversion_date"
+
+
+def _currency(params: AttributionParams, date_column: str) -> tuple[pl.Expr, list[Check]]:
+    """ISO 4217 code (default: the reporting currency) and, for another currency,
+    a usable fx rate on or before the row's conversion date (attached by ``stage``)."""
     code = _text("currency").str.to_uppercase().fill_null(pl.lit(params.reporting_currency))
+    known = code.is_in(ISO_4217)
     checks = [
         Check(
             "currency.invalid_currency",
-            ~code.str.contains(r"^[A-Z]{3}$"),
+            ~known,
             pl.concat_str(pl.lit("currency "), _quoted("currency"), pl.lit(" is not an ISO 4217 code")),
         ),
         Check(
             "currency.no_rate",
-            code.str.contains(r"^[A-Z]{3}$") & (code != params.reporting_currency),
+            known & (code != params.reporting_currency) & pl.col(_FX_NUM).is_null(),
             pl.concat_str(
-                pl.lit("amount in "),
+                pl.lit("no fx rate for "),
                 code,
-                pl.lit(f" needs an fx rate to {params.reporting_currency}, and currency conversion is not available yet"),
+                pl.lit(f" to {params.reporting_currency} on or before "),
+                pl.col(_CONVERSION_DATE).cast(pl.String).fill_null(pl.lit("the latest rate date")),
+                pl.lit(f" ({date_column}) in fx_rates"),
             ),
         ),
     ]
@@ -153,7 +163,7 @@ def _campaigns(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Chec
     start = parse_timestamp(_text("start_date")).value.dt.date()
     end = parse_timestamp(_text("end_date")).value.dt.date()
     cost = parse_money(_text("cost"))
-    currency, currency_checks = _currency(params)
+    currency, currency_checks = _currency(params, "start_date")
     columns = {
         "campaign_id": _text("campaign_id"),
         "campaign_name": _text("campaign_name"),
@@ -184,7 +194,7 @@ def _opportunities(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[
     is_closed, closed_checks = _boolean("is_closed")
     is_won, won_checks = _boolean("is_won")
     amount = parse_money(_text("amount"))
-    currency, currency_checks = _currency(params)
+    currency, currency_checks = _currency(params, "closed_at, or the as-of time for an open deal")
     columns = {
         "opportunity_id": _text("opportunity_id"),
         "account_domain": domain,
@@ -231,6 +241,47 @@ def _contacts(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check
         "role": _text("role"),
     }
     return columns, [_required("opportunity_id"), _required("email")]
+
+
+# A positive decimal rate, kept exact as num / 10**places.
+_RATE = r"^\+?(?P<units>[0-9]*)(?:\.(?P<places>[0-9]{0,12}))?$"
+
+
+def _fx_rates(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
+    rate_date = parse_timestamp(_text("rate_date")).value.dt.date()
+    parts = _text("rate_to_reporting").str.extract_groups(_RATE)
+    units, places = parts.struct.field("units"), parts.struct.field("places").fill_null("")
+    digits = pl.concat_str(units.fill_null(""), places)
+    rate_num = digits.cast(pl.Int64, strict=False)
+    well_formed = units.is_not_null() & (digits.str.len_bytes().is_between(1, 18))
+    currency = _text("currency").str.to_uppercase()
+    columns = {
+        "currency": currency,
+        "rate_date": rate_date,
+        "rate_to_reporting": _text("rate_to_reporting"),
+        "rate_num": pl.when(well_formed).then(rate_num),
+        "rate_den": pl.when(well_formed).then(pl.lit(10, pl.Int64).pow(places.str.len_bytes())),
+    }
+    checks = [
+        _required("currency"),
+        Check(
+            "currency.invalid_currency",
+            currency.is_not_null() & ~currency.is_in(ISO_4217),
+            pl.concat_str(pl.lit("currency "), _quoted("currency"), pl.lit(" is not an ISO 4217 code")),
+        ),
+        _required("rate_date"),
+        _unparseable("rate_date", rate_date, "invalid_date", "an ISO-8601 date"),
+        _required("rate_to_reporting"),
+        Check(
+            "rate_to_reporting.invalid_rate",
+            _text("rate_to_reporting").is_not_null() & ~(well_formed & (rate_num > 0)).fill_null(False),
+            pl.concat_str(
+                pl.lit("rate_to_reporting "), _quoted("rate_to_reporting"),
+                pl.lit(" is not a positive decimal with at most 12 places and 18 digits"),
+            ),
+        ),
+    ]
+    return columns, checks
 
 
 def _contract(name, columns, required, key, build, optional=False) -> SourceContract:
@@ -281,7 +332,27 @@ CONTRACTS: dict[str, SourceContract] = {
             _contacts,
             optional=True,
         ),
+        _contract(
+            "fx_rates",
+            ["currency", "rate_date", "rate_to_reporting"],
+            ["currency", "rate_date", "rate_to_reporting"],
+            ["currency", "rate_date"],
+            _fx_rates,
+            optional=True,
+        ),
     )
+}
+
+# Sources whose money is converted to the reporting currency: the money columns
+# and the date whose rate applies (SPEC 1: the latest rate_date on or before it).
+CONVERTED_MONEY: dict[str, tuple[tuple[str, ...], Callable[[AttributionParams], pl.Expr]]] = {
+    "opportunities": (
+        ("amount_cents",),
+        lambda params: pl.when(pl.col("_p_is_closed"))
+        .then(pl.col("_p_closed_at").dt.date())
+        .otherwise(pl.lit(params.as_of.date() if params.as_of else None, pl.Date)),
+    ),
+    "campaigns": (("cost_cents",), lambda params: pl.col("_p_start_date")),
 }
 
 
@@ -289,9 +360,17 @@ CONTRACTS: dict[str, SourceContract] = {
 class Staged:
     valid: pl.DataFrame
     quarantine: pl.DataFrame
+    judged: pl.DataFrame  # every row: trimmed text, parsed values and the rules it broke (for validation reports)
+
+    def judged_view(self) -> pl.DataFrame:
+        """Columns named ``<column>`` (trimmed text) and ``<column>__parsed``, plus ``rules``."""
+        texts = [pl.col(c).alias(c[3:]) for c in self.judged.columns if c.startswith("_t_")]
+        parsed = [pl.col(c).alias(f"{c[3:]}__parsed") for c in self.judged.columns if c.startswith("_p_")]
+        extra = [pl.col(c) for c in ("_fx_num",) if c in self.judged.columns]
+        return self.judged.select(*texts, *parsed, *extra, pl.col("_rules").alias("rules"), pl.col(SOURCE_ROW).alias("source_row"))
 
 
-QUARANTINE_COLUMNS = ["source", "rule", "message", "source_file", "source_row", "raw_values"]
+QUARANTINE_COLUMNS = ["source", "rule", "rules", "message", "source_file", "source_row", "raw_values"]
 
 
 def _duplicate_checks(key: tuple[str, ...], value_columns: list[str]) -> list[Check]:
@@ -322,30 +401,71 @@ def _duplicate_checks(key: tuple[str, ...], value_columns: list[str]) -> list[Ch
     ]
 
 
-def stage(contract: SourceContract, raw: pl.DataFrame, params: AttributionParams) -> Staged:
-    """Splits raw rows into staged (typed, normalized) and quarantined rows."""
+def _attach_rates(frame: pl.DataFrame, conversion_date: pl.Expr, fx_rates: pl.DataFrame | None, params: AttributionParams) -> pl.DataFrame:
+    """Adds the exact rate (num / den) of the latest rate_date on or before each row's
+    conversion date: 1/1 in the reporting currency, null when no rate is usable.
+    A null conversion date (an open deal without an explicit as-of) takes the latest rate."""
+    frame = frame.with_columns(conversion_date.alias(_CONVERSION_DATE))
+    rates = (
+        fx_rates.select("currency", "rate_date", "rate_num", "rate_den")
+        if fx_rates is not None and fx_rates.height
+        else pl.DataFrame(schema={"currency": pl.String, "rate_date": pl.Date, "rate_num": pl.Int64, "rate_den": pl.Int64})
+    )
+    lookup = pl.col(_CONVERSION_DATE).fill_null(pl.date(9999, 12, 31)).alias("_lookup_date")
+    joined = (
+        frame.with_columns(lookup)
+        .sort("_lookup_date")
+        .join_asof(
+            rates.sort("rate_date"), left_on="_lookup_date", right_on="rate_date",
+            by_left="_p_currency", by_right="currency", strategy="backward", check_sortedness=False,
+        )
+        .sort(LINEAGE)
+    )
+    same = pl.col("_p_currency") == params.reporting_currency
+    return joined.with_columns(
+        pl.when(same).then(pl.lit(1, pl.Int64)).otherwise(pl.col("rate_num")).alias(_FX_NUM),
+        pl.when(same).then(pl.lit(1, pl.Int64)).otherwise(pl.col("rate_den")).alias(_FX_DEN),
+    ).drop("_lookup_date", "rate_date", "rate_num", "rate_den", strict=False)
+
+
+def _converted(cents: str) -> pl.Expr:
+    """cents * num / den rounded half up to whole cents, in 128-bit integers."""
+    scaled = pl.col(cents).cast(pl.Int128) * pl.col(_FX_NUM).cast(pl.Int128) * 2 + pl.col(_FX_DEN).cast(pl.Int128)
+    return (scaled // (pl.col(_FX_DEN).cast(pl.Int128) * 2)).cast(pl.Int64).alias(cents)
+
+
+def stage(
+    contract: SourceContract, raw: pl.DataFrame, params: AttributionParams, fx_rates: pl.DataFrame | None = None
+) -> Staged:
+    """Splits raw rows into staged (typed, normalized, converted) and quarantined rows."""
     value_columns = [c for c in raw.columns if c not in LINEAGE]
     texts = {f"_t_{c}": trimmed(c) for c in value_columns}
     texts.update({f"_t_{c}": pl.lit(None, pl.String) for c in contract.columns if c not in value_columns})
     columns, checks = contract.build(params)
     checks = _duplicate_checks(contract.key, value_columns) + checks
-    frame = raw.sort(LINEAGE).with_columns(**texts)
+    frame = raw.sort(LINEAGE).with_columns(**texts).with_columns(**{f"_p_{name}": expr for name, expr in columns.items()})
+    money: tuple[str, ...] = ()
+    if contract.name in CONVERTED_MONEY:
+        money, conversion_date = CONVERTED_MONEY[contract.name]
+        frame = _attach_rates(frame, conversion_date(params), fx_rates, params)
     rule_ids = [pl.when(check.broken.fill_null(False)).then(pl.lit(check.rule)) for check in checks]
     messages = [pl.when(check.broken.fill_null(False)).then(check.message) for check in checks]
     judged = frame.with_columns(
         _rule=pl.coalesce(rule_ids) if rule_ids else pl.lit(None, pl.String),
+        _rules=pl.concat_str(rule_ids, separator=",", ignore_nulls=True) if rule_ids else pl.lit(None, pl.String),
         _message=pl.concat_str(messages, separator="; ", ignore_nulls=True) if messages else pl.lit(None, pl.String),
-        **{f"_p_{name}": expr for name, expr in columns.items()},
     )
-    valid = judged.filter(pl.col("_rule").is_null()).select(
-        *(pl.col(f"_p_{name}").alias(name) for name in columns), *LINEAGE
-    )
+    valid = judged.filter(pl.col("_rule").is_null())
+    if money:
+        valid = valid.with_columns(_converted(f"_p_{column}") for column in money)
+    valid = valid.select(*(pl.col(f"_p_{name}").alias(name) for name in columns), *LINEAGE)
     rejected = judged.filter(pl.col("_rule").is_not_null()).select(
         source=pl.lit(contract.name),
         rule="_rule",
+        rules="_rules",
         message="_message",
         source_file=SOURCE_FILE,
         source_row=SOURCE_ROW,
         raw_values=pl.struct(value_columns).struct.json_encode() if value_columns else pl.lit("{}"),
     )
-    return Staged(valid=valid, quarantine=rejected)
+    return Staged(valid=valid, quarantine=rejected, judged=judged)

@@ -1,10 +1,14 @@
 """Renders the README's table dictionary from the table declarations, so the
 documentation and the DDL cannot drift apart (a test compares them).
 
-    uv run python -m attribution_pipeline.docs   # prints the dictionary
+    uv run python -m attribution_pipeline.docs           # prints the dictionary
+    uv run python -m attribution_pipeline.docs --write   # rewrites it in README.md
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -44,5 +48,14 @@ def table_dictionary() -> str:
     return "\n\n".join(parts)
 
 
+def write_readme(readme: Path) -> None:
+    text = readme.read_text()
+    start, end = text.index(START) + len(START), text.index(END)
+    readme.write_text(text[:start] + "\n" + table_dictionary() + "\n" + text[end:])
+
+
 if __name__ == "__main__":
-    print(table_dictionary())
+    if "--write" in sys.argv:
+        write_readme(Path(__file__).resolve().parents[1] / "README.md")
+    else:
+        print(table_dictionary())

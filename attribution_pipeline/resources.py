@@ -13,7 +13,15 @@ from pydantic import Field, PrivateAttr
 
 from attribution_pipeline.contract import CONTRACTS
 from attribution_pipeline.normalize import parse_timestamp
-from attribution_pipeline.sources import SourceError, is_database_url, is_query, read_database, read_landing
+from attribution_pipeline.sources import (
+    SourceError,
+    database_has_table,
+    is_database_url,
+    is_query,
+    landing_files,
+    read_database,
+    read_landing,
+)
 from attribution_pipeline.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseClient
 from models.params import DEFAULT_FREEMAIL_DOMAINS, AttributionParams, PositionWeights
 
@@ -46,9 +54,25 @@ class LandingSource(dg.ConfigurableResource):
         description="For a database source: source name -> table name or SELECT query (default: the source name)",
     )
 
+    def _absent_table(self, source: str) -> bool:
+        """An optional source with no table of its name (and none configured) is absent."""
+        return source not in self.tables and CONTRACTS[source].optional and not database_has_table(self.location, source)
+
+    def describe(self, source: str) -> list[str]:
+        """The files or tables a source is read from, without reading them."""
+        if is_database_url(self.location):
+            if self._absent_table(source):
+                return []
+            target = self.tables.get(source, source)
+            return [f"query {source}" if is_query(target) else target]
+        folder = Path(self.location)
+        return [str(path.relative_to(folder)) for path in landing_files(folder, source)] if folder.is_dir() else []
+
     def read(self, source: str) -> tuple[pl.DataFrame | None, list[str]]:
         """The source's rows as text, and the files or tables they came from (None when absent)."""
         if is_database_url(self.location):
+            if self._absent_table(source):
+                return None, []
             target = self.tables.get(source, source)
             frame = read_database(self.location, source, target)
             return frame, [f"query {source}" if is_query(target) else target]

@@ -24,6 +24,7 @@ def record_run(
     message: str,
     parameters: dict,
     source_rows: dict[str, dict],
+    warnings: dict[str, int] | None = None,
 ) -> None:
     finished_at = dt.datetime.now(dt.timezone.utc)
     run = pl.DataFrame(
@@ -35,10 +36,12 @@ def record_run(
             "message": [message],
             "parameters": [json.dumps(parameters, sort_keys=True, default=str)],
             "source_rows": [json.dumps(source_rows, sort_keys=True)],
+            "warnings": [json.dumps(warnings or {}, sort_keys=True)],
         },
         schema={
             "run_id": pl.String, "started_at": pl.Datetime("us", "UTC"), "finished_at": pl.Datetime("us", "UTC"),
             "status": pl.String, "message": pl.String, "parameters": pl.String, "source_rows": pl.String,
+            "warnings": pl.String,
         },
     )
     sources = pl.DataFrame(

@@ -124,6 +124,16 @@ def read_landing(folder: Path, source: str) -> tuple[pl.DataFrame | None, list[s
     return pl.concat(frames, how="diagonal"), names
 
 
+def database_has_table(url: str, table: str) -> bool:
+    schema, _, name = table.rpartition(".")
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return sa.inspect(connection).has_table(name, schema=schema or None)
+    finally:
+        engine.dispose()
+
+
 def read_database(url: str, source: str, table_or_query: str) -> pl.DataFrame:
     """A table (optionally schema-qualified) or a SELECT query in any SQLAlchemy database."""
     query = is_query(table_or_query)

@@ -106,6 +106,7 @@ RUNS = _table(
     _col("message", sa.Text, "Why a failed run failed; a summary for a successful one"),
     _col("parameters", sa.Text, "The run's parameters as JSON (as_of resolved)"),
     _col("source_rows", sa.Text, "Per source: rows in, passed and quarantined, as JSON"),
+    _col("warnings", sa.Text, "Referential warnings (counts) as JSON: unknown campaign ids, contacts of unknown deals, won deals without touches, touches matching no deal"),
 )
 
 RUN_SOURCES = _table(
@@ -132,6 +133,7 @@ def quarantine_table(source: str) -> sa.Table:
         f"One row per rejected {source} row.",
         _col("source", sa.Text, "Source name", nullable=False),
         _col("rule", sa.Text, "The first rule the row broke, as column.rule", nullable=False),
+        _col("rules", sa.Text, "Every rule the row broke, comma-separated", nullable=False),
         _col("message", sa.Text, "Every rule the row broke, in words", nullable=False),
         _col("source_file", sa.Text, "File or table the row came from", nullable=False),
         _col("source_row", sa.BigInteger, "1-based data row within that file", nullable=False),

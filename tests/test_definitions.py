@@ -8,7 +8,7 @@ from attribution_pipeline.definitions import ALL_ASSETS_JOB, defs
 from attribution_pipeline.tables import PUBLIC_TABLES
 
 LAYER_GROUPS = {"raw": "raw", "staging": "staging", "quarantine": "staging"}
-SOURCES = ["campaigns", "opportunities", "opportunity_contacts", "touches"]
+SOURCES = ["campaigns", "fx_rates", "opportunities", "opportunity_contacts", "touches"]
 
 
 def specs() -> dict[str, dg.AssetSpec]:

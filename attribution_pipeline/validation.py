@@ -1,0 +1,209 @@
+"""great-expectations suites for the SPEC 1 contract, run inside Dagster asset checks.
+
+Two suites per source:
+- the **source suite** (whole-source rules: required columns present, at least
+  one data row), run on the raw frame; a failure blocks everything downstream;
+- the **row suite**, run on the judged frame (each column's trimmed text as
+  ``<column>`` and its parsed value as ``<column>__parsed``). Each expectation
+  names the contract rule it mirrors; GX counts the rows breaking it
+  independently of the polars rules that route rows to quarantine, and the
+  tests hold the two counts equal.
+
+GX runs with an ephemeral context through its pandas data source (it has no
+polars source, and its SQL engine does not run on DuckDB).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import polars as pl
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.expectations.row_conditions import Column
+
+from attribution_pipeline.contract import CONTRACTS, ISO_4217, LINEAGE, SourceContract
+from models.params import AttributionParams
+
+SAMPLE_SIZE = 5
+# At most 2 significant decimal places (trailing zeros are not rounding), >= 0.
+MONEY_TEXT = r"^\+?(?:[0-9]+(?:\.[0-9]{0,2}0*)?|\.[0-9]{1,2}0*)$"
+# Case-insensitive in ASCII only, spelled out: GX cannot take inline flags, and
+# Unicode case folding would accept 'yeſ' where the contract does not.
+BOOLEAN_TEXT = "^(?:" + "|".join(
+    "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in word)
+    for word in ("true", "false", "t", "f", "yes", "no", "y", "n", "1", "0")
+) + ")$"
+TIMESTAMP_COLUMNS = {"touches": ["occurred_at"], "opportunities": ["created_at", "closed_at"]}
+DATE_COLUMNS = {"campaigns": ["start_date", "end_date"], "fx_rates": ["rate_date"]}
+
+
+@dataclass(frozen=True)
+class Expectation:
+    rule: str  # the contract rule this expectation mirrors
+    gx_expectation: Any
+    mirrors_quarantine: bool = True  # its unexpected rows are exactly the rows quarantined for `rule`
+
+
+@dataclass
+class Outcome:
+    rule: str
+    expectation: str
+    column: str | None
+    success: bool
+    unexpected_count: int
+    element_count: int
+    sample: list = field(default_factory=list)
+
+    def as_metadata(self) -> dict:
+        return {
+            "rule": self.rule, "expectation": self.expectation, "column": self.column, "success": self.success,
+            "unexpected_count": self.unexpected_count, "sample": [str(value) for value in self.sample],
+        }
+
+
+def _present(column: str):
+    return Column(column).is_not_null()
+
+
+def source_expectations(contract: SourceContract) -> list[Expectation]:
+    """Whole-source rules (SPEC 2): every required column exists, and there is a data row."""
+    return [Expectation("source.missing_column", gxe.ExpectColumnToExist(column=c)) for c in contract.required_columns] + [
+        Expectation("source.no_rows", gxe.ExpectTableRowCountToBeBetween(min_value=1))
+    ]
+
+
+def row_expectations(contract: SourceContract, params: AttributionParams) -> list[Expectation]:
+    """Row rules of SPEC 1 for one source, on the judged frame."""
+    name = contract.name
+    expectations = [Expectation(f"{c}.required", gxe.ExpectColumnValuesToNotBeNull(column=c)) for c in contract.required_columns if c != "closed_at"]
+    if len(contract.key) == 1:
+        expectations.append(Expectation(f"{contract.key[0]}.unique", gxe.ExpectColumnValuesToBeUnique(column=contract.key[0]), mirrors_quarantine=False))
+    elif contract.key:
+        expectations.append(Expectation(f"{'+'.join(contract.key)}.unique", gxe.ExpectCompoundColumnsToBeUnique(column_list=list(contract.key)), mirrors_quarantine=False))
+    for column in TIMESTAMP_COLUMNS.get(name, []):
+        expectations.append(Expectation(f"{column}.invalid_timestamp", gxe.ExpectColumnValuesToNotBeNull(
+            column=f"{column}__parsed", row_condition=_present(column))))
+    for column in DATE_COLUMNS.get(name, []):
+        expectations.append(Expectation(f"{column}.invalid_date", gxe.ExpectColumnValuesToNotBeNull(
+            column=f"{column}__parsed", row_condition=_present(column))))
+    if name in ("opportunities", "campaigns"):
+        money = "amount" if name == "opportunities" else "cost"
+        expectations.append(Expectation(f"{money}.money", gxe.ExpectColumnValuesToMatchRegex(column=money, regex=MONEY_TEXT), mirrors_quarantine=False))
+        expectations.append(Expectation("currency.invalid_currency", gxe.ExpectColumnValuesToBeInSet(column="currency__parsed", value_set=ISO_4217)))
+        expectations.append(Expectation("currency.no_rate", gxe.ExpectColumnValuesToNotBeNull(
+            column="_fx_num", row_condition=Column("currency__parsed") != params.reporting_currency), mirrors_quarantine=False))
+    if name == "campaigns":
+        expectations.append(Expectation("end_date.before_start", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="end_date__parsed", column_B="start_date__parsed", or_equal=True, ignore_row_if="either_value_is_missing")))
+    if name == "opportunities":
+        for column in ("is_closed", "is_won"):
+            expectations.append(Expectation(f"{column}.invalid_boolean", gxe.ExpectColumnValuesToMatchRegex(column=column, regex=BOOLEAN_TEXT)))
+        expectations += [
+            Expectation("is_won.won_not_closed", gxe.ExpectColumnPairValuesToBeInSet(
+                column_A="is_won__parsed", column_B="is_closed__parsed",
+                value_pairs_set=[(False, False), (False, True), (True, True)], ignore_row_if="either_value_is_missing")),
+            Expectation("closed_at.before_created", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="closed_at__parsed", column_B="created_at__parsed", or_equal=True, ignore_row_if="either_value_is_missing")),
+            Expectation("closed_at.required_when_closed", gxe.ExpectColumnValuesToNotBeNull(
+                column="closed_at", row_condition=Column("is_closed__parsed") == True)),  # noqa: E712 (a GX condition)
+        ]
+    if name == "fx_rates":
+        expectations.append(Expectation("currency.invalid_currency", gxe.ExpectColumnValuesToBeInSet(column="currency__parsed", value_set=ISO_4217)))
+    return expectations
+
+
+def _sample(frame, kwargs: dict, detail: dict) -> list[str]:
+    """A few unexpected rows as ``row N: original text``: a parsed value (NaT, NaN)
+    says nothing, the text the user wrote does."""
+    indices = list(detail.get("partial_unexpected_index_list") or [])[:SAMPLE_SIZE]
+    column = kwargs.get("column") or kwargs.get("column_A")
+    if not indices or column is None:
+        return [str(value) for value in list(detail.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]]
+    base = {"_fx_num": "currency"}.get(column, column.removesuffix("__parsed"))
+    text_column = base if base in frame.columns else column
+    rows = frame["source_row"] if "source_row" in frame.columns else None
+    return [
+        (f"row {rows.iloc[i]}: " if rows is not None else "") + repr(frame[text_column].iloc[i])
+        for i in indices
+        if isinstance(i, int) and i < len(frame)
+    ]
+
+
+def _validate(name: str, frame: pl.DataFrame, expectations: list[Expectation]) -> list[Outcome]:
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    pandas_frame = frame.to_pandas()
+    batch = (
+        context.data_sources.add_pandas("frames")
+        .add_dataframe_asset(name)
+        .add_batch_definition_whole_dataframe("whole")
+        .get_batch(batch_parameters={"dataframe": pandas_frame})
+    )
+    for index, expectation in enumerate(expectations):  # built fresh per call, so tagging in place is safe
+        expectation.gx_expectation.meta = {"index": index, "rule": expectation.rule}
+    suite = gx.ExpectationSuite(name=name, expectations=[e.gx_expectation for e in expectations])
+    result = batch.validate(suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE})
+    outcomes = []
+    # GX does not return results in suite order: match them by the index in meta.
+    for item in sorted(result.results, key=lambda item: item.expectation_config.meta["index"]):
+        expectation = expectations[item.expectation_config.meta["index"]]
+        error = (item.exception_info or {}).get("exception_message") if isinstance(item.exception_info, dict) else None
+        if error or (item.exception_info or {}).get("raised_exception"):
+            raise RuntimeError(f"great-expectations could not evaluate {expectation.rule} on {name}: {error or item.exception_info}")
+        kwargs = item.expectation_config.kwargs
+        detail = item.result or {}
+        outcomes.append(Outcome(
+            rule=expectation.rule,
+            expectation=item.expectation_config.type,
+            column=kwargs.get("column") or kwargs.get("column_A") or (",".join(kwargs["column_list"]) if "column_list" in kwargs else None),
+            success=bool(item.success),
+            unexpected_count=int(detail.get("unexpected_count") or 0),
+            element_count=int(detail.get("element_count") or 0),
+            sample=_sample(pandas_frame, kwargs, detail),
+        ))
+    return outcomes
+
+
+def check_source(contract: SourceContract, raw: pl.DataFrame) -> list[Outcome]:
+    """The whole-source suite. Neither rule needs row values, so GX sees the header
+    (for the columns) and a one-byte column as long as the source (for the row
+    count): cheap at any scale."""
+    expectations = source_expectations(contract)
+    columns, rows = expectations[:-1], expectations[-1:]
+    header = raw.drop(LINEAGE, strict=False).head(0)
+    row_marker = pl.DataFrame({"row": pl.repeat(0, raw.height, dtype=pl.Int8, eager=True)})
+    return _validate(f"{contract.name}_columns", header, columns) + _validate(f"{contract.name}_row_count", row_marker, rows)
+
+
+def check_rows(contract: SourceContract, judged_view: pl.DataFrame, params: AttributionParams) -> list[Outcome]:
+    return _validate(f"{contract.name}_rows", judged_view, row_expectations(contract, params))
+
+
+__all__ = ["CONTRACTS", "Expectation", "Outcome", "check_rows", "check_source", "row_expectations", "source_expectations"]
+
+
+def referential_warnings(
+    touches: pl.DataFrame,
+    campaigns: pl.DataFrame,
+    opportunities: pl.DataFrame,
+    contacts: pl.DataFrame,
+    journeys: pl.DataFrame,
+) -> dict[str, int]:
+    """Cross-source facts that are worth knowing but never block (SPEC 1: an unknown
+    campaign_id is kept and reported, never dropped)."""
+    known_campaigns = campaigns.select("campaign_id")
+    known_deals = opportunities.select("opportunity_id")
+    matched_deals = journeys.select("opportunity_id").unique()
+    return {
+        "touch_campaign_ids_missing_from_campaigns": touches.filter(pl.col("campaign_id").is_not_null())
+        .join(known_campaigns, on="campaign_id", how="anti")
+        .height,
+        "contacts_of_unknown_deals": contacts.join(known_deals, on="opportunity_id", how="anti").height,
+        "won_deals_without_touches": opportunities.filter(pl.col("is_won")).join(matched_deals, on="opportunity_id", how="anti").height,
+        "touches_matching_no_deal": touches.select("touch_id").join(journeys.select("touch_id").unique(), on="touch_id", how="anti").height,
+    }

@@ -1,0 +1,90 @@
+"""great-expectations suites: whole-source rules, and the row suite agreeing with
+the polars quarantine rule for rule (two independent implementations of SPEC 1)."""
+
+from __future__ import annotations
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from attribution_pipeline.contract import CONTRACTS, stage
+from attribution_pipeline.validation import check_rows, check_source, referential_warnings, row_expectations
+from models.params import AttributionParams
+
+PARAMS = AttributionParams()
+POOLS = {
+    "id": ["a", "b", " a ", "", None, "c"],
+    "timestamp": ["2024-03-01", "2024-03-01T10:00:00Z", "2024-02-30", "1709287200", "2024-03-01T10:00:00+25:00", " ", None, "2024-13-01", "2024-03-02T00:00:00-05:00"],
+    "boolean": ["true", "FALSE", "yes", "n", "1", "0", "maybe", "yeſ", "ＴＲＵＥ", "", None],
+    "money": ["12.34", "12.340", "12.345", "-1", "1e3", "NaN", "inf", ".5", "5.", "+3", "1,000", "١٢", "", None],
+    "currency": ["USD", "usd", "EUR", "XYZ", "US", "", None],
+    "text": ["x", "", " ", None, "'; DROP TABLE x; --"],
+    "domain": ["acme.com", "HTTPS://WWW.Acme.com/x", "http://", "xn--bcher-kva.example", "", None],
+}
+COLUMN_POOLS = {
+    "touches": {"touch_id": "id", "occurred_at": "timestamp", "email": "text", "account_domain": "domain"},
+    "campaigns": {"campaign_id": "id", "campaign_name": "text", "channel": "text", "start_date": "timestamp", "end_date": "timestamp", "cost": "money", "currency": "currency"},
+    "opportunities": {
+        "opportunity_id": "id", "account_domain": "domain", "created_at": "timestamp", "closed_at": "timestamp", "stage": "text",
+        "is_closed": "boolean", "is_won": "boolean", "amount": "money", "currency": "currency",
+    },
+    "opportunity_contacts": {"opportunity_id": "id", "email": "text"},
+    "fx_rates": {"currency": "currency", "rate_date": "timestamp", "rate_to_reporting": "money"},
+}
+
+
+@st.composite
+def raw_frame(draw, source: str):
+    pools = COLUMN_POOLS[source]
+    n = draw(st.integers(min_value=1, max_value=80))
+    data = {column: [draw(st.sampled_from(POOLS[pool])) for _ in range(n)] for column, pool in pools.items()}
+    data["_source_file"] = ["f.csv"] * n
+    data["_source_row"] = list(range(1, n + 1))
+    return pl.DataFrame(data, schema={**{c: pl.String for c in pools}, "_source_file": pl.String, "_source_row": pl.Int64})
+
+
+def quarantined_for(staged, rule: str) -> int:
+    rules = staged.quarantine.get_column("rules").to_list()
+    return sum(rule in row.split(",") for row in rules)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_row_suite_counts_equal_quarantine_counts_rule_for_rule(data):
+    for source, contract in CONTRACTS.items():
+        raw = data.draw(raw_frame(source), label=source)
+        staged = stage(contract, raw, PARAMS)
+        mirrored = {e.rule for e in row_expectations(contract, PARAMS) if e.mirrors_quarantine}
+        for outcome in check_rows(contract, staged.judged_view(), PARAMS):
+            if outcome.rule in mirrored:
+                assert outcome.unexpected_count == quarantined_for(staged, outcome.rule), (source, outcome.rule)
+
+
+def test_row_suite_reports_samples_with_source_rows():
+    raw = pl.DataFrame({"touch_id": ["t1", "t2"], "occurred_at": ["2024-01-01", "2024-02-30"], "_source_file": ["t.csv"] * 2, "_source_row": [1, 2]})
+    staged = stage(CONTRACTS["touches"], raw, PARAMS)
+    outcome = next(o for o in check_rows(CONTRACTS["touches"], staged.judged_view(), PARAMS) if o.rule == "occurred_at.invalid_timestamp")
+    assert (outcome.success, outcome.unexpected_count, outcome.sample) == (False, 1, ["row 2: '2024-02-30'"])
+
+
+def test_source_suite_names_missing_columns_and_empty_sources():
+    raw = pl.DataFrame({"touch_id": ["t1"], "_source_file": ["t.csv"], "_source_row": [1]})
+    failed = [(o.rule, o.column) for o in check_source(CONTRACTS["touches"], raw) if not o.success]
+    assert failed == [("source.missing_column", "occurred_at")]
+    empty = raw.clear()
+    failed = [o.rule for o in check_source(CONTRACTS["touches"], empty) if not o.success]
+    assert failed == ["source.missing_column", "source.no_rows"]
+
+
+def test_referential_warnings_count_each_kind():
+    touches = pl.DataFrame({"touch_id": ["t1", "t2", "t3"], "campaign_id": ["c1", "c9", None]})
+    campaigns = pl.DataFrame({"campaign_id": ["c1"]})
+    opportunities = pl.DataFrame({"opportunity_id": ["o1", "o2"], "is_won": [True, True]})
+    contacts = pl.DataFrame({"opportunity_id": ["o1", "o7"], "email": ["a@x.com", "b@x.com"]})
+    journeys = pl.DataFrame({"opportunity_id": ["o1"], "touch_id": ["t1"]})
+    assert referential_warnings(touches, campaigns, opportunities, contacts, journeys) == {
+        "touch_campaign_ids_missing_from_campaigns": 1,  # c9
+        "contacts_of_unknown_deals": 1,  # o7
+        "won_deals_without_touches": 1,  # o2
+        "touches_matching_no_deal": 2,  # t2, t3
+    }
