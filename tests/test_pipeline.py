@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
@@ -157,6 +157,27 @@ def test_quarantined_rows_are_counted_and_kept(landing, tmp_path, duckdb_url):
     assert all("2024-02-30" in value for value in quarantine.get_column("raw_values"))
     accounting = read(duckdb_url, "attribution", "run_sources").filter(source="touches")
     assert accounting.select("rows_in", "rows_passed", "rows_quarantined").row(0) == (3_000, 2_997, 3)
+
+
+def test_mixed_currencies_are_converted_and_reconcile(landing, tmp_path, duckdb_url):
+    """Every third deal in EUR with one rate from 2020 on: the won total in USD is
+    each EUR amount times 1.0842 rounded half up to the cent, computed with Decimal."""
+    folder = tmp_path / "eur"
+    shutil.copytree(landing, folder)
+    deals = pl.read_csv(folder / "opportunities.csv", infer_schema=False)
+    currency = next(c for c in deals.columns if c.strip().lower() == "currency")
+    deals = deals.with_columns(pl.when(pl.int_range(pl.len()) % 3 == 0).then(pl.lit("EUR")).otherwise(pl.col(currency)).alias(currency))
+    deals.write_csv(folder / "opportunities.csv")
+    (folder / "fx_rates.csv").write_text("currency,rate_date,rate_to_reporting\nEUR,2020-01-01,1.0842\n")
+    expected = 0
+    for row in deals.iter_rows(named=True):
+        row = {key.strip().lower(): (value or "").strip() for key, value in row.items()}
+        if row["is_won"].lower() in {"true", "t", "yes", "y", "1"}:
+            amount = Decimal(row["amount"]) * (Decimal("1.0842") if row["currency"] == "EUR" else 1)
+            expected += int(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) * 100)
+    assert expected != won_total_cents(landing)
+    assert run_cli("--source", str(folder), "--warehouse", duckdb_url) == 0
+    assert_reconciles(output_tables(duckdb_url), expected)
 
 
 @pytest.mark.parametrize(
