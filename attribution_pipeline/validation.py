@@ -180,8 +180,29 @@ def check_source(contract: SourceContract, raw: pl.DataFrame) -> list[Outcome]:
     return _validate(f"{contract.name}_columns", header, columns) + _validate(f"{contract.name}_row_count", row_marker, rows)
 
 
+def _referenced_columns(expectations: list[Expectation]) -> set[str]:
+    columns = {"source_row"}
+    for expectation in expectations:
+        config = expectation.gx_expectation
+        for attribute in ("column", "column_A", "column_B"):
+            if getattr(config, attribute, None):
+                columns.add(getattr(config, attribute))
+        columns.update(getattr(config, "column_list", None) or [])
+        condition = getattr(config, "row_condition", None)
+        if condition is not None and hasattr(condition, "column"):
+            columns.add(condition.column.name)
+    return columns
+
+
 def check_rows(contract: SourceContract, judged_view: pl.DataFrame, params: AttributionParams) -> list[Outcome]:
-    return _validate(f"{contract.name}_rows", judged_view, row_expectations(contract, params))
+    """The row suite, on only the columns it reads (GX needs a pandas copy of them)."""
+    expectations = row_expectations(contract, params)
+    needed = _referenced_columns(expectations)
+    for column in list(needed):  # samples show the text behind a parsed column
+        needed.add(column.removesuffix("__parsed"))
+    needed.add("currency")
+    frame = judged_view.select([c for c in judged_view.columns if c in needed])
+    return _validate(f"{contract.name}_rows", frame, expectations)
 
 
 __all__ = ["CONTRACTS", "Expectation", "Outcome", "check_rows", "check_source", "row_expectations", "source_expectations"]

@@ -61,3 +61,14 @@ def test_public_table_assets_declare_their_column_schema():
         schema = nodes[f"attribution/{table.name}"].metadata["dagster/column_schema"]
         assert [column.name for column in schema.columns] == [column.name for column in table.columns]
         assert all(column.description for column in schema.columns)
+
+
+def test_validation_checks_exist_with_the_right_blocking_flags():
+    graph = defs.resolve_asset_graph()
+    flags = {(key.asset_key.to_user_string(), key.name): graph.get_check_spec(key).blocking for key in graph.asset_check_keys}
+    for source in SOURCES:
+        assert flags[(f"raw/{source}", "source_is_usable")] is True
+        assert flags[(f"staging/{source}", "quarantine_share_within_limit")] is True
+        assert flags[(f"staging/{source}", "rows_meet_contract")] is False
+    assert flags[("attribution/journeys", "referential_integrity")] is False
+    assert flags[("attribution/touch_credit", "touch_credit_reconciles")] is True
