@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from attribution_pipeline.io_managers import table_metadata
+from attribution_pipeline.io_managers import WRITE_RETRY, table_metadata
 from attribution_pipeline.resources import AttributionSettings
 from attribution_pipeline.tables import JOURNEYS, TOUCH_CREDIT
 from attribution_pipeline.validation import referential_warnings
@@ -23,6 +23,7 @@ _REFERENCED = {
 
 @dg.asset(
     key=["attribution", "journeys"],
+    retry_policy=WRITE_RETRY,
     group_name="attribution",
     kinds={"polars", "sql"},
     ins=_REFERENCED,
@@ -58,6 +59,7 @@ def journeys(
 
 @dg.asset(
     key=["attribution", "touch_credit"],
+    retry_policy=WRITE_RETRY,
     group_name="attribution",
     kinds={"polars", "sql"},
     ins={"journeys": dg.AssetIn(key=["attribution", "journeys"]), "opportunities": _STAGED["opportunities"]},

@@ -5,6 +5,7 @@ import dagster as dg
 import polars as pl
 
 from attribution_pipeline.contract import CONTRACTS, LINEAGE, SourceContract
+from attribution_pipeline.io_managers import WRITE_RETRY
 from attribution_pipeline.resources import LandingSource
 from attribution_pipeline.sources import SourceError
 from attribution_pipeline.validation import check_source
@@ -21,6 +22,7 @@ def raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
         key=["raw", contract.name],
         group_name="raw",
         kinds={"polars", "sql"},
+        retry_policy=WRITE_RETRY,
         description=(
             f"`{contract.name}` rows exactly as read from the source, every value as text, "
             "with `_source_file` and `_source_row` (1-based data row). Extra columns are kept."
@@ -28,10 +30,14 @@ def raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
         ),
     )
     def _raw(context: dg.AssetExecutionContext, source: LandingSource) -> dg.Output[pl.DataFrame]:
-        frame, files = source.read(contract.name)
+        try:
+            frame, files = source.read(contract.name)
+        except SourceError as error:  # a broken input does not heal by retrying
+            raise dg.Failure(description=str(error), allow_retries=False) from error
         if frame is None:
             if not contract.optional:
-                raise SourceError(contract.name, source.location, f"no {contract.name}.csv, {contract.name}.parquet or {contract.name}/ folder found")
+                problem = SourceError(contract.name, source.location, f"no {contract.name}.csv, {contract.name}.parquet or {contract.name}/ folder found", "source.missing")
+                raise dg.Failure(description=str(problem), allow_retries=False)
             frame = _empty(contract)
         extra = [c for c in frame.columns if c not in contract.columns and c not in LINEAGE]
         context.log.info(f"read {frame.height:,} {contract.name} rows from {len(files)} file(s)")

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from attribution_pipeline.contract import CONTRACTS
-from attribution_pipeline.io_managers import table_metadata
+from attribution_pipeline.io_managers import WRITE_RETRY, table_metadata
 from attribution_pipeline.resources import AttributionSettings, Warehouse
 from attribution_pipeline.run_log import record_run
 from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, RUNS
@@ -18,6 +18,7 @@ _CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])
 
 @dg.asset(
     key=["attribution", "campaign_attribution"],
+    retry_policy=WRITE_RETRY,
     group_name="marts",
     kinds={"polars", "sql"},
     ins={"touch_credit": _CREDIT, "campaigns": dg.AssetIn(key=["staging", "campaigns"])},
@@ -36,6 +37,7 @@ def campaign_attribution(
 
 @dg.asset(
     key=["attribution", "channel_attribution"],
+    retry_policy=WRITE_RETRY,
     group_name="marts",
     kinds={"polars", "sql"},
     ins={"touch_credit": _CREDIT},
@@ -74,6 +76,7 @@ def resolved_parameters(instance: dg.DagsterInstance, settings: AttributionSetti
 
 @dg.asset(
     key=["attribution", "runs"],
+    retry_policy=WRITE_RETRY,
     group_name="marts",
     kinds={"sql"},
     deps=[campaign_attribution, channel_attribution],

@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 
 from attribution_pipeline.contract import CONTRACTS, CONVERTED_MONEY, LINEAGE, SourceContract, stage
+from attribution_pipeline.io_managers import WRITE_RETRY
 from attribution_pipeline.resources import AttributionSettings
 from attribution_pipeline.validation import check_rows
 
@@ -35,6 +36,7 @@ def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
             ),
         },
         ins=ins,
+        retry_policy=WRITE_RETRY,
         check_specs=[
             dg.AssetCheckSpec(
                 "rows_meet_contract", asset=staged_key,

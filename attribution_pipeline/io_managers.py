@@ -15,6 +15,10 @@ from attribution_pipeline.docs import type_name
 from attribution_pipeline.resources import Warehouse
 from attribution_pipeline.tables import METADATA, MONEY_COLUMNS, QUARANTINE, quarantine_table
 
+# Writing steps are retried: a dropped connection or a warehouse briefly held by
+# another run is transient, and every write is an idempotent replace.
+WRITE_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
+
 _POLARS_TYPES = {
     sa.Text: pl.String,
     sa.Integer: pl.Int32,

@@ -78,8 +78,8 @@ class LandingSource(dg.ConfigurableResource):
             return frame, [f"query {source}" if is_query(target) else target]
         folder = Path(self.location)
         if not folder.is_dir():
-            raise SourceError(source, str(folder), "landing folder does not exist (create one with `attribution sample-data --out DIR`)")
-        return read_landing(folder, source)
+            raise SourceError(source, str(folder), "landing folder does not exist (create one with `attribution sample-data --out DIR`)", "source.missing")
+        return read_landing(folder, source, CONTRACTS[source].required_columns)
 
 
 class AttributionSettings(dg.ConfigurableResource):
@@ -114,7 +114,7 @@ def parse_as_of(text: str | None) -> dt.datetime | None:
     """The same ISO-8601 rules as the inputs (naive = UTC, date-only = midnight)."""
     if text is None or not text.strip():
         return None
-    value = pl.select(parse_timestamp(pl.lit(text.strip())).value).item()
+    value = pl.DataFrame({"as_of": [text.strip()]}).select(parse_timestamp(pl.col("as_of")).value).item()
     if value is None:
         raise ValueError(f"as_of {text!r} is not an ISO-8601 timestamp")
     return value.astimezone(dt.timezone.utc)

@@ -21,11 +21,12 @@ DATA_SUFFIXES = (".csv", ".parquet")
 
 
 class SourceError(Exception):
-    """A whole-source problem: the run stops before anything downstream is replaced."""
+    """A whole-source problem: the run stops before anything downstream is replaced.
+    Its message names the source, the file (or table) and the rule."""
 
-    def __init__(self, source: str, location: str, problem: str):
-        self.source, self.location, self.problem = source, location, problem
-        super().__init__(f"source {source}: {location}: {problem}")
+    def __init__(self, source: str, location: str, problem: str, rule: str = "source.unreadable"):
+        self.source, self.location, self.problem, self.rule = source, location, problem, rule
+        super().__init__(f"source {source}: {location}: rule {rule}: {problem}")
 
 
 def is_database_url(location: str) -> bool:
@@ -60,6 +61,11 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
             columns.append(column.dt.to_string("%Y-%m-%d").alias(name))
         elif dtype == pl.String:
             columns.append(column)
+        elif dtype == pl.Binary:
+            columns.append(column.bin.encode("hex").alias(name))
+        elif dtype.is_nested():  # lists and structs as JSON text: kept in raw, never parsed
+            wrapped = pl.struct(column.alias("v")).struct.json_encode()
+            columns.append(pl.when(column.is_not_null()).then(wrapped.str.slice(5, wrapped.str.len_chars() - 6)).alias(name))
         else:
             columns.append(column.cast(pl.String).alias(name))
     return frame.select(columns)
@@ -74,14 +80,14 @@ def _normalized_headers(frame: pl.DataFrame, source: str, location: str) -> pl.D
     for name in frame.columns:  # polars renames a repeated CSV header to <name>_duplicated_<n>
         original = re.sub(r"_duplicated_[0-9]+$", "", name)
         if original != name and original in frame.columns:
-            raise SourceError(source, location, f"column {original!r} appears more than once in the header")
+            raise SourceError(source, location, f"column {original!r} appears more than once in the header", "source.duplicate_column")
     names = [str(name).strip().lower() for name in frame.columns]
     seen: dict[str, str] = {}
     for original, name in zip(frame.columns, names):
         if name in seen:
-            raise SourceError(source, location, f"columns {seen[name]!r} and {original!r} are the same column once trimmed and lower-cased")
+            raise SourceError(source, location, f"columns {seen[name]!r} and {original!r} are the same column once trimmed and lower-cased", "source.duplicate_column")
         if name in (SOURCE_FILE, SOURCE_ROW):
-            raise SourceError(source, location, f"column name {original!r} is reserved")
+            raise SourceError(source, location, f"column name {original!r} is reserved", "source.reserved_column")
         seen[name] = original
     return frame.rename(dict(zip(frame.columns, names)))
 
@@ -114,13 +120,20 @@ def read_file(path: Path, source: str, display_name: str) -> pl.DataFrame:
     return _with_lineage(frame, display_name)
 
 
-def read_landing(folder: Path, source: str) -> tuple[pl.DataFrame | None, list[str]]:
-    """All files of one source, or (None, []) when the source has no file."""
+def read_landing(folder: Path, source: str, required: tuple[str, ...] = ()) -> tuple[pl.DataFrame | None, list[str]]:
+    """All files of one source, or (None, []) when the source has no file. Every
+    file must carry the required columns itself: part files are concatenated, so a
+    column missing from one would otherwise look like empty values."""
     files = landing_files(folder, source)
     if not files:
         return None, []
     names = [str(path.relative_to(folder)) for path in files]
     frames = [read_file(path, source, name) for path, name in zip(files, names)]
+    if len(frames) > 1:
+        for frame, name in zip(frames, names):
+            missing = [column for column in required if column not in frame.columns]
+            if missing:
+                raise SourceError(source, name, f"missing required column(s) {missing}", "source.missing_column")
     return pl.concat(frames, how="diagonal"), names
 
 
@@ -150,7 +163,7 @@ def read_database(url: str, source: str, table_or_query: str) -> pl.DataFrame:
             frame = pl.read_database(statement, connection, infer_schema_length=None)
     except Exception as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise SourceError(source, location, f"cannot read: {first_line}") from error
+        raise SourceError(source, location, f"cannot read: {first_line}", "source.unreadable") from error
     finally:
         engine.dispose()
     frame = _normalized_headers(_as_text(frame), source, location)

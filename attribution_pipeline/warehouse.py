@@ -92,7 +92,10 @@ class WarehouseClient:
                     f"{path.stem}.<table> ambiguous; choose another file name, e.g. warehouse.duckdb"
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
-        self.engine = sa.create_engine(url)
+        # pre_ping: a connection dropped by a server (restart, pg_terminate_backend)
+        # is replaced before use instead of failing the next statement. An embedded
+        # DuckDB has no server to drop it (and its ping would leave a pending result).
+        self.engine = sa.create_engine(url, pool_pre_ping=parsed.get_backend_name() != "duckdb")
         self.dialect = self.engine.dialect.name
 
     def dispose(self) -> None:
@@ -100,13 +103,32 @@ class WarehouseClient:
 
     @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:
-        with self.engine.begin() as connection:
-            yield connection
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except sa.exc.OperationalError as error:
+            raise _readable(error, self.url) from error
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as connection:
+                yield connection
+        except sa.exc.OperationalError as error:
+            raise _readable(error, self.url) from error
+
+    def _lock_table(self, conn: sa.Connection, table: sa.Table) -> None:
+        """Two runs never interleave writes to one table: on PostgreSQL the second
+        waits for the first's transaction (an advisory lock per table, released at
+        commit or rollback). DuckDB allows one writing process per file anyway."""
+        if self.dialect == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"attribution:{table.fullname}"))))
 
     # -- writes -----------------------------------------------------------------
     def replace(self, table: sa.Table, frame: pl.DataFrame, connection: sa.Connection | None = None) -> int:
         """Replace every row of a declared table, creating it on first use."""
         with self._connection(connection) as conn:
+            self._lock_table(conn, table)
             self._ensure_schema(conn, table.schema)
             table.create(conn, checkfirst=True)
             conn.execute(table.delete())
@@ -116,6 +138,7 @@ class WarehouseClient:
         """Drop and recreate a table shaped like the frame, in one transaction."""
         table = table_from_frame(schema, name, frame)
         with self.transaction() as conn:
+            self._lock_table(conn, table)
             self._ensure_schema(conn, schema)
             table.drop(conn, checkfirst=True)
             table.create(conn)
@@ -127,6 +150,7 @@ class WarehouseClient:
 
     def append(self, table: sa.Table, frame: pl.DataFrame, connection: sa.Connection | None = None) -> int:
         with self._connection(connection) as conn:
+            self._lock_table(conn, table)
             self._ensure_schema(conn, table.schema)
             table.create(conn, checkfirst=True)
             return self._bulk_insert(conn, table, frame)
@@ -137,7 +161,7 @@ class WarehouseClient:
 
     def _read(self, schema: str, name: str) -> pl.DataFrame:
         table = sa.Table(name, sa.MetaData(), schema=schema)
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             if self.dialect == "duckdb":
                 raw = conn.connection.driver_connection
                 sql = f"SELECT * FROM {conn.dialect.identifier_preparer.format_table(table)}"
@@ -145,11 +169,11 @@ class WarehouseClient:
             return pl.read_database(sa.select(sa.text("*")).select_from(table), conn, infer_schema_length=None)
 
     def read_sql(self, sql: str) -> pl.DataFrame:
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             return pl.read_database(sa.text(sql), conn, infer_schema_length=None)
 
     def has_table(self, schema: str, name: str) -> bool:
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             return sa.inspect(conn).has_table(name, schema=schema)
 
     # -- internals --------------------------------------------------------------
@@ -216,6 +240,22 @@ class WarehouseClient:
                         null_value="",
                     )
                     copy.write(buffer.getvalue())
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse (DuckDB allows one writing process per file)."""
+
+
+def _readable(error: sa.exc.OperationalError, url: str) -> Exception:
+    text = str(error.orig) if error.orig is not None else str(error)
+    if "Could not set lock on file" in text:
+        holder = re.search(r"PID (\d+)", text)
+        return WarehouseBusy(
+            f"the DuckDB warehouse {sa.engine.make_url(url).database} is in use by another process"
+            + (f" (PID {holder.group(1)})" if holder else "")
+            + "; DuckDB allows one writer per file, so wait for that run to finish and try again"
+        )
+    return error
 
 
 def _utc(frame: pl.DataFrame) -> pl.DataFrame:

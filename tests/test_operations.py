@@ -1,0 +1,138 @@
+"""Reliability under operations: SIGKILL mid-run, a dropped PostgreSQL connection,
+and two runs against one warehouse at once. Every output table must always be a
+complete version (the previous or the new one), and the next run must succeed."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from attribution_pipeline.crash_trials import crash_trial, environment, run_command, same, snapshot
+from attribution_pipeline.sample_data import generate
+from pipeline_runs import run_cli
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("inputs")
+    generate(root / "old", touches=4_000, seed=1)
+    generate(root / "new", touches=4_000, seed=2)
+    return root / "old", root / "new"
+
+
+@pytest.fixture(autouse=True)
+def dagster_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(environment(tmp_path / "in_process_home")["DAGSTER_HOME"]))
+    monkeypatch.setenv("ATTRIBUTION_SOURCE", "unset")
+    monkeypatch.setenv("ATTRIBUTION_WAREHOUSE_URL", "unset")
+
+
+def complete_run(source: Path, url: str) -> None:
+    """A run in this process: the same code path, without a new interpreter's imports."""
+    assert run_cli("--source", str(source), "--warehouse", url) == 0
+
+
+def subprocess_seconds(source: Path, url: str, home: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(run_command(source, url, home), env=environment(home), check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def warehouse_url(kind: str, tmp_path: Path, name: str, request) -> str:
+    if kind == "duckdb":
+        return f"duckdb:///{tmp_path / f'{name}.duckdb'}"
+    admin = request.getfixturevalue("postgres_url")
+    database = f"ops_{name}_{os.getpid()}_{random.randrange(10**6)}"
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
+    engine.dispose()
+    request.addfinalizer(lambda: _drop(admin, database))
+    return sa.engine.make_url(admin).set(database=database).render_as_string(hide_password=False)
+
+
+def _drop(admin: str, database: str) -> None:
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_sigkill_during_a_run_leaves_complete_tables_and_the_next_run_succeeds(kind, inputs, tmp_path, request):
+    old, new = inputs
+    home = tmp_path / "home"
+    expected_new_url, url = (warehouse_url(kind, tmp_path, name, request) for name in ("new", "trial"))
+    duration = subprocess_seconds(new, expected_new_url, home)
+    complete_run(old, url)
+    expected_old, expected_new = snapshot(url), snapshot(expected_new_url)
+    rng = random.Random(7)
+    for _ in range(2):  # the suite's trials; benchmarks/crash_trials.py runs 20
+        trial = crash_trial(old, new, url, home, expected_old, expected_new, duration, rng,
+                            rerun=lambda: run_cli("--source", str(old), "--warehouse", url))
+        assert "TORN" not in trial.tables.values(), trial
+        assert trial.rerun_ok, trial
+
+
+@pytest.mark.postgres
+def test_dropped_postgres_connection_is_retried_and_the_run_completes(inputs, tmp_path, request):
+    old, _ = inputs
+    home = tmp_path / "home"
+    expected_url, url = warehouse_url("postgres", tmp_path, "expected", request), warehouse_url("postgres", tmp_path, "faulty", request)
+    complete_run(old, expected_url)
+    database = sa.engine.make_url(url).database
+    admin = sa.create_engine(request.getfixturevalue("postgres_url"), isolation_level="AUTOCOMMIT")
+    process = subprocess.Popen(run_command(old, url, home), env=environment(home), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    killed = 0
+    with admin.connect() as conn:
+        while process.poll() is None and not killed:
+            killed = conn.execute(sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = :db AND pid <> pg_backend_pid() AND state = 'active'"), {"db": database}).scalar()
+            time.sleep(0.01)
+    output, _ = process.communicate()
+    admin.dispose()
+    assert killed, "the run finished before a connection could be dropped"
+    assert process.returncode == 0, output[-2000:]
+    assert "Traceback" not in output
+    expected, got = snapshot(expected_url), snapshot(url)
+    assert all(same(expected[name], got[name]) for name in expected)
+
+
+@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_two_runs_at_once_never_interleave_writes(kind, inputs, tmp_path, request):
+    """PostgreSQL: advisory locks make the second writer wait, both succeed. DuckDB:
+    one process per file, so the second either waits (retries) or fails with a
+    readable message. Either way the tables are one complete version."""
+    old, _ = inputs
+    home_a, home_b = tmp_path / "a", tmp_path / "b"
+    expected_url, url = warehouse_url(kind, tmp_path, "expected", request), warehouse_url(kind, tmp_path, "shared", request)
+    complete_run(old, expected_url)
+    results = {}
+
+    def launch(name: str, home: Path) -> None:
+        results[name] = subprocess.run(run_command(old, url, home), env=environment(home), capture_output=True, text=True)
+
+    threads = [threading.Thread(target=launch, args=(name, home)) for name, home in (("a", home_a), ("b", home_b))]
+    for thread in threads:
+        thread.start()
+        time.sleep(1.0)
+    for thread in threads:
+        thread.join()
+    codes = sorted(result.returncode for result in results.values())
+    for result in results.values():
+        assert "Traceback" not in result.stdout + result.stderr
+        if result.returncode:
+            assert kind == "duckdb" and "in use by another process" in result.stderr
+    assert codes in ([0, 0], [0, 1])
+    if kind == "postgres":
+        assert codes == [0, 0]
+    expected, got = snapshot(expected_url), snapshot(url)
+    assert all(same(expected[name], got[name]) for name in expected)
