@@ -203,7 +203,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
     import dagster as dg
 
-    from attribution_pipeline.definitions import ALL_ASSETS_JOB, defs
+    from attribution_pipeline.definitions import ALL_ASSETS_JOB, definitions_from_environment
+
+    defs = definitions_from_environment()
 
     run_config = {
         "loggers": {"progress": {}},

@@ -1,38 +1,71 @@
-"""The Dagster code location: every asset, check, resource and job, bound once.
+"""The Dagster code location: every asset, check, resource, job, schedule and sensor.
 
 Resources read their settings from the environment at run time (``EnvVar``):
 ATTRIBUTION_SOURCE (landing folder or SQLAlchemy URL) and
-ATTRIBUTION_WAREHOUSE_URL (SQLAlchemy URL of the warehouse).
+ATTRIBUTION_WAREHOUSE_URL (SQLAlchemy URL of the warehouse). The schedule's
+time and timezone (ATTRIBUTION_SCHEDULE_CRON, ATTRIBUTION_SCHEDULE_TIMEZONE)
+are read when Dagster loads the code location (``@dg.definitions``), not at import.
 """
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
-import assets
 from assets import attribution, ingest, marts, staging
+from attribution_pipeline.automation import DEFAULT_SCHEDULE_CRON, DEFAULT_SCHEDULE_TIMEZONE, daily_schedule, landing_sensor
 from attribution_pipeline.io_managers import WarehouseIOManager
 from attribution_pipeline.progress import progress_logger
 from attribution_pipeline.resources import AttributionSettings, LandingSource, Warehouse
 
 ALL_ASSETS_JOB = "attribution_job"
+# Runs carrying this tag are limited by dagster.yaml's run queue: one at a time
+# per warehouse, since a run replaces whole tables.
+CONCURRENCY_TAG = "attribution/warehouse"
 
-warehouse = Warehouse(url=dg.EnvVar("ATTRIBUTION_WAREHOUSE_URL"))
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, staging, attribution, marts]),
-    asset_checks=dg.load_asset_checks_from_modules([ingest, staging, attribution, marts]),
-    jobs=[dg.define_asset_job(ALL_ASSETS_JOB, selection=dg.AssetSelection.all(), description="Every asset: sources to marts.")],
-    # One process: DuckDB allows one writer per file, and steps hand frames to
-    # each other in memory instead of reading back what was just written.
-    executor=dg.in_process_executor,
-    loggers={"progress": progress_logger},
-    resources={
-        "warehouse": warehouse,
-        "io_manager": WarehouseIOManager(warehouse=warehouse),
-        "source": LandingSource(location=dg.EnvVar("ATTRIBUTION_SOURCE")),
-        "settings": AttributionSettings(),
-    },
-)
+def build_definitions(
+    schedule_cron: str = DEFAULT_SCHEDULE_CRON, schedule_timezone: str = DEFAULT_SCHEDULE_TIMEZONE
+) -> dg.Definitions:
+    warehouse = Warehouse(url=dg.EnvVar("ATTRIBUTION_WAREHOUSE_URL"))
+    modules = [ingest, staging, attribution, marts]
+    job = dg.define_asset_job(
+        ALL_ASSETS_JOB,
+        selection=dg.AssetSelection.all(),
+        description="Every asset: sources to marts.",
+        tags={CONCURRENCY_TAG: "default"},
+    )
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules(modules),
+        asset_checks=dg.load_asset_checks_from_modules(modules),
+        jobs=[job],
+        schedules=[daily_schedule(ALL_ASSETS_JOB, schedule_cron, schedule_timezone)],
+        sensors=[landing_sensor(ALL_ASSETS_JOB)],
+        # One process: DuckDB allows one writer per file, and steps hand frames to
+        # each other in memory instead of reading back what was just written.
+        executor=dg.in_process_executor,
+        loggers={"progress": progress_logger},
+        resources={
+            "warehouse": warehouse,
+            "io_manager": WarehouseIOManager(warehouse=warehouse),
+            "source": LandingSource(location=dg.EnvVar("ATTRIBUTION_SOURCE")),
+            "settings": AttributionSettings(),
+        },
+    )
 
-__all__ = ["ALL_ASSETS_JOB", "assets", "defs"]
+
+def definitions_from_environment() -> dg.Definitions:
+    return build_definitions(
+        os.environ.get("ATTRIBUTION_SCHEDULE_CRON", DEFAULT_SCHEDULE_CRON),
+        os.environ.get("ATTRIBUTION_SCHEDULE_TIMEZONE", DEFAULT_SCHEDULE_TIMEZONE),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What `dg dev`, `dg launch` and the Dagster daemon load."""
+    return definitions_from_environment()
+
+
+__all__ = ["ALL_ASSETS_JOB", "build_definitions", "defs", "definitions_from_environment"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from attribution_pipeline.definitions import ALL_ASSETS_JOB, defs
+from attribution_pipeline.definitions import ALL_ASSETS_JOB, build_definitions
+
+defs = build_definitions()
 from attribution_pipeline.tables import PUBLIC_TABLES
 
 LAYER_GROUPS = {"raw": "raw", "staging": "staging", "quarantine": "staging"}
