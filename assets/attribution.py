@@ -1,4 +1,5 @@
-"""attribution.journeys (SPEC 3) and attribution.touch_credit (SPEC 4)."""
+"""attribution.journeys (SPEC 3) and attribution.touch_credit (SPEC 4), partitioned by
+close month: a run computes and replaces the deals converting in its months only."""
 
 import dagster as dg
 import polars as pl
@@ -8,7 +9,7 @@ from attribution_pipeline.resources import AttributionSettings
 from attribution_pipeline.tables import JOURNEYS, TOUCH_CREDIT
 from attribution_pipeline.validation import referential_warnings
 from models.credit import credit_touches
-from models.journeys import build_journeys, resolve_as_of
+from models.journeys import build_journeys, resolve_as_of, with_conversion_at
 from models.registry import get_models
 
 _STAGED = {
@@ -21,109 +22,145 @@ _REFERENCED = {
     "campaigns": dg.AssetIn(key=["staging", "campaigns"]),
 }
 
-@dg.asset(
-    key=["attribution", "journeys"],
-    retry_policy=WRITE_RETRY,
-    group_name="attribution",
-    kinds={"polars", "sql"},
-    ins=_REFERENCED,
-    metadata=table_metadata(JOURNEYS),
-    description=(
-        "Touches matched to opportunities (SPEC 3): by a contact's e-mail or the account domain, inside "
-        "[created_at - lookback_days, conversion_at], ordered by (occurred_at, touch_id bytes). Won, lost and open deals."
-    ),
-)
-def journeys(
-    context: dg.AssetExecutionContext,
-    settings: AttributionSettings,
-    touches: pl.DataFrame,
-    opportunities: pl.DataFrame,
-    contacts: pl.DataFrame,
-    campaigns: pl.DataFrame,
-) -> dg.Output[pl.DataFrame]:
-    params = settings.params()
-    as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)
-    frame = build_journeys(touches.lazy(), opportunities.lazy(), contacts.lazy(), params, as_of).collect()
-    frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
-    matched = frame.get_column("opportunity_id").n_unique()
-    context.log.info(f"{frame.height:,} journey rows for {matched:,} of {opportunities.height:,} deals; as-of {as_of}")
-    return dg.Output(
-        frame,
-        metadata={
-            "as_of": dg.MetadataValue.text(as_of.isoformat() if as_of else ""),
-            "deals_with_touches": dg.MetadataValue.int(matched),
-            "referential_warnings": dg.MetadataValue.json(referential_warnings(touches, campaigns, opportunities, contacts, frame)),
-            "match_types": dg.MetadataValue.json(dict(frame.group_by("match_type").len().sort("match_type").iter_rows())),
-        },
-    )
 
-@dg.asset(
-    key=["attribution", "touch_credit"],
-    retry_policy=WRITE_RETRY,
-    group_name="attribution",
-    kinds={"polars", "sql"},
-    ins={"journeys": dg.AssetIn(key=["attribution", "journeys"]), "opportunities": _STAGED["opportunities"]},
-    metadata=table_metadata(TOUCH_CREDIT),
-    description=(
-        "Every model's credit (SPEC 4): one row per (model, won deal, touch) with weight > 0, in whole cents split by "
-        "largest remainder so each deal sums exactly to its amount; won deals without touches get an '(unattributed)' row."
-    ),
-)
-def touch_credit(
-    context: dg.AssetExecutionContext,
-    settings: AttributionSettings,
-    journeys: pl.DataFrame,
-    opportunities: pl.DataFrame,
-) -> dg.Output[pl.DataFrame]:
-    frame = credit_touches(journeys.lazy(), opportunities.lazy(), settings.params()).collect()
-    frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
-    totals = frame.group_by("model").agg(pl.col("credited_cents").sum()).sort("model")
-    return dg.Output(
-        frame,
-        metadata={
-            "credited_by_model": dg.MetadataValue.json({m: c / 100 for m, c in totals.iter_rows()}),
-            "models": dg.MetadataValue.json([model.name for model in get_models()]),
-        },
-    )
+def _in_window(column: str, window: dg.TimeWindow) -> pl.Expr:
+    return (pl.col(column) >= window.start) & (pl.col(column) < window.end)
 
-@dg.asset_check(
-    asset=dg.AssetKey(["attribution", "touch_credit"]),
-    additional_ins={"opportunities": dg.AssetIn(key=["staging", "opportunities"])},
-    blocking=True,
-    description="Per model, credited revenue equals the won total of the opportunities to the cent (SPEC 4).",
-)
-def touch_credit_reconciles(touch_credit: pl.DataFrame, opportunities: pl.DataFrame) -> dg.AssetCheckResult:
-    won_cents = int(opportunities.filter(pl.col("is_won")).get_column("amount_cents").sum())
-    totals = dict(touch_credit.group_by("model").agg(pl.col("credited_cents").sum()).iter_rows())
-    expected = {model.name: won_cents for model in get_models()}
-    off = {model: totals.get(model, 0) - cents for model, cents in expected.items() if totals.get(model, 0) != cents}
-    return dg.AssetCheckResult(
-        passed=not off,
-        metadata={
-            "won_total": dg.MetadataValue.float(won_cents / 100),
-            "difference_cents_by_model": dg.MetadataValue.json(off),
-        },
+
+def deals_in_window(opportunities: pl.DataFrame, as_of, window: dg.TimeWindow) -> pl.DataFrame:
+    """The deals converting in the run's months (closed_at, or as-of for an open deal)."""
+    return (
+        with_conversion_at(opportunities.lazy(), as_of).filter(_in_window("conversion_at", window)).drop("conversion_at").collect()
     )
 
 
-@dg.asset_check(
-    asset=dg.AssetKey(["attribution", "journeys"]),
-    additional_ins={name: asset_in for name, asset_in in _REFERENCED.items()},
-    description=(
-        "Referential warnings (never blocking): touch campaign_ids missing from campaigns, contacts of unknown deals, "
-        "won deals without touches (credited as '(unattributed)'), touches matching no deal."
-    ),
-)
-def referential_integrity(
-    journeys: pl.DataFrame,
-    touches: pl.DataFrame,
-    opportunities: pl.DataFrame,
-    contacts: pl.DataFrame,
-    campaigns: pl.DataFrame,
-) -> dg.AssetCheckResult:
-    counts = referential_warnings(touches, campaigns, opportunities, contacts, journeys)
-    return dg.AssetCheckResult(
-        passed=not any(counts.values()),
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={name: dg.MetadataValue.int(count) for name, count in counts.items()},
+def check_months_covered(opportunities: pl.DataFrame, as_of, partitions: dg.MonthlyPartitionsDefinition) -> None:
+    """A deal converting outside every partition would never be credited: stop instead."""
+    keys = partitions.get_partition_keys()
+    first = partitions.time_window_for_partition_key(keys[0]).start
+    last = partitions.time_window_for_partition_key(keys[-1]).end
+    months = with_conversion_at(opportunities.lazy(), as_of).select("conversion_at").collect().get_column("conversion_at")
+    outside = months.filter((months < first) | (months >= last))
+    if len(outside):
+        raise dg.Failure(
+            description=(
+                f"{len(outside)} deal(s) convert outside the close-month partitions [{keys[0]}, {keys[-1]}] "
+                f"(earliest {outside.min()}, latest {outside.max()}); set ATTRIBUTION_PARTITION_START earlier"
+            ),
+            allow_retries=False,
+        )
+
+
+def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
+    journeys_key = dg.AssetKey(["attribution", "journeys"])
+
+    @dg.asset(
+        key=journeys_key,
+        retry_policy=WRITE_RETRY,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="attribution",
+        kinds={"polars", "sql"},
+        ins=_REFERENCED,
+        metadata=table_metadata(JOURNEYS),
+        check_specs=[
+            dg.AssetCheckSpec(
+                "referential_integrity", asset=journeys_key,
+                description=(
+                    "Referential warnings (never blocking): touch campaign_ids missing from campaigns, contacts of unknown "
+                    "deals, won deals without touches (credited as '(unattributed)'), touches matching none of the deals "
+                    "converting in the run's months."
+                ),
+            )
+        ],
+        description=(
+            "Touches matched to opportunities (SPEC 3): by a contact's e-mail or the account domain, inside "
+            "[created_at - lookback_days, conversion_at], ordered by (occurred_at, touch_id bytes). Won, lost and open "
+            "deals; partitioned by the month of conversion_at."
+        ),
     )
+    def journeys(
+        context: dg.AssetExecutionContext,
+        settings: AttributionSettings,
+        touches: pl.DataFrame,
+        opportunities: pl.DataFrame,
+        contacts: pl.DataFrame,
+        campaigns: pl.DataFrame,
+    ):
+        params = settings.params()
+        as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)  # from all inputs: the same for every month
+        check_months_covered(opportunities, as_of, partitions)
+        window = context.partition_time_window
+        deals = deals_in_window(opportunities, as_of, window)
+        frame = build_journeys(touches.lazy(), deals.lazy(), contacts.lazy(), params, as_of).collect()
+        frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
+        matched = frame.get_column("opportunity_id").n_unique()
+        context.log.info(f"{frame.height:,} journey rows for {matched:,} of {deals.height:,} deals converting in [{window.start:%Y-%m}, {window.end:%Y-%m}); as-of {as_of}")
+        warnings = referential_warnings(touches, campaigns, opportunities, contacts, frame, deals)
+        yield dg.Output(
+            frame,
+            metadata={
+                "as_of": dg.MetadataValue.text(as_of.isoformat() if as_of else ""),
+                "deals_in_months": dg.MetadataValue.int(deals.height),
+                "deals_with_touches": dg.MetadataValue.int(matched),
+                "match_types": dg.MetadataValue.json(dict(frame.group_by("match_type").len().sort("match_type").iter_rows())),
+                "referential_warnings": dg.MetadataValue.json(warnings),
+            },
+        )
+        yield dg.AssetCheckResult(
+            check_name="referential_integrity",
+            passed=not any(warnings.values()),
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={name: dg.MetadataValue.int(count) for name, count in warnings.items()},
+        )
+
+    credit_key = dg.AssetKey(["attribution", "touch_credit"])
+
+    @dg.asset(
+        key=credit_key,
+        retry_policy=WRITE_RETRY,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="attribution",
+        kinds={"polars", "sql"},
+        ins={"journeys": dg.AssetIn(key=["attribution", "journeys"]), "opportunities": _STAGED["opportunities"]},
+        metadata=table_metadata(TOUCH_CREDIT),
+        check_specs=[
+            dg.AssetCheckSpec(
+                "touch_credit_reconciles", asset=credit_key, blocking=True,
+                description="Per model, credited revenue equals the won total of the deals closing in the run's months, to the cent (SPEC 4).",
+            )
+        ],
+        description=(
+            "Every model's credit (SPEC 4): one row per (model, won deal, touch) with weight > 0, in whole cents split by "
+            "largest remainder so each deal sums exactly to its amount; won deals without touches get an '(unattributed)' "
+            "row. Partitioned by the month of closed_at."
+        ),
+    )
+    def touch_credit(
+        context: dg.AssetExecutionContext,
+        settings: AttributionSettings,
+        journeys: pl.DataFrame,
+        opportunities: pl.DataFrame,
+    ):
+        window = context.partition_time_window
+        won = opportunities.filter(pl.col("is_won") & _in_window("closed_at", window))
+        frame = credit_touches(journeys.lazy(), won.lazy(), settings.params()).collect()
+        frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
+        won_cents = int(won.get_column("amount_cents").sum())
+        totals = dict(frame.group_by("model").agg(pl.col("credited_cents").sum()).iter_rows())
+        off = {m.name: totals.get(m.name, 0) - won_cents for m in get_models() if totals.get(m.name, 0) != won_cents}
+        yield dg.Output(
+            frame,
+            metadata={
+                "credited_by_model": dg.MetadataValue.json({m: c / 100 for m, c in sorted(totals.items())}),
+                "won_total": dg.MetadataValue.float(won_cents / 100),
+            },
+        )
+        yield dg.AssetCheckResult(
+            check_name="touch_credit_reconciles",
+            passed=not off,
+            metadata={"won_total": dg.MetadataValue.float(won_cents / 100), "difference_cents_by_model": dg.MetadataValue.json(off)},
+        )
+
+    return [journeys, touch_credit]

@@ -25,7 +25,8 @@ _CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])
     metadata=table_metadata(CAMPAIGN_ATTRIBUTION),
     description=(
         "Per model and campaign: credited revenue, credited deals, the campaign's cost and ROAS. Includes campaigns "
-        "with no credit, campaign ids missing from campaigns, and a null campaign row, so it sums to the won total."
+        "with no credit, campaign ids missing from campaigns, and a null campaign row, so it sums to the won total. "
+        "Not partitioned: a campaign's cost and ROAS span all months, so it is rebuilt from all of touch_credit."
     ),
 )
 def campaign_attribution(
@@ -35,17 +36,26 @@ def campaign_attribution(
     frame = marts.campaign_attribution(touch_credit.lazy(), campaigns.lazy(), names).collect()
     return frame.with_columns(run_id=pl.lit(context.run.run_id))
 
-@dg.asset(
-    key=["attribution", "channel_attribution"],
-    retry_policy=WRITE_RETRY,
-    group_name="marts",
-    kinds={"polars", "sql"},
-    ins={"touch_credit": _CREDIT},
-    metadata=table_metadata(CHANNEL_ATTRIBUTION),
-    description="Per model, channel and close month (UTC, as the 1st): credited revenue, deals, and share of the model's month.",
-)
-def channel_attribution(context: dg.AssetExecutionContext, touch_credit: pl.DataFrame) -> pl.DataFrame:
-    return marts.channel_attribution(touch_credit.lazy()).collect().with_columns(run_id=pl.lit(context.run.run_id))
+def channel_asset(partitions: dg.MonthlyPartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["attribution", "channel_attribution"],
+        retry_policy=WRITE_RETRY,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="marts",
+        kinds={"polars", "sql"},
+        ins={"touch_credit": _CREDIT},
+        metadata=table_metadata(CHANNEL_ATTRIBUTION),
+        description=(
+            "Per model, channel and close month (UTC, as the 1st): credited revenue, deals, and share of the model's "
+            "month. Partitioned by close month."
+        ),
+    )
+    def channel_attribution(context: dg.AssetExecutionContext, touch_credit: pl.DataFrame) -> pl.DataFrame:
+        return marts.channel_attribution(touch_credit.lazy()).collect().with_columns(run_id=pl.lit(context.run.run_id))
+
+    return channel_attribution
+
 
 def source_counts(instance: dg.DagsterInstance) -> dict[str, dict]:
     """Row accounting per source, from the latest staging and raw materializations."""
@@ -74,12 +84,19 @@ def resolved_parameters(instance: dg.DagsterInstance, settings: AttributionSetti
     parameters["models"] = [model.name for model in get_models()]
     return parameters
 
+
+def run_months(tags: dict) -> dict:
+    return {
+        "first_close_month": tags.get("dagster/asset_partition_range_start", tags.get("dagster/partition")),
+        "last_close_month": tags.get("dagster/asset_partition_range_end", tags.get("dagster/partition")),
+    }
+
 @dg.asset(
     key=["attribution", "runs"],
     retry_policy=WRITE_RETRY,
     group_name="marts",
     kinds={"sql"},
-    deps=[campaign_attribution, channel_attribution],
+    deps=[campaign_attribution, dg.AssetKey(["attribution", "channel_attribution"])],
     metadata=table_metadata(RUNS),
     description="Appends this run's row to attribution.runs (parameters, status, per-source row accounting) and attribution.run_sources.",
 )
@@ -95,7 +112,7 @@ def runs(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Attr
         status="success",
         started_at=started,
         message="all assets materialized",
-        parameters=resolved_parameters(context.instance, settings),
+        parameters={**resolved_parameters(context.instance, settings), **run_months(context.run.tags)},
         source_rows=counts,
         warnings=dict(warnings.value) if warnings is not None else {},
     )

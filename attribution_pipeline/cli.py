@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="ISO-8601 as-of time for open deals (default: latest timestamp in the inputs)")
     run.add_argument("--max-quarantine-share", type=float, default=0.5,
                      help="stop when a larger share of a source's rows is quarantined (default 0.5)")
+    run.add_argument("--month", metavar="YYYY-MM", help="re-run one close month only (replaces exactly that month's rows)")
+    run.add_argument("--from", dest="from_month", metavar="YYYY-MM", help="first close month of a range (with --to)")
+    run.add_argument("--to", dest="to_month", metavar="YYYY-MM", help="last close month of a range (with --from)")
     return parser
 
 
@@ -99,6 +102,29 @@ def _source_tables(pairs: list[str]) -> dict[str, str]:
     return tables
 
 
+def _month_range(args: argparse.Namespace) -> tuple[str, str]:
+    """The partition keys a run covers: one month, a range, or every month (default)."""
+    from attribution_pipeline.partitions import DEFAULT_PARTITION_START, close_months, month_key
+
+    keys = close_months(os.environ.get("ATTRIBUTION_PARTITION_START", DEFAULT_PARTITION_START)).get_partition_keys()
+    if args.month and (args.from_month or args.to_month):
+        raise ValueError("use either --month or --from/--to")
+    if bool(args.from_month) != bool(args.to_month):
+        raise ValueError("--from and --to go together")
+    if args.month:
+        first = last = month_key(args.month)
+    elif args.from_month:
+        first, last = month_key(args.from_month), month_key(args.to_month)
+    else:
+        return keys[0], keys[-1]
+    for key in (first, last):
+        if key not in keys:
+            raise ValueError(f"month {key[:7]} is not a close-month partition ({keys[0][:7]} to {keys[-1][:7]}; ATTRIBUTION_PARTITION_START moves the start)")
+    if first > last:
+        raise ValueError(f"--from {first[:7]} is after --to {last[:7]}")
+    return first, last
+
+
 def _failure_message(result) -> str:
     """The user-facing cause of the failure, without a traceback: a failed blocking
     check's message, else the first failed step's exception."""
@@ -127,17 +153,23 @@ def _failure_message(result) -> str:
     return "the run failed"
 
 
-def _summary(warehouse_url: str, run_id: str) -> str:
+def _summary(warehouse_url: str, run_id: str, months: tuple[str, str]) -> str:
     import sqlalchemy as sa
 
+    from attribution_pipeline.partitions import window_of
     from attribution_pipeline.tables import RUN_SOURCES, TOUCH_CREDIT
 
     engine = sa.create_engine(warehouse_url)
     try:
         with engine.connect() as conn:
-            opportunities = sa.table("opportunities", sa.column("is_won", sa.Boolean), sa.column("amount_cents", sa.BigInteger), schema="staging")
+            opportunities = sa.table(
+                "opportunities", sa.column("is_won", sa.Boolean), sa.column("amount_cents", sa.BigInteger),
+                sa.column("closed_at", sa.DateTime(timezone=True)), schema="staging",
+            )
+            start, end = window_of(months)
+            in_months = sa.and_(opportunities.c.is_won, opportunities.c.closed_at >= start, opportunities.c.closed_at < end)
             won = conn.execute(
-                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(opportunities.c.amount_cents), 0)).where(opportunities.c.is_won)
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(opportunities.c.amount_cents), 0)).where(in_months)
             ).one()
             credit = TOUCH_CREDIT.c
             unattributed = sa.func.sum(sa.case((credit.channel == "(unattributed)", credit.credited_amount), else_=0))
@@ -155,7 +187,8 @@ def _summary(warehouse_url: str, run_id: str) -> str:
     finally:
         engine.dispose()
     won_total = int(won[1]) / 100
-    lines = [f"won deals: {won[0]:,}   won revenue: {won_total:,.2f}", "credited revenue per model:"]
+    scope = "" if months[0] == months[1] == "" else f" closing {months[0][:7]} to {months[1][:7]}"
+    lines = [f"won deals{scope}: {won[0]:,}   won revenue: {won_total:,.2f}", "credited revenue per model:"]
     for model, total, unattributed_total in models:
         total, unattributed_total = float(total or 0), float(unattributed_total or 0)
         status = "reconciles" if round(total * 100) == int(won[1]) else "DOES NOT RECONCILE"
@@ -186,6 +219,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
         tables = _source_tables(args.source_table)
+        first_month, last_month = _month_range(args)
     except ValueError as error:
         return _fail(str(error), EXIT_USAGE)
     try:
@@ -211,11 +245,14 @@ def run_pipeline(args: argparse.Namespace) -> int:
         "loggers": {"progress": {}},
         "resources": {"settings": {"config": settings}, **({"source": {"config": {"location": source, "tables": tables}}} if tables else {})},
     }
-    print(f"attribution: source {args.source} -> warehouse {args.warehouse}", file=sys.stderr)
+    print(f"attribution: source {args.source} -> warehouse {args.warehouse}, close months {first_month[:7]} to {last_month[:7]}", file=sys.stderr)
     try:
         with dg.DagsterInstance.get() as instance:
             result = defs.resolve_job_def(ALL_ASSETS_JOB).execute_in_process(
-                run_config=run_config, instance=instance, raise_on_error=False
+                run_config=run_config,
+                instance=instance,
+                raise_on_error=False,
+                tags={"dagster/asset_partition_range_start": first_month, "dagster/asset_partition_range_end": last_month},
             )
     except Exception as error:  # a failure before any step ran (bad URL, config)
         message = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
@@ -225,7 +262,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         message = _failure_message(result)
         _record_failure(args.warehouse, result.run_id, message, settings)
         return _fail(f"{message}; previous output tables are untouched (run {result.run_id})")
-    print(_summary(args.warehouse, result.run_id))
+    print(_summary(args.warehouse, result.run_id, (first_month, last_month)))
     print(f"run {result.run_id} succeeded; tables in schema attribution of {args.warehouse}")
     return EXIT_OK
 

@@ -3,8 +3,8 @@
 Resources read their settings from the environment at run time (``EnvVar``):
 ATTRIBUTION_SOURCE (landing folder or SQLAlchemy URL) and
 ATTRIBUTION_WAREHOUSE_URL (SQLAlchemy URL of the warehouse). The schedule's
-time and timezone (ATTRIBUTION_SCHEDULE_CRON, ATTRIBUTION_SCHEDULE_TIMEZONE)
-are read when Dagster loads the code location (``@dg.definitions``), not at import.
+time and timezone (ATTRIBUTION_SCHEDULE_CRON, ATTRIBUTION_SCHEDULE_TIMEZONE) and
+the first close month (ATTRIBUTION_PARTITION_START) are read when Dagster loads the code location (``@dg.definitions``), not at import.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import dagster as dg
 
 from assets import attribution, ingest, marts, staging
 from attribution_pipeline.automation import DEFAULT_SCHEDULE_CRON, DEFAULT_SCHEDULE_TIMEZONE, daily_schedule, landing_sensor
+from attribution_pipeline.partitions import DEFAULT_PARTITION_START, close_months
 from attribution_pipeline.io_managers import WarehouseIOManager
 from attribution_pipeline.progress import progress_logger
 from attribution_pipeline.resources import AttributionSettings, LandingSource, Warehouse
@@ -26,10 +27,14 @@ CONCURRENCY_TAG = "attribution/warehouse"
 
 
 def build_definitions(
-    schedule_cron: str = DEFAULT_SCHEDULE_CRON, schedule_timezone: str = DEFAULT_SCHEDULE_TIMEZONE
+    schedule_cron: str = DEFAULT_SCHEDULE_CRON,
+    schedule_timezone: str = DEFAULT_SCHEDULE_TIMEZONE,
+    partition_start: str = DEFAULT_PARTITION_START,
 ) -> dg.Definitions:
     warehouse = Warehouse(url=dg.EnvVar("ATTRIBUTION_WAREHOUSE_URL"))
-    modules = [ingest, staging, attribution, marts]
+    partitions = close_months(partition_start)
+    modules = [ingest, staging, marts]
+    partitioned = [*attribution.attribution_assets(partitions), marts.channel_asset(partitions)]
     job = dg.define_asset_job(
         ALL_ASSETS_JOB,
         selection=dg.AssetSelection.all(),
@@ -37,7 +42,7 @@ def build_definitions(
         tags={CONCURRENCY_TAG: "default"},
     )
     return dg.Definitions(
-        assets=dg.load_assets_from_modules(modules),
+        assets=[*dg.load_assets_from_modules(modules), *partitioned],
         asset_checks=dg.load_asset_checks_from_modules(modules),
         jobs=[job],
         schedules=[daily_schedule(ALL_ASSETS_JOB, schedule_cron, schedule_timezone)],
@@ -59,6 +64,7 @@ def definitions_from_environment() -> dg.Definitions:
     return build_definitions(
         os.environ.get("ATTRIBUTION_SCHEDULE_CRON", DEFAULT_SCHEDULE_CRON),
         os.environ.get("ATTRIBUTION_SCHEDULE_TIMEZONE", DEFAULT_SCHEDULE_TIMEZONE),
+        os.environ.get("ATTRIBUTION_PARTITION_START", DEFAULT_PARTITION_START),
     )
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from attribution_pipeline.docs import type_name
 from attribution_pipeline.resources import Warehouse
-from attribution_pipeline.tables import METADATA, MONEY_COLUMNS, QUARANTINE, quarantine_table
+from attribution_pipeline.tables import METADATA, MONEY_COLUMNS, PARTITION_COLUMNS, QUARANTINE, quarantine_table
 
 # Writing steps are retried: a dropped connection or a warehouse briefly held by
 # another run is transient, and every write is an idempotent replace.
@@ -76,23 +76,29 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     warehouse: dg.ResourceDependency[Warehouse]
 
-    _frames: dict[tuple[str, ...], pl.DataFrame] = {}
+    # The frames this run wrote, by asset path, with the partition window they cover.
+    _frames: dict[tuple[str, ...], tuple[object, pl.DataFrame]] = {}
     _frames_run: list[str] = []
 
-    def _remember(self, run_id: str, path: tuple[str, ...], frame: pl.DataFrame) -> None:
+    def _remember(self, run_id: str, path: tuple[str, ...], window, frame: pl.DataFrame) -> None:
         if self._frames_run != [run_id]:  # keep only the current run's frames
             WarehouseIOManager._frames = {}
             WarehouseIOManager._frames_run = [run_id]
-        WarehouseIOManager._frames[path] = frame
+        WarehouseIOManager._frames[path] = (window, frame)
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         schema, name = context.asset_key.path[-2:]
         table = declared_table(schema, name)
-        if table is not None:
+        window = None
+        if context.has_asset_partitions:  # replace exactly this run's months
+            window = context.asset_partitions_time_window
+            column = PARTITION_COLUMNS[f"{schema}.{name}"]
+            rows = self.warehouse.client.replace_window(table, obj, column, window.start, window.end)
+        elif table is not None:
             rows = self.warehouse.client.replace(table, obj)
         else:
             rows = self.warehouse.client.replace_shaped(schema, name, obj)
-        self._remember(context.run_id, tuple(context.asset_key.path), obj)
+        self._remember(context.run_id, tuple(context.asset_key.path), window, obj)
         context.add_output_metadata(
             {
                 "dagster/row_count": dg.MetadataValue.int(rows),
@@ -103,10 +109,16 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         path = tuple(context.asset_key.path)
+        window = context.asset_partitions_time_window if context.has_asset_partitions else None
         upstream_run = context.upstream_output.run_id if context.upstream_output else None
         if upstream_run and self._frames_run == [upstream_run] and path in self._frames:
-            return self._frames[path]
+            cached_window, frame = self._frames[path]
+            if cached_window == window:  # the same months this run just wrote
+                return frame
         schema, name = path[-2:]
-        frame = self.warehouse.client.read(schema, name)
         table = declared_table(schema, name)
+        if window is not None:  # a range of months: read those rows only
+            bounds = (table, PARTITION_COLUMNS[f"{schema}.{name}"], window.start, window.end)
+            return conform(self.warehouse.client.read(schema, name, bounds), table)
+        frame = self.warehouse.client.read(schema, name)
         return conform(frame, table) if table is not None else frame

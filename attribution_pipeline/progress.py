@@ -35,7 +35,7 @@ class ProgressHandler(logging.Handler):
             print(f"{stamp} FAILED {step}", file=sys.stderr, flush=True)
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            outcome = "passed" if evaluation.passed else "FAILED"
+            outcome = "passed" if evaluation.passed else "FAILED" if evaluation.severity.value == "ERROR" else "warns"
             print(f"{stamp}   check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} {outcome}", file=sys.stderr, flush=True)
         elif kind == "STEP_SKIPPED":
             print(f"{stamp} skipped {step}", file=sys.stderr, flush=True)

@@ -148,3 +148,11 @@ MONEY_COLUMNS = {  # frame column in integer cents -> table column in Numeric(18
     "credited_revenue_cents": "credited_revenue",
     "cost_cents": "cost",
 }
+
+# Partitioned tables (by close month) and the column whose month is the partition:
+# a run of months [start, end) replaces exactly the rows with that column in range.
+PARTITION_COLUMNS = {
+    "attribution.journeys": "conversion_at",
+    "attribution.touch_credit": "closed_at",
+    "attribution.channel_attribution": "close_month",
+}

@@ -214,9 +214,12 @@ def referential_warnings(
     opportunities: pl.DataFrame,
     contacts: pl.DataFrame,
     journeys: pl.DataFrame,
+    deals_in_scope: pl.DataFrame | None = None,
 ) -> dict[str, int]:
     """Cross-source facts that are worth knowing but never block (SPEC 1: an unknown
-    campaign_id is kept and reported, never dropped)."""
+    campaign_id is kept and reported, never dropped). ``deals_in_scope``: the deals
+    whose journeys were built (a range of months); default all opportunities."""
+    scope = opportunities if deals_in_scope is None else deals_in_scope
     known_campaigns = campaigns.select("campaign_id")
     known_deals = opportunities.select("opportunity_id")
     matched_deals = journeys.select("opportunity_id").unique()
@@ -225,6 +228,6 @@ def referential_warnings(
         .join(known_campaigns, on="campaign_id", how="anti")
         .height,
         "contacts_of_unknown_deals": contacts.join(known_deals, on="opportunity_id", how="anti").height,
-        "won_deals_without_touches": opportunities.filter(pl.col("is_won")).join(matched_deals, on="opportunity_id", how="anti").height,
+        "won_deals_without_touches": scope.filter(pl.col("is_won")).join(matched_deals, on="opportunity_id", how="anti").height,
         "touches_matching_no_deal": touches.select("touch_id").join(journeys.select("touch_id").unique(), on="touch_id", how="anti").height,
     }

@@ -8,6 +8,7 @@ dialect falls back to batched INSERTs.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import uuid
@@ -134,6 +135,23 @@ class WarehouseClient:
             conn.execute(table.delete())
             return self._bulk_insert(conn, table, frame)
 
+    def replace_window(self, table: sa.Table, frame: pl.DataFrame, column: str, start: dt.datetime, end: dt.datetime) -> int:
+        """Replace the rows whose ``column`` lies in [start, end) (a range of partitions),
+        in one transaction; rows outside it are untouched."""
+        bounds = _bounds(table.c[column], start, end)
+        if frame.height:
+            values = frame.get_column(column)
+            low, high = (start.date(), end.date()) if values.dtype == pl.Date else (start, end)
+            outside = frame.filter((pl.col(column) < low) | (pl.col(column) >= high)).height
+            if outside:
+                raise ValueError(f"{outside} rows of {table.fullname} fall outside the partition window [{start}, {end})")
+        with self.transaction() as conn:
+            self._lock_table(conn, table)
+            self._ensure_schema(conn, table.schema)
+            table.create(conn, checkfirst=True)
+            conn.execute(table.delete().where(bounds))
+            return self._bulk_insert(conn, table, frame)
+
     def replace_shaped(self, schema: str, name: str, frame: pl.DataFrame) -> int:
         """Drop and recreate a table shaped like the frame, in one transaction."""
         table = table_from_frame(schema, name, frame)
@@ -156,17 +174,22 @@ class WarehouseClient:
             return self._bulk_insert(conn, table, frame)
 
     # -- reads ------------------------------------------------------------------
-    def read(self, schema: str, name: str) -> pl.DataFrame:
-        return _utc(self._read(schema, name))
+    def read(self, schema: str, name: str, window: tuple[sa.Table, str, dt.datetime, dt.datetime] | None = None) -> pl.DataFrame:
+        """A whole table, or (``window``: declared table, column, start, end) its rows in [start, end)."""
+        return _utc(self._read(schema, name, window))
 
-    def _read(self, schema: str, name: str) -> pl.DataFrame:
+    def _read(self, schema: str, name: str, window) -> pl.DataFrame:
         table = sa.Table(name, sa.MetaData(), schema=schema)
+        statement = sa.select(sa.text("*")).select_from(table)
+        if window is not None:
+            declared, column, start, end = window
+            statement = sa.select(declared).where(_bounds(declared.c[column], start, end))
         with self.connect() as conn:
             if self.dialect == "duckdb":
                 raw = conn.connection.driver_connection
-                sql = f"SELECT * FROM {conn.dialect.identifier_preparer.format_table(table)}"
+                sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True}))
                 return pl.from_arrow(raw.sql(sql).to_arrow_table())
-            return pl.read_database(sa.select(sa.text("*")).select_from(table), conn, infer_schema_length=None)
+            return pl.read_database(statement, conn, infer_schema_length=None)
 
     def read_sql(self, sql: str) -> pl.DataFrame:
         with self.connect() as conn:
@@ -256,6 +279,12 @@ def _readable(error: sa.exc.OperationalError, url: str) -> Exception:
             + "; DuckDB allows one writer per file, so wait for that run to finish and try again"
         )
     return error
+
+
+def _bounds(column: sa.ColumnElement, start: dt.datetime, end: dt.datetime) -> sa.ColumnElement:
+    if isinstance(column.type, sa.Date) and not isinstance(column.type, sa.DateTime):
+        return sa.and_(column >= start.date(), column < end.date())
+    return sa.and_(column >= start, column < end)
 
 
 def _utc(frame: pl.DataFrame) -> pl.DataFrame:

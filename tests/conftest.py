@@ -22,6 +22,43 @@ def _postgres_available() -> str | None:
         return f"{type(error).__name__}: {str(error).splitlines()[0]}"
 
 
+@pytest.fixture(autouse=True)
+def close_months_from_2023(monkeypatch):
+    """The test data closes in 2023-2025: fewer close-month partitions keep each run's
+    Dagster bookkeeping (one event per month) small. Subprocess runs inherit it."""
+    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
+
+
+def fast_directory(tmp_path, name: str):
+    """A folder on tmpfs when there is one: Dagster's SQLite event log syncs every
+    event to disk, and a run writes hundreds of them."""
+    import pathlib
+    import shutil
+    import tempfile
+
+    shm = pathlib.Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        folder = pathlib.Path(tempfile.mkdtemp(prefix=f"attr-{name}-", dir=shm))
+        return folder, lambda: shutil.rmtree(folder, ignore_errors=True)
+    folder = tmp_path / name
+    folder.mkdir()
+    return folder, lambda: None
+
+
+@pytest.fixture
+def dagster_home(tmp_path, monkeypatch):
+    """An instance of our own per test (telemetry off), on tmpfs when possible."""
+    folder, cleanup = fast_directory(tmp_path, "dagster")
+    home = folder / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("ATTRIBUTION_SOURCE", "unset")
+    monkeypatch.setenv("ATTRIBUTION_WAREHOUSE_URL", "unset")
+    yield home
+    cleanup()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """A reachable PostgreSQL; under CI=true its absence fails the test instead of skipping it."""

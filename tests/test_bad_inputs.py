@@ -147,6 +147,10 @@ def fresh_postgres(admin_url: str):
 
 
 def _dagster_home(folder: Path) -> Path:
+    """On tmpfs when there is one (Dagster's SQLite event log syncs every event)."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        folder = Path(tempfile.mkdtemp(prefix="attr-corpus-home-", dir=shm))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return folder

@@ -22,13 +22,8 @@ MODELS = ["first_touch", "last_touch", "linear", "position_based", "time_decay"]
 
 
 @pytest.fixture(autouse=True)
-def dagster_home(tmp_path, monkeypatch):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("ATTRIBUTION_SOURCE", "unset")
-    monkeypatch.setenv("ATTRIBUTION_WAREHOUSE_URL", "unset")
+def _own_dagster_home(dagster_home):
+    """Every test runs against an instance of its own (conftest.dagster_home)."""
 
 
 @pytest.fixture(scope="module")

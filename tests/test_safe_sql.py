@@ -19,11 +19,8 @@ HOSTILE_FILE = "part-1'; DROP TABLE sentinel; --.csv"
 
 
 @pytest.fixture(autouse=True)
-def dagster_home(tmp_path, monkeypatch):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
+def _own_dagster_home(dagster_home):
+    """Every test runs against an instance of its own (conftest.dagster_home)."""
 
 
 def load_source_database(url: str, landing) -> None:
