@@ -4,7 +4,7 @@ close month: a run computes and replaces the deals converting in its months only
 import dagster as dg
 import polars as pl
 
-from attribution_pipeline.io_managers import WRITE_RETRY, table_metadata
+from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, table_metadata
 from attribution_pipeline.resources import AttributionSettings
 from attribution_pipeline.tables import JOURNEYS, TOUCH_CREDIT
 from attribution_pipeline.validation import referential_warnings
@@ -58,7 +58,7 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         key=journeys_key,
         retry_policy=WRITE_RETRY,
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=SINGLE_RUN,
         group_name="attribution",
         kinds={"polars", "sql"},
         ins=_REFERENCED,
@@ -120,7 +120,7 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         key=credit_key,
         retry_policy=WRITE_RETRY,
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=SINGLE_RUN,
         group_name="attribution",
         kinds={"polars", "sql"},
         ins={"journeys": dg.AssetIn(key=["attribution", "journeys"]), "opportunities": _STAGED["opportunities"]},

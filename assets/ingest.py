@@ -5,7 +5,7 @@ import dagster as dg
 import polars as pl
 
 from attribution_pipeline.contract import CONTRACTS, LINEAGE, SourceContract
-from attribution_pipeline.io_managers import WRITE_RETRY
+from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY
 from attribution_pipeline.resources import LandingSource
 from attribution_pipeline.sources import SourceError
 from attribution_pipeline.validation import check_source
@@ -23,6 +23,7 @@ def raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
         group_name="raw",
         kinds={"polars", "sql"},
         retry_policy=WRITE_RETRY,
+        backfill_policy=SINGLE_RUN,
         description=(
             f"`{contract.name}` rows exactly as read from the source, every value as text, "
             "with `_source_file` and `_source_row` (1-based data row). Extra columns are kept."

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from attribution_pipeline.contract import CONTRACTS
-from attribution_pipeline.io_managers import WRITE_RETRY, table_metadata
+from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, table_metadata
 from attribution_pipeline.resources import AttributionSettings, Warehouse
 from attribution_pipeline.run_log import record_run
 from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, RUNS
@@ -19,6 +19,7 @@ _CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])
 @dg.asset(
     key=["attribution", "campaign_attribution"],
     retry_policy=WRITE_RETRY,
+    backfill_policy=SINGLE_RUN,
     group_name="marts",
     kinds={"polars", "sql"},
     ins={"touch_credit": _CREDIT, "campaigns": dg.AssetIn(key=["staging", "campaigns"])},
@@ -41,7 +42,7 @@ def channel_asset(partitions: dg.MonthlyPartitionsDefinition) -> dg.AssetsDefini
         key=["attribution", "channel_attribution"],
         retry_policy=WRITE_RETRY,
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=SINGLE_RUN,
         group_name="marts",
         kinds={"polars", "sql"},
         ins={"touch_credit": _CREDIT},
@@ -94,6 +95,7 @@ def run_months(tags: dict) -> dict:
 @dg.asset(
     key=["attribution", "runs"],
     retry_policy=WRITE_RETRY,
+    backfill_policy=SINGLE_RUN,
     group_name="marts",
     kinds={"sql"},
     deps=[campaign_attribution, dg.AssetKey(["attribution", "channel_attribution"])],

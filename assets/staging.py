@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from attribution_pipeline.contract import CONTRACTS, CONVERTED_MONEY, LINEAGE, SourceContract, stage
-from attribution_pipeline.io_managers import WRITE_RETRY
+from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY
 from attribution_pipeline.resources import AttributionSettings
 from attribution_pipeline.validation import check_rows
 
@@ -37,6 +37,7 @@ def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
         },
         ins=ins,
         retry_policy=WRITE_RETRY,
+        backfill_policy=SINGLE_RUN,
         check_specs=[
             dg.AssetCheckSpec(
                 "rows_meet_contract", asset=staged_key,

@@ -18,6 +18,9 @@ from attribution_pipeline.tables import METADATA, MONEY_COLUMNS, PARTITION_COLUM
 # Writing steps are retried: a dropped connection or a warehouse briefly held by
 # another run is transient, and every write is an idempotent replace.
 WRITE_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
+# A range of months is one run (one transaction per table), from the CLI, `dg launch
+# --partition-range` or a UI backfill; unpartitioned assets ride along in that run.
+SINGLE_RUN = dg.BackfillPolicy.single_run()
 
 _POLARS_TYPES = {
     sa.Text: pl.String,
