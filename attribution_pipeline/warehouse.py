@@ -129,9 +129,7 @@ class WarehouseClient:
     def replace(self, table: sa.Table, frame: pl.DataFrame, connection: sa.Connection | None = None) -> int:
         """Replace every row of a declared table, creating it on first use."""
         with self._connection(connection) as conn:
-            self._lock_table(conn, table)
-            self._ensure_schema(conn, table.schema)
-            table.create(conn, checkfirst=True)
+            self._prepare(conn, table)
             conn.execute(table.delete())
             return self._bulk_insert(conn, table, frame)
 
@@ -146,9 +144,7 @@ class WarehouseClient:
             if outside:
                 raise ValueError(f"{outside} rows of {table.fullname} fall outside the partition window [{start}, {end})")
         with self.transaction() as conn:
-            self._lock_table(conn, table)
-            self._ensure_schema(conn, table.schema)
-            table.create(conn, checkfirst=True)
+            self._prepare(conn, table)
             conn.execute(table.delete().where(bounds))
             return self._bulk_insert(conn, table, frame)
 
@@ -163,14 +159,11 @@ class WarehouseClient:
             return self._bulk_insert(conn, table, frame, money=False)
 
     def ensure_table(self, table: sa.Table, connection: sa.Connection) -> None:
-        self._ensure_schema(connection, table.schema)
-        table.create(connection, checkfirst=True)
+        self._prepare(connection, table)
 
     def append(self, table: sa.Table, frame: pl.DataFrame, connection: sa.Connection | None = None) -> int:
         with self._connection(connection) as conn:
-            self._lock_table(conn, table)
-            self._ensure_schema(conn, table.schema)
-            table.create(conn, checkfirst=True)
+            self._prepare(conn, table)
             return self._bulk_insert(conn, table, frame)
 
     # -- reads ------------------------------------------------------------------
@@ -207,6 +200,12 @@ class WarehouseClient:
         else:
             with self.transaction() as conn:
                 yield conn
+
+    def _prepare(self, conn: sa.Connection, table: sa.Table) -> None:
+        """Before writing a declared table: take its write lock, create schema and table if missing."""
+        self._lock_table(conn, table)
+        self._ensure_schema(conn, table.schema)
+        table.create(conn, checkfirst=True)
 
     def _ensure_schema(self, conn: sa.Connection, schema: str | None) -> None:
         if schema and not sa.inspect(conn).has_schema(schema):
