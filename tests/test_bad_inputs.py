@@ -17,8 +17,8 @@ Where each case runs
   ``attribution: error:`` line naming the source, the file and the rule, no
   traceback, the previous output tables (and the broken source's staging and
   quarantine tables) unchanged, and a ``failed`` row in attribution.runs saying
-  why. All run on DuckDB; header_only, latin1_text and quarantine_share (a
-  whole-source check, a read failure and a staging check) also on PostgreSQL.
+  why. Every case runs on DuckDB (copying one base warehouse file) and on
+  PostgreSQL (cloning one base database with CREATE DATABASE ... TEMPLATE).
 * ``test_parquet_nested_extra_column_is_ignored`` and ``test_as_of_with_z_offset_runs``
   (bad input to the CLI itself): DuckDB only, one run each.
 
@@ -473,19 +473,18 @@ class Blocking:
     mutate: Callable[[Path], None]
     rule: str  # the rule id the message names
     texts: tuple[str, ...] = ()  # further substrings of the message
-    postgres: bool = False  # also run on PostgreSQL
 
 
 BLOCKING = [
     Blocking("empty_file", "A 0-byte touches.csv (no header, zero rows) is a whole-source problem.", "touches", "touches.csv",
              _empty_file, "source.unreadable"),
     Blocking("header_only", "A touches.csv with a header and no data row: source.no_rows.", "touches", "touches.csv",
-             _header_only, "source.no_rows", postgres=True),
+             _header_only, "source.no_rows"),
     Blocking("semicolon_delimiter", """A ;-delimited touches.csv reads as one column: source.missing_column, with a hint
              about the delimiter.""", "touches", "touches.csv", _semicolon, "source.missing_column", ("occurred_at", "delimited")),
     Blocking("latin1_text", """A Latin-1 touches.csv ('Café Crème') is undecodable text, a whole-source problem (choice:
              SPEC silent on encodings; UTF-8, with or without BOM, is the only encoding read).""", "touches", "touches.csv",
-             _latin1, "source.unreadable", ("utf-8",), postgres=True),
+             _latin1, "source.unreadable", ("utf-8",)),
     Blocking("binary_garbage", "4 KiB of random bytes as opportunities.csv: unreadable file.", "opportunities",
              "opportunities.csv", _binary_garbage, "source.unreadable"),
     Blocking("truncated_parquet", "An opportunities.parquet cut in half: unreadable file.", "opportunities",
@@ -494,7 +493,7 @@ BLOCKING = [
              "opportunities", "opportunities.csv", _missing_amount, "source.missing_column", ("amount",)),
     Blocking("quarantine_share", """18 of 35 touches (51%) with invalid dates: above the default max_quarantine_share 0.5,
              source.quarantine_share naming the most common rule.""", "touches", "touches.csv", _mostly_bad,
-             "source.quarantine_share", ("18 of 35", "occurred_at.invalid_timestamp"), postgres=True),
+             "source.quarantine_share", ("18 of 35", "occurred_at.invalid_timestamp")),
     Blocking("part_file_missing_column", """touches/ holds part-1.csv (valid) and part-2.csv without occurred_at: a file
              missing a required column is a whole-source problem naming that file (SPEC 2).""", "touches", "touches/part-2.csv",
              _part_file_missing_column, "source.missing_column", ("occurred_at",)),
@@ -574,17 +573,12 @@ def assert_blocked(case: Blocking, url: str, folder: Path) -> None:
             assert f"rule {case.rule}" in text, f"{where} does not name rule {case.rule}: {text}"
 
 
-def _blocking_params(on_postgres: bool):
+def _blocking_params():
     for case in BLOCKING:
-        if on_postgres and not case.postgres:
-            continue
-        marks = []
-        if on_postgres:
-            marks.append(pytest.mark.postgres)
-        yield pytest.param(case, id=case.name, marks=marks)
+        yield pytest.param(case, id=case.name)
 
 
-@pytest.mark.parametrize("case", list(_blocking_params(on_postgres=False)))
+@pytest.mark.parametrize("case", list(_blocking_params()))
 def test_blocking_case_on_duckdb(case: Blocking, base_duckdb: Path, tmp_path: Path):
     target = tmp_path / "warehouse.duckdb"
     shutil.copyfile(base_duckdb, target)
@@ -597,11 +591,40 @@ def test_blocking_case_on_duckdb(case: Blocking, base_duckdb: Path, tmp_path: Pa
     assert_blocked(case, f"duckdb:///{target}", folder)
 
 
-@pytest.mark.parametrize("case", list(_blocking_params(on_postgres=True)))
-def test_blocking_case_on_postgres(case: Blocking, postgres_database: str, tmp_path: Path):
-    folder = base_landing(tmp_path / "landing")
-    assert_base_run_ok(run_attribution(folder, postgres_database), postgres_database)
-    assert_blocked(case, postgres_database, folder)
+@pytest.fixture(scope="module")
+def base_postgres(module_env, postgres_url, tmp_path_factory):
+    """One good run of the valid base into a PostgreSQL database that each blocking case
+    clones with CREATE DATABASE ... TEMPLATE (a file copy on the server, no second run)."""
+    name = f"attr_corpus_base_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    assert_base_run_ok(run_attribution(base_landing(tmp_path_factory.mktemp("base_pg") / "landing"), url), url)
+    yield name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("case", list(_blocking_params()))
+def test_blocking_case_on_postgres(case: Blocking, base_postgres: str, postgres_url: str, tmp_path: Path):
+    name = f"attr_corpus_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{base_postgres}"'))
+    url = sa.engine.make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        folder = base_landing(tmp_path / "landing")
+        if case.file == "landing":
+            case = Blocking(**{**case.__dict__, "file": str(folder)})
+        assert_blocked(case, url, folder)
+    finally:
+        sa.create_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def test_parquet_nested_extra_column_is_ignored(tmp_path: Path, duckdb_url: str):
