@@ -139,12 +139,12 @@ def _failure_message(result) -> str:
             error = event.step_failure_data.error
             # Down the chain to our own error (which names source, file and rule),
             # else to the root cause.
-            while error.cause is not None and error.cls_name not in ("SourceError", "Failure", "WarehouseBusy"):
+            while error.cause is not None and error.cls_name not in ("SourceError", "Failure", "WarehouseBusy", "TableSchemaMismatch"):
                 error = error.cause
             text = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name
             prefix = f"{error.cls_name}: "
             text = text.split(prefix, 1)[1] if prefix in text else text
-            if error.cls_name not in ("SourceError", "Failure", "WarehouseBusy"):
+            if error.cls_name not in ("SourceError", "Failure", "WarehouseBusy", "TableSchemaMismatch"):
                 text = f"{error.cls_name}: {text}"
             return f"{text} (step {event.step_key})"
     for event in result.all_events:

@@ -202,10 +202,19 @@ class WarehouseClient:
                 yield conn
 
     def _prepare(self, conn: sa.Connection, table: sa.Table) -> None:
-        """Before writing a declared table: take its write lock, create schema and table if missing."""
+        """Before writing a declared table: take its write lock, create schema and table
+        if missing, and refuse a table whose columns are not the declared ones (a table
+        left by another version), with a message instead of a failed insert."""
         self._lock_table(conn, table)
         self._ensure_schema(conn, table.schema)
         table.create(conn, checkfirst=True)
+        found = list(conn.execute(sa.select(sa.text("*")).select_from(table).limit(0)).keys())
+        declared = [column.name for column in table.columns]
+        if found != declared:
+            raise TableSchemaMismatch(
+                f"{table.fullname} in the warehouse has columns {found}, but this version writes {declared}; "
+                f"drop or migrate the table (e.g. ALTER TABLE {table.fullname} ADD COLUMN ...) and run again"
+            )
 
     def _ensure_schema(self, conn: sa.Connection, schema: str | None) -> None:
         if schema and not sa.inspect(conn).has_schema(schema):
@@ -262,6 +271,10 @@ class WarehouseClient:
                         null_value="",
                     )
                     copy.write(buffer.getvalue())
+
+
+class TableSchemaMismatch(RuntimeError):
+    """A declared table exists with other columns (left by another version)."""
 
 
 class WarehouseBusy(RuntimeError):

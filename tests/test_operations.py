@@ -22,8 +22,8 @@ from pipeline_runs import run_cli
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("inputs")
-    generate(root / "old", touches=4_000, seed=1)
-    generate(root / "new", touches=4_000, seed=2)
+    generate(root / "old", touches=2_500, seed=1)
+    generate(root / "new", touches=2_500, seed=2)
     return root / "old", root / "new"
 
 

@@ -208,3 +208,17 @@ def test_sample_data_command_is_byte_reproducible(tmp_path):
     assert files
     for relative in files:
         assert (tmp_path / "a" / relative).read_bytes() == (tmp_path / "b" / relative).read_bytes()
+
+
+def test_an_output_table_left_by_another_version_gets_a_clear_error(landing, duckdb_url, capsys):
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(duckdb_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE SCHEMA attribution"))
+        conn.execute(sa.text("CREATE TABLE attribution.journeys (opportunity_id TEXT, touch_id TEXT)"))
+    engine.dispose()
+    assert run_cli("--source", str(landing), "--warehouse", duckdb_url) == 1
+    err = capsys.readouterr().err
+    assert "attribution.journeys in the warehouse has columns ['opportunity_id', 'touch_id']" in err
+    assert "Traceback" not in err
