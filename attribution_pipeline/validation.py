@@ -25,7 +25,7 @@ import polars as pl
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.row_conditions import Column
 
-from attribution_pipeline.contract import CONTRACTS, ISO_4217, LINEAGE, SourceContract
+from attribution_pipeline.contract import ISO_4217, LINEAGE, SourceContract
 from models.params import AttributionParams
 
 SAMPLE_SIZE = 5
@@ -205,7 +205,7 @@ def check_rows(contract: SourceContract, judged_view: pl.DataFrame, params: Attr
     return _validate(f"{contract.name}_rows", frame, expectations)
 
 
-__all__ = ["CONTRACTS", "Expectation", "Outcome", "check_rows", "check_source", "row_expectations", "source_expectations"]
+__all__ = ["Expectation", "Outcome", "check_rows", "check_source", "referential_warnings", "row_expectations", "source_expectations"]
 
 
 def referential_warnings(
