@@ -35,6 +35,7 @@ sys.stdout/stderr, so a traceback printed by anything would be seen.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import csv
 import io
@@ -151,6 +152,7 @@ def _dagster_home(folder: Path) -> Path:
     shm = Path("/dev/shm")
     if shm.is_dir() and os.access(shm, os.W_OK):
         folder = Path(tempfile.mkdtemp(prefix="attr-corpus-home-", dir=shm))
+        atexit.register(shutil.rmtree, folder, True)  # tmpfs is memory: leave nothing behind
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return folder
