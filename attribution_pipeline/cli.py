@@ -261,7 +261,11 @@ def run_pipeline(args: argparse.Namespace) -> int:
     if not result.success:
         message = _failure_message(result)
         _record_failure(args.warehouse, result.run_id, message, settings)
-        return _fail(f"{message}; previous output tables are untouched (run {result.run_id})")
+        replaced = sorted(
+            {e.asset_key.to_user_string() for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.path[0] == "attribution"}
+        )
+        outcome = f"already replaced in this run: {', '.join(replaced)}" if replaced else "previous output tables are untouched"
+        return _fail(f"{message}; {outcome} (run {result.run_id})")
     print(_summary(args.warehouse, result.run_id, (first_month, last_month)))
     print(f"run {result.run_id} succeeded; tables in schema attribution of {args.warehouse}")
     return EXIT_OK
@@ -272,8 +276,11 @@ def sample_data(args: argparse.Namespace) -> int:
 
     if args.touches < 1:
         return _fail("--touches must be at least 1", EXIT_USAGE)
-    counts = generate(args.out, touches=args.touches, seed=args.seed, fmt=args.format,
-                      progress=lambda line: print(f"attribution: {line}", file=sys.stderr, flush=True))
+    try:
+        counts = generate(args.out, touches=args.touches, seed=args.seed, fmt=args.format,
+                          progress=lambda line: print(f"attribution: {line}", file=sys.stderr, flush=True))
+    except (ValueError, OSError) as error:  # e.g. --out holds files the generator did not write
+        return _fail(f"sample-data --out {args.out}: {error}", EXIT_USAGE)
     print(json.dumps({"out": str(args.out), "rows": counts}))
     return EXIT_OK
 

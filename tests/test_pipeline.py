@@ -222,3 +222,11 @@ def test_an_output_table_left_by_another_version_gets_a_clear_error(landing, duc
     err = capsys.readouterr().err
     assert "attribution.journeys in the warehouse has columns ['opportunity_id', 'touch_id']" in err
     assert "Traceback" not in err
+
+
+def test_sample_data_refuses_a_folder_with_foreign_files_without_a_traceback(tmp_path, capsys):
+    (tmp_path / "touches").mkdir()
+    (tmp_path / "touches" / "crm_export.csv").write_text("touch_id\nt1\n")
+    assert main(["sample-data", "--out", str(tmp_path), "--touches", "100"]) == 2
+    err = capsys.readouterr().err
+    assert "crm_export.csv" in err and "Traceback" not in err
