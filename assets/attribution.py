@@ -27,19 +27,11 @@ def _in_window(column: str, window: dg.TimeWindow) -> pl.Expr:
     return (pl.col(column) >= window.start) & (pl.col(column) < window.end)
 
 
-def deals_in_window(opportunities: pl.DataFrame, as_of, window: dg.TimeWindow) -> pl.DataFrame:
-    """The deals converting in the run's months (closed_at, or as-of for an open deal)."""
-    return (
-        with_conversion_at(opportunities.lazy(), as_of).filter(_in_window("conversion_at", window)).drop("conversion_at").collect()
-    )
-
-
-def check_months_covered(opportunities: pl.DataFrame, as_of, partitions: dg.MonthlyPartitionsDefinition) -> None:
+def check_months_covered(months: pl.Series, partitions: dg.MonthlyPartitionsDefinition) -> None:
     """A deal converting outside every partition would never be credited: stop instead."""
     keys = partitions.get_partition_keys()
     first = partitions.time_window_for_partition_key(keys[0]).start
     last = partitions.time_window_for_partition_key(keys[-1]).end
-    months = with_conversion_at(opportunities.lazy(), as_of).select("conversion_at").collect().get_column("conversion_at")
     outside = months.filter((months < first) | (months >= last))
     if len(outside):
         raise dg.Failure(
@@ -89,9 +81,11 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
     ):
         params = settings.params()
         as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)  # from all inputs: the same for every month
-        check_months_covered(opportunities, as_of, partitions)
+        # conversion_at: closed_at, or the as-of time for an open deal
+        converting = with_conversion_at(opportunities.lazy(), as_of).collect()
+        check_months_covered(converting.get_column("conversion_at"), partitions)
         window = context.partition_time_window
-        deals = deals_in_window(opportunities, as_of, window)
+        deals = converting.filter(_in_window("conversion_at", window)).drop("conversion_at")
         frame = build_journeys(touches.lazy(), deals.lazy(), contacts.lazy(), params, as_of).collect()
         frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
         matched = frame.get_column("opportunity_id").n_unique()

@@ -60,7 +60,7 @@ def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
         if rows_in != passed + rejected:  # the contract's promise; never silently drop a row
             raise RuntimeError(f"{contract.name}: {rows_in} rows in but {passed} passed + {rejected} quarantined")
         outcomes = check_rows(contract, staged.judged_view(), params)
-        by_rule = dict(staged.quarantine.group_by("rule").len().sort("rule").iter_rows())
+        by_rule = dict(staged.quarantine.group_by("rule").len().sort("rule").iter_rows())  # rule -> rows
         yield dg.AssetCheckResult(
             check_name="rows_meet_contract",
             asset_key=staged_key,
@@ -74,7 +74,7 @@ def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
         share = rejected / rows_in if rows_in else 0.0
         within = share <= settings.max_quarantine_share
         files = ", ".join(sorted(set(raw.get_column(LINEAGE[0]).to_list())))
-        top = staged.quarantine.group_by("rule").len().sort(["len", "rule"], descending=[True, False]).head(1).rows()
+        top = sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))[:1]
         message = (
             f"source {contract.name}: {files}: rule source.quarantine_share: {rejected:,} of {rows_in:,} rows quarantined "
             f"({share:.0%}), above max_quarantine_share {settings.max_quarantine_share:.0%}"

@@ -6,14 +6,14 @@ UI's run history too.
 """
 
 import argparse
-import datetime as dt
 import json
 import os
 import sys
-import textwrap
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# Our own errors already name the source, file and rule: show their message as it is.
+OWN_ERRORS = ("SourceError", "Failure", "WarehouseBusy", "TableSchemaMismatch")
 DEFAULT_WAREHOUSE = "duckdb:///warehouse.duckdb"
 _INSTANCE_YAML = "# Written by `attribution run`: Dagster instance for CLI runs.\ntelemetry:\n  enabled: false\n"
 
@@ -139,12 +139,12 @@ def _failure_message(result) -> str:
             error = event.step_failure_data.error
             # Down the chain to our own error (which names source, file and rule),
             # else to the root cause.
-            while error.cause is not None and error.cls_name not in ("SourceError", "Failure", "WarehouseBusy", "TableSchemaMismatch"):
+            while error.cause is not None and error.cls_name not in OWN_ERRORS:
                 error = error.cause
             text = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name
             prefix = f"{error.cls_name}: "
             text = text.split(prefix, 1)[1] if prefix in text else text
-            if error.cls_name not in ("SourceError", "Failure", "WarehouseBusy", "TableSchemaMismatch"):
+            if error.cls_name not in OWN_ERRORS:
                 text = f"{error.cls_name}: {text}"
             return f"{text} (step {event.step_key})"
     for event in result.all_events:

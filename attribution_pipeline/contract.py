@@ -14,7 +14,6 @@ import polars as pl
 import pycountry
 
 from attribution_pipeline.normalize import (
-    TIMESTAMP,
     channel_from_utms,
     email_domain,
     normalize_domain,
@@ -50,10 +49,6 @@ class SourceContract:
     build: Callable[[AttributionParams], tuple[dict[str, pl.Expr], list[Check]]] = field(
         default=lambda params: ({}, [])
     )
-
-    @property
-    def output_columns(self) -> list[str]:
-        return list(self.parsed_columns) + LINEAGE
 
     parsed_columns: tuple[str, ...] = ()
 

@@ -48,7 +48,7 @@ def same(a: pl.DataFrame | None, b: pl.DataFrame | None) -> bool:
     return a.equals(b)
 
 
-def run_command(source: Path, url: str, home: Path) -> list[str]:
+def run_command(source: Path, url: str) -> list[str]:
     cli = shutil.which("attribution", path=os.path.dirname(sys.executable)) or "attribution"
     return [cli, "run", "--source", str(source), "--warehouse", url]
 
@@ -75,7 +75,7 @@ def crash_trial(
     tables, then run `old` again (``rerun``: a faster in-process run; default a new process)."""
     env = environment(home)
     delay = rng.uniform(0.2, max_delay)
-    process = subprocess.Popen(run_command(new, url, home), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(run_command(new, url), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(delay)
     exited = process.poll() is not None
     if not exited:
@@ -85,7 +85,7 @@ def crash_trial(
     verdicts = {}
     for name, frame in found.items():
         verdicts[name] = "new" if same(frame, expected_new[name]) else "old" if same(frame, expected_old[name]) else "TORN"
-    code = rerun() if rerun is not None else subprocess.run(run_command(old, url, home), env=env, capture_output=True).returncode
+    code = rerun() if rerun is not None else subprocess.run(run_command(old, url), env=env, capture_output=True).returncode
     restored = snapshot(url)
     rerun_ok = code == 0 and all(same(restored[name], expected_old[name]) for name in restored)
     return Trial(delay, exited, verdicts, rerun_ok)

@@ -119,6 +119,3 @@ def parse_as_of(text: str | None) -> dt.datetime | None:
         raise ValueError(f"as_of {text!r} is not an ISO-8601 timestamp")
     return value.astimezone(dt.timezone.utc)
 
-
-def contract_names() -> list[str]:
-    return list(CONTRACTS)

@@ -184,10 +184,6 @@ class WarehouseClient:
                 return pl.from_arrow(raw.sql(sql).to_arrow_table())
             return pl.read_database(statement, conn, infer_schema_length=None)
 
-    def read_sql(self, sql: str) -> pl.DataFrame:
-        with self.connect() as conn:
-            return pl.read_database(sa.text(sql), conn, infer_schema_length=None)
-
     def has_table(self, schema: str, name: str) -> bool:
         with self.connect() as conn:
             return sa.inspect(conn).has_table(name, schema=schema)
@@ -304,8 +300,3 @@ def _utc(frame: pl.DataFrame) -> pl.DataFrame:
     zoned = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime) and dtype.time_zone]
     return frame.with_columns(pl.col(zoned).dt.convert_time_zone("UTC")) if zoned else frame
 
-
-def safe_identifier(name: str) -> str:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise ValueError(f"not a safe table name: {name!r}")
-    return name

@@ -49,12 +49,12 @@ def main() -> int:
                 urls[label] = f"duckdb:///{root / f'{label}.duckdb'}" if warehouse == "duckdb" else fresh_postgres(warehouse, f"crash_{label}")
             home = root / "home"
             for label, data in (("old", old), ("new", new), ("trial", old)):
-                subprocess.run(run_command(data, urls[label], home), env=environment(home), check=True, capture_output=True)
+                subprocess.run(run_command(data, urls[label]), env=environment(home), check=True, capture_output=True)
             expected_old, expected_new = snapshot(urls["old"]), snapshot(urls["new"])
             import time
 
             start = time.perf_counter()
-            subprocess.run(run_command(new, urls["new"], home), env=environment(home), check=True, capture_output=True)
+            subprocess.run(run_command(new, urls["new"]), env=environment(home), check=True, capture_output=True)
             full_run = time.perf_counter() - start
             for number in range(1, args.trials + 1):
                 trial = crash_trial(old, new, urls["trial"], home, expected_old, expected_new, full_run, rng)

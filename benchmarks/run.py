@@ -25,7 +25,6 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-import polars as pl
 import sqlalchemy as sa
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -42,7 +41,6 @@ def measured(command: list[str]) -> tuple[float, float, int]:
 FLOOR = """
 import sys
 from pathlib import Path
-import polars as pl
 root = Path(sys.argv[1])
 rows = 0
 for path in sorted(root.rglob("*")):

@@ -68,7 +68,8 @@ def build_journeys(
     """One row per (opportunity, touch) matched by SPEC 3, for won, lost and open deals."""
     lookback = dt.timedelta(days=params.lookback_days)
     freemail = sorted(params.freemail_domains)
-    deals = with_conversion_at(opportunities, as_of).select(
+    timed = with_conversion_at(opportunities, as_of)
+    deals = timed.select(
         "opportunity_id",
         pl.col("account_domain").alias("deal_domain"),
         (pl.col("created_at") - lookback).alias("window_start"),
@@ -105,7 +106,7 @@ def build_journeys(
             .otherwise(pl.lit("domain"))
         )
     )
-    deal_facts = with_conversion_at(opportunities, as_of).select(
+    deal_facts = timed.select(
         "opportunity_id", "conversion_at", "account_domain", "is_won", "is_closed"
     )
     touch_facts = touches.select("touch_id", "occurred_at", "channel", "campaign_id", "touch_type")

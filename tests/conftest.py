@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 
 import pytest
@@ -29,26 +30,12 @@ def close_months_from_2023(monkeypatch):
     monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
 
 
-def fast_directory(tmp_path, name: str):
-    """A folder on tmpfs when there is one: Dagster's SQLite event log syncs every
-    event to disk, and a run writes hundreds of them."""
-    import pathlib
-    import shutil
-    import tempfile
-
-    shm = pathlib.Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        folder = pathlib.Path(tempfile.mkdtemp(prefix=f"attr-{name}-", dir=shm))
-        return folder, lambda: shutil.rmtree(folder, ignore_errors=True)
-    folder = tmp_path / name
-    folder.mkdir()
-    return folder, lambda: None
-
-
 @pytest.fixture
 def dagster_home(tmp_path, monkeypatch):
     """An instance of our own per test (telemetry off), on tmpfs when possible."""
-    folder, cleanup = fast_directory(tmp_path, "dagster")
+    from pipeline_runs import fast_directory
+
+    folder = fast_directory("attr-dagster-", tmp_path / "dagster")
     home = folder / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -56,7 +43,7 @@ def dagster_home(tmp_path, monkeypatch):
     monkeypatch.setenv("ATTRIBUTION_SOURCE", "unset")
     monkeypatch.setenv("ATTRIBUTION_WAREHOUSE_URL", "unset")
     yield home
-    cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 import polars as pl
 
 from attribution_pipeline.cli import main
@@ -40,3 +46,15 @@ def read(url: str, schema: str, name: str) -> pl.DataFrame:
         return client.read(schema, name)
     finally:
         client.dispose()
+
+
+def fast_directory(prefix: str, fallback: Path) -> Path:
+    """A folder on tmpfs when there is one (Dagster's SQLite event log syncs every
+    event, and a run writes hundreds), removed at exit at the latest; else ``fallback``."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        folder = Path(tempfile.mkdtemp(prefix=prefix, dir=shm))
+        atexit.register(shutil.rmtree, folder, True)  # tmpfs is memory: leave nothing behind
+        return folder
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback

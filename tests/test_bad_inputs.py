@@ -35,7 +35,6 @@ sys.stdout/stderr, so a traceback printed by anything would be seen.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import csv
 import io
@@ -71,6 +70,7 @@ from bad_input_cases import (
     base_rows,
     build_corpus,
 )
+from pipeline_runs import fast_directory
 
 MODELS = ["first_touch", "last_touch", "linear", "position_based", "time_decay"]
 OUTPUT_TABLES = ["journeys", "touch_credit", "campaign_attribution", "channel_attribution"]
@@ -148,12 +148,8 @@ def fresh_postgres(admin_url: str):
 
 
 def _dagster_home(folder: Path) -> Path:
-    """On tmpfs when there is one (Dagster's SQLite event log syncs every event)."""
-    shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        folder = Path(tempfile.mkdtemp(prefix="attr-corpus-home-", dir=shm))
-        atexit.register(shutil.rmtree, folder, True)  # tmpfs is memory: leave nothing behind
-    folder.mkdir(parents=True, exist_ok=True)
+    """On tmpfs when there is one (pipeline_runs.fast_directory)."""
+    folder = fast_directory("attr-corpus-home-", folder)
     (folder / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return folder
 

@@ -83,7 +83,7 @@ def test_dropped_postgres_connection_is_retried_and_the_run_completes(inputs, tm
     complete_run(old, expected_url)
     database = sa.engine.make_url(url).database
     admin = sa.create_engine(request.getfixturevalue("postgres_url"), isolation_level="AUTOCOMMIT")
-    process = subprocess.Popen(run_command(old, url, home), env=environment(home), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(run_command(old, url), env=environment(home), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     killed = 0
     with admin.connect() as conn:
         while process.poll() is None and not killed:
@@ -112,7 +112,7 @@ def test_two_runs_at_once_never_interleave_writes(kind, inputs, tmp_path, reques
     results = {}
 
     def launch(name: str, home: Path) -> None:
-        results[name] = subprocess.run(run_command(old, url, home), env=environment(home), capture_output=True, text=True)
+        results[name] = subprocess.run(run_command(old, url), env=environment(home), capture_output=True, text=True)
 
     threads = [threading.Thread(target=launch, args=(name, home)) for name, home in (("a", home_a), ("b", home_b))]
     for thread in threads:
