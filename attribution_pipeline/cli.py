@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -49,12 +50,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--month", metavar="YYYY-MM", help="re-run one close month only (replaces exactly that month's rows)")
     run.add_argument("--from", dest="from_month", metavar="YYYY-MM", help="first close month of a range (with --to)")
     run.add_argument("--to", dest="to_month", metavar="YYYY-MM", help="last close month of a range (with --from)")
+    run.add_argument("--parallel", type=int, default=1, metavar="N",
+                     help="PostgreSQL warehouse: split the months into N ranges run by N processes at once (default 1; "
+                          "DuckDB allows one writer, so there the months always run as one run)")
     return parser
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> int:
     print(f"attribution: error: {message}", file=sys.stderr)
     return code
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _dagster_home() -> None:
@@ -125,7 +134,7 @@ def _month_range(args: argparse.Namespace) -> tuple[str, str]:
     return first, last
 
 
-def _failure_message(result) -> str:
+def failure_message(result) -> str:
     """The user-facing cause of the failure, without a traceback: a failed blocking
     check's message, else the first failed step's exception."""
     for event in result.all_events:
@@ -175,7 +184,7 @@ def _summary(warehouse_url: str, run_id: str, months: tuple[str, str]) -> str:
             unattributed = sa.func.sum(sa.case((credit.channel == "(unattributed)", credit.credited_amount), else_=0))
             models = conn.execute(
                 sa.select(credit.model, sa.func.sum(credit.credited_amount), unattributed)
-                .where(credit.run_id == run_id)
+                .where(credit.closed_at >= start, credit.closed_at < end)
                 .group_by(credit.model)
                 .order_by(credit.model)
             ).all()
@@ -211,8 +220,7 @@ def _record_failure(warehouse_url: str, run_id: str | None, message: str, settin
         finally:
             client.dispose()
     except Exception as error:  # the warehouse itself may be the problem
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        print(f"attribution: warning: could not record the failed run in attribution.runs: {first_line}", file=sys.stderr)
+        print(f"attribution: warning: could not record the failed run in attribution.runs: {_first_line(error)}", file=sys.stderr)
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
@@ -222,12 +230,14 @@ def run_pipeline(args: argparse.Namespace) -> int:
         first_month, last_month = _month_range(args)
     except ValueError as error:
         return _fail(str(error), EXIT_USAGE)
+    if args.parallel < 1:
+        return _fail("--parallel must be at least 1", EXIT_USAGE)
     try:
         from attribution_pipeline.warehouse import WarehouseClient
 
         WarehouseClient(args.warehouse).dispose()  # a malformed URL is a usage error, not a failed run
     except Exception as error:
-        return _fail(f"--warehouse {args.warehouse}: {str(error).strip().splitlines()[0]}", EXIT_USAGE)
+        return _fail(f"--warehouse {args.warehouse}: {_first_line(error)}", EXIT_USAGE)
     source = args.source if "://" in args.source else str(Path(args.source).resolve())
     if "://" not in args.source and not Path(source).is_dir():
         return _fail(f"source folder {args.source} does not exist (write one with `attribution sample-data --out {args.source}`)", EXIT_USAGE)
@@ -246,29 +256,70 @@ def run_pipeline(args: argparse.Namespace) -> int:
         "resources": {"settings": {"config": settings}, **({"source": {"config": {"location": source, "tables": tables}}} if tables else {})},
     }
     print(f"attribution: source {args.source} -> warehouse {args.warehouse}, close months {first_month[:7]} to {last_month[:7]}", file=sys.stderr)
+    from attribution_pipeline.backfill import is_duckdb, range_tags, run_parallel
+
+    parallel = args.parallel > 1 and first_month != last_month
+    if parallel and is_duckdb(args.warehouse):
+        print("attribution: --parallel ignored: DuckDB allows one writer per file, so the months run as one run", file=sys.stderr)
+        parallel = False
     try:
-        with dg.DagsterInstance.get() as instance:
-            result = defs.resolve_job_def(ALL_ASSETS_JOB).execute_in_process(
-                run_config=run_config,
-                instance=instance,
-                raise_on_error=False,
-                tags={"dagster/asset_partition_range_start": first_month, "dagster/asset_partition_range_end": last_month},
-            )
+        if parallel:
+            keys = defs.resolve_job_def(ALL_ASSETS_JOB).partitions_def.get_partition_keys()
+            outcome = _Outcome.of_stages(run_parallel(defs, run_config, first_month, last_month, args.parallel, keys))
+        else:
+            with dg.DagsterInstance.get() as instance:
+                result = defs.resolve_job_def(ALL_ASSETS_JOB).execute_in_process(
+                    run_config=run_config,
+                    instance=instance,
+                    raise_on_error=False,
+                    tags=range_tags(first_month, last_month),
+                )
+            outcome = _Outcome.of_result(result)
     except Exception as error:  # a failure before any step ran (bad URL, config)
-        message = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+        message = f"{type(error).__name__}: {_first_line(error)}"
         _record_failure(args.warehouse, None, message, settings)
         return _fail(message)
-    if not result.success:
-        message = _failure_message(result)
-        _record_failure(args.warehouse, result.run_id, message, settings)
-        replaced = sorted(
-            {e.asset_key.to_user_string() for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.path[0] == "attribution"}
-        )
-        outcome = f"already replaced in this run: {', '.join(replaced)}" if replaced else "previous output tables are untouched"
-        return _fail(f"{message}; {outcome} (run {result.run_id})")
-    print(_summary(args.warehouse, result.run_id, (first_month, last_month)))
-    print(f"run {result.run_id} succeeded; tables in schema attribution of {args.warehouse}")
+    if not outcome.success:
+        _record_failure(args.warehouse, outcome.run_id, outcome.message, settings)
+        return _fail(f"{outcome.message}; {outcome.replaced()} (run {outcome.run_id})")
+    try:
+        print(_summary(args.warehouse, outcome.run_id, (first_month, last_month)))
+    except Exception as error:  # e.g. another run took the DuckDB file right after ours ended
+        print(f"attribution: warning: the run succeeded but its summary could not be read: {_first_line(error)}", file=sys.stderr)
+    print(f"run {outcome.run_id} succeeded; tables in schema attribution of {args.warehouse}")
     return EXIT_OK
+
+
+@dataclass
+class _Outcome:
+    """How a CLI run ended: one Dagster run, or the stage runs of a parallel backfill."""
+
+    run_id: str | None
+    success: bool
+    message: str = ""
+    stages: list = field(default_factory=list)
+    result: object = None
+
+    @classmethod
+    def of_stages(cls, stages: list) -> "_Outcome":
+        failed = next((stage for stage in stages if not stage.success), None)
+        if failed is None:
+            return cls(stages[-1].run_id, True, stages=stages)
+        return cls(failed.run_id, False, failed.message, stages=stages)
+
+    @classmethod
+    def of_result(cls, result) -> "_Outcome":
+        return cls(result.run_id, result.success, "" if result.success else failure_message(result), result=result)
+
+    def replaced(self) -> str:
+        """Which outputs the failed run had already replaced, so nobody guesses."""
+        if self.stages:
+            done = [stage.label for stage in self.stages if stage.success and stage.label.startswith("months")]
+            return f"already replaced: {', '.join(done)} (other months untouched)" if done else "previous output tables are untouched"
+        replaced = sorted(
+            {e.asset_key.to_user_string() for e in self.result.all_events if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.path[0] == "attribution"}
+        )
+        return f"already replaced in this run: {', '.join(replaced)}" if replaced else "previous output tables are untouched"
 
 
 def sample_data(args: argparse.Namespace) -> int:

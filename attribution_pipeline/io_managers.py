@@ -7,6 +7,8 @@ process the frame just written is handed to downstream assets directly, so a
 """
 
 
+import warnings
+
 import dagster as dg
 import polars as pl
 import sqlalchemy as sa
@@ -21,6 +23,9 @@ WRITE_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENT
 # A range of months is one run (one transaction per table), from the CLI, `dg launch
 # --partition-range` or a UI backfill; unpartitioned assets ride along in that run.
 SINGLE_RUN = dg.BackfillPolicy.single_run()
+# Dagster marks the `backfill_policy` parameter beta and warns once per asset at
+# import; the policy is deliberate, so keep that notice out of every CLI run.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 _POLARS_TYPES = {
     sa.Text: pl.String,

@@ -10,7 +10,9 @@ Two suites per source:
   tests hold the two counts equal.
 
 GX runs with an ephemeral context through its pandas data source (it has no
-polars source, and its SQL engine does not run on DuckDB).
+polars source, and its SQL engine does not run on DuckDB). It is imported
+where a suite is built, not with this module: the import takes about 5 s, and
+processes that validate nothing (a parallel backfill's month workers) skip it.
 """
 
 from __future__ import annotations
@@ -19,11 +21,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import great_expectations as gx
-import great_expectations.expectations as gxe
 import polars as pl
-from great_expectations.data_context.types.base import ProgressBarsConfig
-from great_expectations.expectations.row_conditions import Column
 
 from attribution_pipeline.contract import ISO_4217, LINEAGE, SourceContract
 from models.params import AttributionParams
@@ -66,11 +64,15 @@ class Outcome:
 
 
 def _present(column: str):
+    from great_expectations.expectations.row_conditions import Column
+
     return Column(column).is_not_null()
 
 
 def source_expectations(contract: SourceContract) -> list[Expectation]:
     """Whole-source rules (SPEC 2): every required column exists, and there is a data row."""
+    import great_expectations.expectations as gxe
+
     return [Expectation("source.missing_column", gxe.ExpectColumnToExist(column=c)) for c in contract.required_columns] + [
         Expectation("source.no_rows", gxe.ExpectTableRowCountToBeBetween(min_value=1))
     ]
@@ -78,6 +80,9 @@ def source_expectations(contract: SourceContract) -> list[Expectation]:
 
 def row_expectations(contract: SourceContract, params: AttributionParams) -> list[Expectation]:
     """Row rules of SPEC 1 for one source, on the judged frame."""
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
+
     name = contract.name
     expectations = [Expectation(f"{c}.required", gxe.ExpectColumnValuesToNotBeNull(column=c)) for c in contract.required_columns if c != "closed_at"]
     if len(contract.key) == 1:
@@ -134,6 +139,9 @@ def _sample(frame, kwargs: dict, detail: dict) -> list[str]:
 
 
 def _validate(name: str, frame: pl.DataFrame, expectations: list[Expectation]) -> list[Outcome]:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)

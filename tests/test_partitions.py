@@ -4,11 +4,13 @@ month by month equals a run of all months, and that equals the unpartitioned eng
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from attribution_pipeline.backfill import month_chunks
 from attribution_pipeline.sample_data import generate
 from models.credit import credit_touches
 from models.journeys import build_journeys, resolve_as_of
@@ -30,6 +32,23 @@ def landing(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module")
+def full_run(landing, tmp_path_factory) -> Path:
+    """One run of every month on DuckDB, shared: tests copy the file before changing it."""
+    folder = tmp_path_factory.mktemp("full")
+    (folder / "home").mkdir()
+    (folder / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(folder / "home"))
+        assert run_cli("--source", str(landing), "--warehouse", f"duckdb:///{folder / 'full.duckdb'}") == 0
+    return folder / "full.duckdb"
+
+
+def copy_of(full_run: Path, folder: Path) -> str:
+    shutil.copyfile(full_run, folder / "copy.duckdb")
+    return f"duckdb:///{folder / 'copy.duckdb'}"
+
+
 def months_of(frame: pl.DataFrame, column: str) -> pl.Series:
     values = frame.get_column(column)
     return (values if values.dtype == pl.Date else values.dt.date()).dt.strftime("%Y-%m")
@@ -41,10 +60,9 @@ def closed_months(url: str) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_backfill_by_month_ranges_equals_one_run_of_all_months(kind, landing, tmp_path, request):
-    full = f"duckdb:///{tmp_path / 'full.duckdb'}"
+def test_backfill_by_month_ranges_equals_one_run_of_all_months(kind, landing, full_run, tmp_path, request, capsys):
+    full = f"duckdb:///{full_run}"
     backfill = f"duckdb:///{tmp_path / 'backfill.duckdb'}" if kind == "duckdb" else request.getfixturevalue("postgres_database")
-    assert run_cli("--source", str(landing), "--warehouse", full) == 0
     months = closed_months(full)
     first, middle, last = months[0], months[len(months) // 2], months[-1]
     # months before `first` hold no deal; then a range, single months, and a range to the end of the partitions
@@ -52,16 +70,31 @@ def test_backfill_by_month_ranges_equals_one_run_of_all_months(kind, landing, tm
     chunks = [("2023-01", first), (months[1], middle), (following, following)]  # a range, a range, one month
     chunks.append((months[len(months) // 2 + 2], "2026-11"))
     for start, end in chunks:
-        assert run_cli("--source", str(landing), "--warehouse", backfill, "--from", start, "--to", end) == 0
+        # the middle range runs as a parallel backfill: worker processes on PostgreSQL, one run on DuckDB
+        parallel = ["--parallel", "2"] if start == months[1] else []
+        assert run_cli("--source", str(landing), "--warehouse", backfill, "--from", start, "--to", end, *parallel) == 0
+    notice = "--parallel ignored: DuckDB allows one writer per file"
+    assert (notice in capsys.readouterr().err) == (kind == "duckdb")
     expected, got = output_tables(full), output_tables(backfill)
     for name in expected:
         assert_frame_equal(expected[name], got[name], check_exact=True)
     assert last in set(months_of(got["journeys"], "conversion_at"))
 
 
-def test_a_month_rerun_replaces_exactly_that_month(landing, tmp_path):
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    assert run_cli("--source", str(landing), "--warehouse", url) == 0
+@pytest.mark.parametrize(
+    ("months", "workers", "expected"),
+    [
+        (["a", "b", "c", "d", "e"], 2, [("a", "c"), ("d", "e")]),
+        (["a", "b"], 3, [("a", "a"), ("b", "b")]),
+        (["a", "b", "c", "d", "e", "f", "g"], 3, [("a", "c"), ("d", "e"), ("f", "g")]),
+    ],
+)
+def test_parallel_backfill_splits_months_into_contiguous_ranges(months, workers, expected):
+    assert month_chunks(months, workers) == expected
+
+
+def test_a_month_rerun_replaces_exactly_that_month(landing, full_run, tmp_path):
+    url = copy_of(full_run, tmp_path)
     before = output_tables(url)
     month = closed_months(url)[3]
 
@@ -82,10 +115,9 @@ def test_a_month_rerun_replaces_exactly_that_month(landing, tmp_path):
         assert after[name].filter(in_month(after[name])).height > 0
 
 
-def test_all_months_equal_the_unpartitioned_engine(landing, tmp_path):
+def test_all_months_equal_the_unpartitioned_engine(full_run):
     """The engine run once over every staged row, outside Dagster and partitions."""
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    assert run_cli("--source", str(landing), "--warehouse", url) == 0
+    url = f"duckdb:///{full_run}"
     touches, deals = read(url, "staging", "touches"), read(url, "staging", "opportunities")
     contacts = read(url, "staging", "opportunity_contacts")
     params = AttributionParams()
@@ -104,6 +136,7 @@ def test_all_months_equal_the_unpartitioned_engine(landing, tmp_path):
         (["--from", "2024-01"], "go together"),
         (["--from", "2024-06", "--to", "2024-01"], "after --to"),
         (["--month", "2024-01", "--from", "2024-01", "--to", "2024-02"], "either --month"),
+        (["--parallel", "0"], "--parallel must be at least 1"),
     ],
 )
 def test_month_options_are_validated(landing, tmp_path, capsys, args, text):
