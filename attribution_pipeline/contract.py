@@ -368,16 +368,31 @@ class Staged:
 QUARANTINE_COLUMNS = ["source", "rule", "rules", "message", "source_file", "source_row", "raw_values"]
 
 
-def _duplicate_checks(key: tuple[str, ...], value_columns: list[str]) -> list[Check]:
+_COPIES, _VARIANTS, _FIRST = "_copies", "_variants", "_first_copy"
+
+
+def _duplicate_columns(key: tuple[str, ...], value_columns: list[str]) -> dict[str, pl.Expr]:
+    """Per row: how many rows share its key, how many distinct versions they
+    have, and whether it is the first copy. Columns, so that a message built
+    later from the rejected rows alone still counts every copy."""
+    if not key:
+        return {}
+    keys = [_text(column) for column in key]
+    return {
+        _COPIES: pl.len().over(keys),
+        _VARIANTS: pl.struct([_text(c) for c in value_columns]).n_unique().over(keys),
+        _FIRST: pl.int_range(pl.len()).over(keys) == 0,
+    }
+
+
+def _duplicate_checks(key: tuple[str, ...]) -> list[Check]:
     """SPEC 2: every row of a duplicated key is quarantined, unless the copies
     are identical in every column: then the first is kept, the rest rejected."""
     if not key:
         return []
     keys = [_text(column) for column in key]
     has_key = pl.all_horizontal(k.is_not_null() for k in keys)
-    copies = pl.len().over(keys)
-    variants = pl.struct([_text(c) for c in value_columns]).n_unique().over(keys)
-    first = pl.int_range(pl.len()).over(keys) == 0
+    copies, variants = pl.col(_COPIES), pl.col(_VARIANTS)
     key_text = pl.concat_str(keys, separator="|")
     return [
         Check(
@@ -390,13 +405,13 @@ def _duplicate_checks(key: tuple[str, ...], value_columns: list[str]) -> list[Ch
         ),
         Check(
             f"{'+'.join(key)}.duplicate_row",
-            has_key & (copies > 1) & (variants == 1) & ~first,
+            has_key & (copies > 1) & (variants == 1) & ~pl.col(_FIRST),
             pl.concat_str(pl.lit(f"identical copy of an earlier row with {'+'.join(key)} '"), key_text, pl.lit("'")),
         ),
     ]
 
 
-def _attach_rates(frame: pl.DataFrame, conversion_date: pl.Expr, fx_rates: pl.DataFrame | None, params: AttributionParams) -> pl.DataFrame:
+def _attach_rates(frame: pl.LazyFrame, conversion_date: pl.Expr, fx_rates: pl.DataFrame | None, params: AttributionParams) -> pl.LazyFrame:
     """Adds the exact rate (num / den) of the latest rate_date on or before each row's
     conversion date: 1/1 in the reporting currency, null when no rate is usable.
     A null conversion date (an open deal without an explicit as-of) takes the latest rate."""
@@ -405,7 +420,7 @@ def _attach_rates(frame: pl.DataFrame, conversion_date: pl.Expr, fx_rates: pl.Da
         fx_rates.select("currency", "rate_date", "rate_num", "rate_den")
         if fx_rates is not None and fx_rates.height
         else pl.DataFrame(schema={"currency": pl.String, "rate_date": pl.Date, "rate_num": pl.Int64, "rate_den": pl.Int64})
-    )
+    ).lazy()
     lookup = pl.col(_CONVERSION_DATE).fill_null(pl.date(9999, 12, 31)).alias("_lookup_date")
     joined = (
         frame.with_columns(lookup)
@@ -432,35 +447,45 @@ def _converted(cents: str) -> pl.Expr:
 def stage(
     contract: SourceContract, raw: pl.DataFrame, params: AttributionParams, fx_rates: pl.DataFrame | None = None
 ) -> Staged:
-    """Splits raw rows into staged (typed, normalized, converted) and quarantined rows."""
+    """Splits raw rows into staged (typed, normalized, converted) and quarantined rows.
+
+    One lazy query, so polars parses each value once: a rule's parse and its
+    check share one expression (common subexpressions are computed once), each
+    rule's verdict is a boolean column read by both the rule id and the rules
+    list, and the messages are built for the rejected rows only."""
     value_columns = [c for c in raw.columns if c not in LINEAGE]
     texts = {f"_t_{c}": trimmed(c) for c in value_columns}
     texts.update({f"_t_{c}": pl.lit(None, pl.String) for c in contract.columns if c not in value_columns})
     columns, checks = contract.build(params)
-    checks = _duplicate_checks(contract.key, value_columns) + checks
-    frame = raw.sort(LINEAGE).with_columns(**texts).with_columns(**{f"_p_{name}": expr for name, expr in columns.items()})
+    checks = _duplicate_checks(contract.key) + checks
+    parsed = {f"_p_{name}": expr for name, expr in columns.items()}
+    verdicts = {f"_broken_{index}": check.broken.fill_null(False) for index, check in enumerate(checks)}
+    frame = raw.lazy().sort(LINEAGE).with_columns(**texts).with_columns(**_duplicate_columns(contract.key, value_columns))
     money: tuple[str, ...] = ()
-    if contract.name in CONVERTED_MONEY:
+    if contract.name in CONVERTED_MONEY:  # the fx checks need the rates attached first
         money, conversion_date = CONVERTED_MONEY[contract.name]
-        frame = _attach_rates(frame, conversion_date(params), fx_rates, params)
-    rule_ids = [pl.when(check.broken.fill_null(False)).then(pl.lit(check.rule)) for check in checks]
-    messages = [pl.when(check.broken.fill_null(False)).then(check.message) for check in checks]
+        frame = _attach_rates(frame.with_columns(**parsed), conversion_date(params), fx_rates, params).with_columns(**verdicts)
+    else:
+        frame = frame.with_columns(**parsed, **verdicts)
+    rule_ids = [pl.when(pl.col(flag)).then(pl.lit(check.rule)) for flag, check in zip(verdicts, checks)]
     judged = frame.with_columns(
         _rule=pl.coalesce(rule_ids) if rule_ids else pl.lit(None, pl.String),
         _rules=pl.concat_str(rule_ids, separator=",", ignore_nulls=True) if rule_ids else pl.lit(None, pl.String),
-        _message=pl.concat_str(messages, separator="; ", ignore_nulls=True) if messages else pl.lit(None, pl.String),
-    )
+    ).collect()
     valid = judged.filter(pl.col("_rule").is_null())
     if money:
         valid = valid.with_columns(_converted(f"_p_{column}") for column in money)
     valid = valid.select(*(pl.col(f"_p_{name}").alias(name) for name in columns), *LINEAGE)
+    messages = [pl.when(pl.col(flag)).then(check.message) for flag, check in zip(verdicts, checks)]
     rejected = judged.filter(pl.col("_rule").is_not_null()).select(
         source=pl.lit(contract.name),
         rule="_rule",
         rules="_rules",
-        message="_message",
+        message=pl.concat_str(messages, separator="; ", ignore_nulls=True) if messages else pl.lit(None, pl.String),
         source_file=SOURCE_FILE,
         source_row=SOURCE_ROW,
         raw_values=pl.struct(value_columns).struct.json_encode() if value_columns else pl.lit("{}"),
     )
+    # What validation reads: texts, parsed values, rules (the raw columns and verdicts are done with).
+    judged = judged.select(pl.col(r"^_t_.*$"), pl.col(r"^_p_.*$"), *[c for c in (_FX_NUM,) if c in judged.columns], "_rules", SOURCE_ROW)
     return Staged(valid=valid, quarantine=rejected, judged=judged)
