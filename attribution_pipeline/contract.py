@@ -371,18 +371,30 @@ QUARANTINE_COLUMNS = ["source", "rule", "rules", "message", "source_file", "sour
 _COPIES, _VARIANTS, _FIRST = "_copies", "_variants", "_first_copy"
 
 
-def _duplicate_columns(key: tuple[str, ...], value_columns: list[str]) -> dict[str, pl.Expr]:
+def _with_duplicate_columns(frame: pl.LazyFrame, key: tuple[str, ...], value_columns: list[str]) -> pl.LazyFrame:
     """Per row: how many rows share its key, how many distinct versions they
-    have, and whether it is the first copy. Columns, so that a message built
-    later from the rejected rows alone still counts every copy."""
+    have, and whether it is the first copy (columns, so that a message built
+    later from the rejected rows alone still counts every copy). One hash pass
+    finds the repeated keys; the counts are computed on those rows only, which
+    are few, instead of three window passes over every row."""
     if not key:
-        return {}
-    keys = [_text(column) for column in key]
-    return {
-        _COPIES: pl.len().over(keys),
-        _VARIANTS: pl.struct([_text(c) for c in value_columns]).n_unique().over(keys),
-        _FIRST: pl.int_range(pl.len()).over(keys) == 0,
-    }
+        return frame
+    keys = [f"_t_{column}" for column in key]
+    repeated = (pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)).is_duplicated()
+    flagged = frame.with_columns(_repeated=repeated)
+    counts = flagged.filter(pl.col("_repeated")).select(
+        *LINEAGE,
+        pl.len().over(keys).alias(_COPIES),
+        pl.struct([f"_t_{c}" for c in value_columns]).n_unique().over(keys).alias(_VARIANTS),
+        (pl.int_range(pl.len()).over(keys) == 0).alias(_FIRST),
+    )
+    return (
+        flagged.join(counts, on=LINEAGE, how="left", maintain_order="left")
+        .with_columns(
+            pl.col(_COPIES).fill_null(1), pl.col(_VARIANTS).fill_null(1), pl.col(_FIRST).fill_null(True)
+        )
+        .drop("_repeated")
+    )
 
 
 def _duplicate_checks(key: tuple[str, ...]) -> list[Check]:
@@ -460,7 +472,7 @@ def stage(
     checks = _duplicate_checks(contract.key) + checks
     parsed = {f"_p_{name}": expr for name, expr in columns.items()}
     verdicts = {f"_broken_{index}": check.broken.fill_null(False) for index, check in enumerate(checks)}
-    frame = raw.lazy().sort(LINEAGE).with_columns(**texts).with_columns(**_duplicate_columns(contract.key, value_columns))
+    frame = _with_duplicate_columns(raw.lazy().sort(LINEAGE).with_columns(**texts), contract.key, value_columns)
     money: tuple[str, ...] = ()
     if contract.name in CONVERTED_MONEY:  # the fx checks need the rates attached first
         money, conversion_date = CONVERTED_MONEY[contract.name]
@@ -471,7 +483,7 @@ def stage(
     judged = frame.with_columns(
         _rule=pl.coalesce(rule_ids) if rule_ids else pl.lit(None, pl.String),
         _rules=pl.concat_str(rule_ids, separator=",", ignore_nulls=True) if rule_ids else pl.lit(None, pl.String),
-    ).collect()
+    ).collect(engine="streaming")
     valid = judged.filter(pl.col("_rule").is_null())
     if money:
         valid = valid.with_columns(_converted(f"_p_{column}") for column in money)

@@ -27,6 +27,11 @@ SINGLE_RUN = dg.BackfillPolicy.single_run()
 # import; the policy is deliberate, so keep that notice out of every CLI run.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
+# Frames with one consumer, dropped from the in-run cache once it has them, so
+# the largest frames (raw text, every staged touch) do not live to the end of the
+# run. A retried consumer reads them back from the warehouse instead.
+RELEASED_AFTER_ONE_LOAD = {"raw", ("staging", "touches")}
+
 _POLARS_TYPES = {
     sa.Text: pl.String,
     sa.Integer: pl.Int32,
@@ -122,6 +127,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         if upstream_run and self._frames_run == [upstream_run] and path in self._frames:
             cached_window, frame = self._frames[path]
             if cached_window == window:  # the same months this run just wrote
+                if path[0] in RELEASED_AFTER_ONE_LOAD or path in RELEASED_AFTER_ONE_LOAD:
+                    del WarehouseIOManager._frames[path]
                 return frame
         schema, name = path[-2:]
         table = declared_table(schema, name)
