@@ -6,10 +6,35 @@ the rules it broke. Two checks per source: the great-expectations row suite
 import dagster as dg
 import polars as pl
 
-from attribution_pipeline.contract import CONTRACTS, CONVERTED_MONEY, LINEAGE, SourceContract, stage
+from attribution_pipeline.contract import CONTRACTS, CONVERTED_MONEY, LINEAGE, SourceContract, duplicate_stats, stage
 from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY
 from attribution_pipeline.resources import AttributionSettings
-from attribution_pipeline.validation import check_rows
+from attribution_pipeline.validation import check_keys, check_rows, merge_outcomes
+
+
+# Rows staged and validated at a time: the parsed and judged columns of a chunk
+# take several times its raw size, so a 10M-row source is never judged at once.
+CHUNK_ROWS = 2_000_000
+
+
+def stage_in_chunks(
+    context: dg.AssetExecutionContext, contract: SourceContract, raw: pl.DataFrame, params, fx_rates: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame, list]:
+    """Staged rows, quarantined rows and the GX row-suite outcomes of a whole source,
+    CHUNK_ROWS at a time. Repeated keys are found over the whole source first and
+    key uniqueness is validated on it, so chunking changes nothing but memory."""
+    duplicates = duplicate_stats(contract, raw)
+    valid, quarantine, outcomes = [], [], []
+    for start in range(0, max(raw.height, 1), CHUNK_ROWS):
+        staged = stage(contract, raw.slice(start, CHUNK_ROWS), params, fx_rates, duplicates)
+        outcomes.append(check_rows(contract, staged.judged_view(), params, keys=False))
+        valid.append(staged.valid)
+        quarantine.append(staged.quarantine)
+        if raw.height > CHUNK_ROWS:
+            context.log.info(f"{contract.name}: rows {start + 1:,} to {min(start + CHUNK_ROWS, raw.height):,} of {raw.height:,} staged and validated")
+        del staged  # free this chunk's judged frame before the next
+    outcomes = merge_outcomes(outcomes) + check_keys(contract, raw, params)
+    return pl.concat(valid), pl.concat(quarantine), outcomes
 
 
 def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
@@ -55,12 +80,11 @@ def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
 
     def _run(context: dg.AssetExecutionContext, settings: AttributionSettings, raw: pl.DataFrame, fx_rates: pl.DataFrame | None):
         params = settings.params()
-        staged = stage(contract, raw, params, fx_rates)
-        rows_in, passed, rejected = raw.height, staged.valid.height, staged.quarantine.height
+        valid, quarantine, outcomes = stage_in_chunks(context, contract, raw, params, fx_rates)
+        rows_in, passed, rejected = raw.height, valid.height, quarantine.height
         if rows_in != passed + rejected:  # the contract's promise; never silently drop a row
             raise RuntimeError(f"{contract.name}: {rows_in} rows in but {passed} passed + {rejected} quarantined")
-        outcomes = check_rows(contract, staged.judged_view(), params)
-        by_rule = dict(staged.quarantine.group_by("rule").len().sort("rule").iter_rows())  # rule -> rows
+        by_rule = dict(quarantine.group_by("rule").len().sort("rule").iter_rows())  # rule -> rows
         yield dg.AssetCheckResult(
             check_name="rows_meet_contract",
             asset_key=staged_key,
@@ -92,9 +116,9 @@ def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
             return
         counts = {"rows_in": rows_in, "rows_passed": passed, "rows_quarantined": rejected}
         context.log.info(f"{contract.name}: {passed:,} passed, {rejected:,} quarantined of {rows_in:,}")
-        yield dg.Output(staged.valid, output_name="staged", metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
+        yield dg.Output(valid, output_name="staged", metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
         yield dg.Output(
-            staged.quarantine.with_columns(run_id=pl.lit(context.run.run_id)),
+            quarantine.with_columns(run_id=pl.lit(context.run.run_id)),
             output_name="quarantined",
             metadata={"rows_by_rule": dg.MetadataValue.json(by_rule), **{k: dg.MetadataValue.int(v) for k, v in counts.items()}},
         )

@@ -371,29 +371,38 @@ QUARANTINE_COLUMNS = ["source", "rule", "rules", "message", "source_file", "sour
 _COPIES, _VARIANTS, _FIRST = "_copies", "_variants", "_first_copy"
 
 
-def _with_duplicate_columns(frame: pl.LazyFrame, key: tuple[str, ...], value_columns: list[str]) -> pl.LazyFrame:
-    """Per row: how many rows share its key, how many distinct versions they
-    have, and whether it is the first copy (columns, so that a message built
-    later from the rejected rows alone still counts every copy). One hash pass
-    finds the repeated keys; the counts are computed on those rows only, which
-    are few, instead of three window passes over every row."""
-    if not key:
-        return frame
-    keys = [f"_t_{column}" for column in key]
+def duplicate_stats(contract: SourceContract, raw: pl.DataFrame) -> pl.DataFrame | None:
+    """For the rows whose key repeats anywhere in the source (few, usually):
+    how many rows share the key, how many distinct versions they have, and
+    whether the row is the first copy. Computed once over the whole source, so
+    the source can then be staged in chunks. One hash pass finds the repeats."""
+    if not contract.key:
+        return None
+    value_columns = [c for c in raw.columns if c not in LINEAGE]
+    keys = [f"_t_{column}" for column in contract.key]
+    key_texts = {key: trimmed(column) if column in raw.columns else pl.lit(None, pl.String) for key, column in zip(keys, contract.key)}
     repeated = (pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)).is_duplicated()
-    flagged = frame.with_columns(_repeated=repeated)
-    counts = flagged.filter(pl.col("_repeated")).select(
-        *LINEAGE,
-        pl.len().over(keys).alias(_COPIES),
-        pl.struct([f"_t_{c}" for c in value_columns]).n_unique().over(keys).alias(_VARIANTS),
-        (pl.int_range(pl.len()).over(keys) == 0).alias(_FIRST),
-    )
     return (
-        flagged.join(counts, on=LINEAGE, how="left", maintain_order="left")
-        .with_columns(
-            pl.col(_COPIES).fill_null(1), pl.col(_VARIANTS).fill_null(1), pl.col(_FIRST).fill_null(True)
+        raw.lazy()
+        .with_columns(**key_texts)
+        .filter(repeated)
+        .sort(LINEAGE)
+        .select(
+            *LINEAGE,
+            pl.len().over(keys).alias(_COPIES),
+            pl.struct([trimmed(c) for c in value_columns]).n_unique().over(keys).alias(_VARIANTS),
+            (pl.int_range(pl.len()).over(keys) == 0).alias(_FIRST),
         )
-        .drop("_repeated")
+        .collect()
+    )
+
+
+def _with_duplicate_columns(frame: pl.LazyFrame, stats: pl.DataFrame | None) -> pl.LazyFrame:
+    """The ``duplicate_stats`` columns on every row (a key seen once: 1 copy, 1 version, first)."""
+    if stats is None:
+        return frame
+    return frame.join(stats.lazy(), on=LINEAGE, how="left", maintain_order="left").with_columns(
+        pl.col(_COPIES).fill_null(1), pl.col(_VARIANTS).fill_null(1), pl.col(_FIRST).fill_null(True)
     )
 
 
@@ -457,14 +466,21 @@ def _converted(cents: str) -> pl.Expr:
 
 
 def stage(
-    contract: SourceContract, raw: pl.DataFrame, params: AttributionParams, fx_rates: pl.DataFrame | None = None
+    contract: SourceContract,
+    raw: pl.DataFrame,
+    params: AttributionParams,
+    fx_rates: pl.DataFrame | None = None,
+    duplicates: pl.DataFrame | None = None,
 ) -> Staged:
     """Splits raw rows into staged (typed, normalized, converted) and quarantined rows.
 
     One lazy query, so polars parses each value once: a rule's parse and its
     check share one expression (common subexpressions are computed once), each
     rule's verdict is a boolean column read by both the rule id and the rules
-    list, and the messages are built for the rejected rows only."""
+    list, and the messages are built for the rejected rows only.
+
+    ``raw`` may be a chunk of the source: pass ``duplicates`` (``duplicate_stats``
+    of the whole source) so that keys repeated across chunks are seen."""
     value_columns = [c for c in raw.columns if c not in LINEAGE]
     texts = {f"_t_{c}": trimmed(c) for c in value_columns}
     texts.update({f"_t_{c}": pl.lit(None, pl.String) for c in contract.columns if c not in value_columns})
@@ -472,7 +488,9 @@ def stage(
     checks = _duplicate_checks(contract.key) + checks
     parsed = {f"_p_{name}": expr for name, expr in columns.items()}
     verdicts = {f"_broken_{index}": check.broken.fill_null(False) for index, check in enumerate(checks)}
-    frame = _with_duplicate_columns(raw.lazy().sort(LINEAGE).with_columns(**texts), contract.key, value_columns)
+    if duplicates is None:
+        duplicates = duplicate_stats(contract, raw)
+    frame = _with_duplicate_columns(raw.lazy().sort(LINEAGE).with_columns(**texts), duplicates)
     money: tuple[str, ...] = ()
     if contract.name in CONVERTED_MONEY:  # the fx checks need the rates attached first
         money, conversion_date = CONVERTED_MONEY[contract.name]

@@ -7,6 +7,7 @@ process the frame just written is handed to downstream assets directly, so a
 """
 
 
+import resource
 import warnings
 
 import dagster as dg
@@ -27,10 +28,16 @@ SINGLE_RUN = dg.BackfillPolicy.single_run()
 # import; the policy is deliberate, so keep that notice out of every CLI run.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
-# Frames with one consumer, dropped from the in-run cache once it has them, so
-# the largest frames (raw text, every staged touch) do not live to the end of the
-# run. A retried consumer reads them back from the warehouse instead.
-RELEASED_AFTER_ONE_LOAD = {"raw", ("staging", "touches")}
+# Frames dropped from the in-run cache once all their consumers have them, so the
+# largest frames (raw text, every staged touch) do not live to the end of the run:
+# a raw source is read by its source_is_usable check and its staging step, staged
+# touches by journeys only. A retried consumer reads them back from the warehouse.
+CONSUMERS = {("raw",): 2, ("staging", "touches"): 1}
+
+
+def consumers(path: tuple[str, ...]) -> int | None:
+    """How many steps load this asset in a full run; None: keep it for the whole run."""
+    return CONSUMERS.get(path[-2:], CONSUMERS.get(path[-2:-1]))
 
 _POLARS_TYPES = {
     sa.Text: pl.String,
@@ -92,10 +99,12 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     # The frames this run wrote, by asset path, with the partition window they cover.
     _frames: dict[tuple[str, ...], tuple[object, pl.DataFrame]] = {}
     _frames_run: list[str] = []
+    _loads: dict[tuple[str, ...], int] = {}
 
     def _remember(self, run_id: str, path: tuple[str, ...], window, frame: pl.DataFrame) -> None:
         if self._frames_run != [run_id]:  # keep only the current run's frames
             WarehouseIOManager._frames = {}
+            WarehouseIOManager._loads = {}
             WarehouseIOManager._frames_run = [run_id]
         WarehouseIOManager._frames[path] = (window, frame)
 
@@ -114,6 +123,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         self._remember(context.run_id, tuple(context.asset_key.path), window, obj)
         context.add_output_metadata(
             {
+                # The process's peak so far (it only grows): the step that raises it is the one to slim.
+                "process_peak_rss_mb": dg.MetadataValue.int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024),
                 "dagster/row_count": dg.MetadataValue.int(rows),
                 "dagster/table_name": f"{schema}.{name}",
                 "dagster/column_schema": column_schema(obj, table),
@@ -127,7 +138,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         if upstream_run and self._frames_run == [upstream_run] and path in self._frames:
             cached_window, frame = self._frames[path]
             if cached_window == window:  # the same months this run just wrote
-                if path[0] in RELEASED_AFTER_ONE_LOAD or path in RELEASED_AFTER_ONE_LOAD:
+                loads = WarehouseIOManager._loads[path] = WarehouseIOManager._loads.get(path, 0) + 1
+                if loads == consumers(path):
                     del WarehouseIOManager._frames[path]
                 return frame
         schema, name = path[-2:]

@@ -134,7 +134,9 @@ def read_landing(folder: Path, source: str, required: tuple[str, ...] = ()) -> t
             missing = [column for column in required if column not in frame.columns]
             if missing:
                 raise SourceError(source, name, f"missing required column(s) {missing}", "source.missing_column")
-    return pl.concat(frames, how="diagonal"), names
+    # rechunk=False: the parts are appended as chunks, not copied into one buffer
+    # (which would hold every input twice at the peak).
+    return pl.concat(frames, how="diagonal", rechunk=False), names
 
 
 def database_has_table(url: str, table: str) -> bool:

@@ -23,7 +23,8 @@ from typing import Any
 
 import polars as pl
 
-from attribution_pipeline.contract import ISO_4217, LINEAGE, SourceContract
+from attribution_pipeline.contract import ISO_4217, LINEAGE, SOURCE_ROW, SourceContract
+from attribution_pipeline.normalize import trimmed
 from models.params import AttributionParams
 
 SAMPLE_SIZE = 5
@@ -202,9 +203,15 @@ def _referenced_columns(expectations: list[Expectation]) -> set[str]:
     return columns
 
 
-def check_rows(contract: SourceContract, judged_view: pl.DataFrame, params: AttributionParams) -> list[Outcome]:
-    """The row suite, on only the columns it reads (GX needs a pandas copy of them)."""
-    expectations = row_expectations(contract, params)
+def _is_key_rule(expectation: Expectation) -> bool:
+    return expectation.rule.endswith(".unique")
+
+
+def check_rows(contract: SourceContract, judged_view: pl.DataFrame, params: AttributionParams, keys: bool = True) -> list[Outcome]:
+    """The row suite, on only the columns it reads (GX needs a pandas copy of them).
+    ``keys=False`` leaves out key uniqueness, which a chunk of a source cannot
+    judge: ``check_keys`` does it on the whole source."""
+    expectations = [e for e in row_expectations(contract, params) if keys or not _is_key_rule(e)]
     needed = _referenced_columns(expectations)
     for column in list(needed):  # samples show the text behind a parsed column
         needed.add(column.removesuffix("__parsed"))
@@ -213,7 +220,30 @@ def check_rows(contract: SourceContract, judged_view: pl.DataFrame, params: Attr
     return _validate(f"{contract.name}_rows", frame, expectations)
 
 
-__all__ = ["Expectation", "Outcome", "check_rows", "check_source", "referential_warnings", "row_expectations", "source_expectations"]
+def check_keys(contract: SourceContract, raw: pl.DataFrame, params: AttributionParams) -> list[Outcome]:
+    """Key uniqueness over the whole source, on its trimmed key columns alone."""
+    expectations = [e for e in row_expectations(contract, params) if _is_key_rule(e)]
+    if not expectations:
+        return []
+    keys = [trimmed(c).alias(c) if c in raw.columns else pl.lit(None, pl.String).alias(c) for c in contract.key]
+    return _validate(f"{contract.name}_keys", raw.select(*keys, pl.col(SOURCE_ROW).alias("source_row")), expectations)
+
+
+def merge_outcomes(chunks: list[list[Outcome]]) -> list[Outcome]:
+    """One outcome per expectation from the same suite run on each chunk of a source."""
+    merged = []
+    for parts in zip(*chunks):
+        first = parts[0]
+        merged.append(Outcome(
+            rule=first.rule,
+            expectation=first.expectation,
+            column=first.column,
+            success=all(part.success for part in parts),
+            unexpected_count=sum(part.unexpected_count for part in parts),
+            element_count=sum(part.element_count for part in parts),
+            sample=[value for part in parts for value in part.sample][:SAMPLE_SIZE],
+        ))
+    return merged
 
 
 def referential_warnings(

@@ -45,6 +45,20 @@ def _sa_type(dtype: pl.DataType) -> sa.types.TypeEngine:
     return _SA_TYPES.get(type(dtype), sa.Text())
 
 
+_READ_TYPES = (  # most specific first: BigInteger is an Integer
+    (sa.BigInteger, pl.Int64), (sa.SmallInteger, pl.Int16), (sa.Integer, pl.Int32), (sa.Boolean, pl.Boolean),
+    (sa.DateTime, pl.Datetime("us", "UTC")), (sa.Date, pl.Date), (sa.Double, pl.Float64), (sa.Float, pl.Float64),
+    (sa.String, pl.String),
+)
+
+
+def _polars_type(sql_type: sa.types.TypeEngine) -> pl.DataType | None:
+    """The polars type a warehouse column reads into; None (decimals): left to the reader."""
+    if isinstance(sql_type, sa.Numeric) and not isinstance(sql_type, sa.Float):
+        return None
+    return next((dtype for kind, dtype in _READ_TYPES if isinstance(sql_type, kind)), None)
+
+
 def money_to_decimal(frame: pl.DataFrame) -> pa.Table:
     """Integer-cent columns become exact Decimal(18, 2) columns with their public names.
 
@@ -64,18 +78,21 @@ def money_to_decimal(frame: pl.DataFrame) -> pa.Table:
 
 
 def table_from_frame(schema: str, name: str, frame: pl.DataFrame, metadata: sa.MetaData | None = None) -> sa.Table:
-    """A table shaped like ``frame`` (for raw and staging, whose columns follow the inputs)."""
+    """A table shaped like ``frame`` (for raw and staging, whose columns follow the
+    inputs). Column names are always quoted: they come from source headers."""
     return sa.Table(
         name,
         metadata or sa.MetaData(),
-        *(sa.Column(column, _sa_type(dtype)) for column, dtype in frame.schema.items()),
+        *(sa.Column(column, _sa_type(dtype), quote=True) for column, dtype in frame.schema.items()),
         schema=schema,
     )
 
 
 def _quoted(connection: sa.Connection, table: sa.Table) -> tuple[str, str]:
     preparer = connection.dialect.identifier_preparer
-    columns = ", ".join(preparer.quote(column.name) for column in table.columns)
+    # Always quoted: the dialect's list of reserved words is PostgreSQL's, and a
+    # source header may be a word only DuckDB reserves (``at``).
+    columns = ", ".join(preparer.quote_identifier(column.name) for column in table.columns)
     return preparer.format_table(table), columns
 
 
@@ -182,7 +199,13 @@ class WarehouseClient:
                 raw = conn.connection.driver_connection
                 sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True}))
                 return pl.from_arrow(raw.sql(sql).to_arrow_table())
-            return pl.read_database(statement, conn, infer_schema_length=None)
+            # Types from the catalog, not inferred from values: an all-null column
+            # would otherwise come back typed Null and break string expressions.
+            reflected = sa.inspect(conn).get_columns(name, schema=schema)
+            overrides = {c["name"]: dtype for c in reflected if (dtype := _polars_type(c["type"])) is not None}
+            if window is not None:
+                overrides = {k: v for k, v in overrides.items() if k in declared.c}
+            return pl.read_database(statement, conn, infer_schema_length=None, schema_overrides=overrides)
 
     def has_table(self, schema: str, name: str) -> bool:
         with self.connect() as conn:
