@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -96,6 +97,9 @@ def _quoted(connection: sa.Connection, table: sa.Table) -> tuple[str, str]:
     return preparer.format_table(table), columns
 
 
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
+
+
 class WarehouseClient:
     """One warehouse, addressed by a SQLAlchemy URL."""
 
@@ -113,7 +117,13 @@ class WarehouseClient:
         # pre_ping: a connection dropped by a server (restart, pg_terminate_backend)
         # is replaced before use instead of failing the next statement. An embedded
         # DuckDB has no server to drop it (and its ping would leave a pending result).
-        self.engine = sa.create_engine(url, pool_pre_ping=parsed.get_backend_name() != "duckdb")
+        duckdb = parsed.get_backend_name() == "duckdb"
+        # DuckDB keeps written pages in its buffer pool up to 80% of RAM by default,
+        # all of it in this process's RSS; a limit makes it evict (and spill) instead.
+        limit = os.environ.get("ATTRIBUTION_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
+        self.engine = sa.create_engine(
+            url, pool_pre_ping=not duckdb, connect_args={"config": {"memory_limit": limit}} if duckdb else {}
+        )
         self.dialect = self.engine.dialect.name
 
     def dispose(self) -> None:
