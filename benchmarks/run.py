@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import shutil
@@ -41,6 +42,7 @@ def measured(command: list[str]) -> tuple[float, float, int]:
 FLOOR = """
 import sys
 from pathlib import Path
+import polars as pl
 root = Path(sys.argv[1])
 rows = 0
 for path in sorted(root.rglob("*")):
@@ -52,24 +54,39 @@ print(rows)
 """
 
 
-def step_seconds(home: Path) -> dict[str, float]:
-    """Each step's duration in the (only) run of this Dagster home."""
+def step_stats(home: Path) -> dict[str, tuple[float, float | None]]:
+    """Each step's (duration s, process peak RSS GB when it wrote its output) in the
+    (only) run of this Dagster home. The peak only grows, so the step where it
+    jumps is the step that needs the memory."""
     import dagster as dg
 
-    import os as _os
-
-    previous = _os.environ.get("DAGSTER_HOME")
-    _os.environ["DAGSTER_HOME"] = str(home)
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
     try:
         with dg.DagsterInstance.get() as instance:
             run = instance.get_runs(limit=1)[0]
+            peaks: dict[str, float] = {}
+            for record in instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records:
+                event = record.event_log_entry.dagster_event
+                value = event.event_specific_data.materialization.metadata.get("process_peak_rss_mb")
+                if value is not None:
+                    peaks[event.step_key] = max(peaks.get(event.step_key, 0.0), value.value / 1024)
             stats = instance.get_run_step_stats(run.run_id)
-            return {s.step_key: (s.end_time or 0) - (s.start_time or 0) for s in stats}
+            return {s.step_key: ((s.end_time or 0) - (s.start_time or 0), peaks.get(s.step_key)) for s in stats}
     finally:
         if previous is None:
-            _os.environ.pop("DAGSTER_HOME", None)
+            os.environ.pop("DAGSTER_HOME", None)
         else:
-            _os.environ["DAGSTER_HOME"] = previous
+            os.environ["DAGSTER_HOME"] = previous
+
+
+def models_step(url: str) -> dict:
+    """benchmarks/models_step.py on a filled warehouse, in its own process."""
+    script = Path(__file__).with_name("models_step.py")
+    done = subprocess.run([sys.executable, str(script), url], capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def reconciles(url: str) -> bool:
@@ -85,46 +102,100 @@ def reconciles(url: str) -> bool:
     return bool(totals) and all(int(round(total * 100)) == int(won) for _, total in totals)
 
 
+def fresh_home(scratch: Path, name: str) -> Path:
+    home = scratch / name
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def reset(url: str) -> None:
+    """A PostgreSQL warehouse starts each measured run empty, as a DuckDB file does."""
+    if sa.engine.make_url(url).get_backend_name() == "duckdb":
+        return
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for schema in ("raw", "staging", "quarantine", "attribution"):
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def models_table(models: dict[int, dict]) -> str:
+    """Ours beside the peers, on the same won-deal paths (models_step.py)."""
+    lines = [
+        "\nModels step alone (journeys in memory to credit; median of 3; `benchmarks/models_step.py`):\n\n",
+        "| touches | won deals | won-path touches | ours, 5 models s | marketing-attribution-models, 5 models s | ours time / mam time | ChannelAttribution, 3 models s | ours time / CA time |\n",
+        "|---|---|---|---|---|---|---|---|\n",
+    ]
+    for touches, result in models.items():
+        if "error" in result:
+            lines.append(f"| {touches:,} | models_step.py failed: {result['error']} | | | | | | |\n")
+            continue
+        ours = result["ours"]["total"]
+        cells = [f"{touches:,}", f"{result['won_deals']:,}", f"{result['won_path_touches']:,}", f"{ours:.3f}"]
+        for peer in ("mam", "channel_attribution"):
+            seconds = result.get(peer, result.get("peers", "not installed"))
+            cells += [f"{seconds['total']:.3f}", f"{ours / seconds['total']:.1f}x"] if isinstance(seconds, dict) else [str(seconds), ""]
+        lines.append("| " + " | ".join(cells) + " |\n")
+    return "".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--touches", type=int, action="append", required=True)
     parser.add_argument("--format", choices=["csv", "parquet"], default="parquet")
     parser.add_argument("--warehouse", action="append", default=[], help="'duckdb' (a temp file) or a SQLAlchemy URL; repeatable")
+    parser.add_argument("--parallel", type=int, default=0, metavar="N",
+                        help="also time `attribution run --parallel N` on each non-DuckDB warehouse (default: not)")
     args = parser.parse_args()
     warehouses = args.warehouse or ["duckdb"]
     cli = shutil.which("attribution") or sys.exit("run through `uv run` so the attribution command is on PATH")
-    rows, steps = [], {}
-    with tempfile.TemporaryDirectory(prefix="attribution-bench-") as scratch:
+    rows, steps, models = [], {}, {}
+    with tempfile.TemporaryDirectory(prefix="attribution-bench-") as temporary:
+        scratch = Path(temporary)
         for touches in args.touches:
-            data = Path(scratch) / f"data_{touches}"
+            data = scratch / f"data_{touches}"
             wall, rss, code = measured([cli, "sample-data", "--out", str(data), "--touches", str(touches), "--format", args.format])
             rows.append((touches, "sample-data", "-", wall, rss, None, code == 0))
             floor, floor_rss, code = measured([sys.executable, "-c", FLOOR, str(data)])
             rows.append((touches, "floor (polars reads every file)", "-", floor, floor_rss, 1.0, code == 0))
             for warehouse in warehouses:
-                url = f"duckdb:///{Path(scratch) / f'w_{touches}.duckdb'}" if warehouse == "duckdb" else warehouse
-                home = Path(scratch) / f"home_{touches}_{len(rows)}"
-                home.mkdir()
-                (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-                os.environ["DAGSTER_HOME"] = str(home)
-                wall, rss, code = measured([cli, "run", "--source", str(data), "--warehouse", url])
+                url = f"duckdb:///{scratch / f'w_{touches}.duckdb'}" if warehouse == "duckdb" else warehouse
                 label = "duckdb" if warehouse == "duckdb" else sa.engine.make_url(url).get_backend_name()
-                rows.append((touches, "attribution run", label, wall, rss, wall / floor, code == 0 and reconciles(url)))
-                steps[(touches, label)] = step_seconds(home)
+                variants = [[]] + ([["--parallel", str(args.parallel)]] if args.parallel > 1 and label != "duckdb" else [])
+                for extra in variants:
+                    reset(url)
+                    home = fresh_home(scratch, f"home_{touches}_{len(rows)}")
+                    print(f"bench: {touches:,} touches, {label} {' '.join(extra)}", file=sys.stderr, flush=True)
+                    wall, rss, code = measured([cli, "run", "--source", str(data), "--warehouse", url, *extra])
+                    command = f"attribution run {' '.join(extra)}".strip()
+                    rows.append((touches, command, label, wall, rss, wall / floor, code == 0 and reconciles(url)))
+                    if not extra:
+                        steps[(touches, label)] = step_stats(home)
+                if label == "duckdb" and touches not in models:
+                    models[touches] = models_step(url)
+                if url.startswith("duckdb:///"):
+                    Path(url.removeprefix("duckdb:///")).unlink(missing_ok=True)  # 10M files are large
+            shutil.rmtree(data, ignore_errors=True)
     header = (
         f"\n## {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {args.format} input\n\n"
         f"Machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
         f"Python {platform.python_version()}, polars {version('polars')}, duckdb {version('duckdb')}, dagster {version('dagster')}.\n"
-        f"Command: `uv run python benchmarks/run.py {' '.join(sys.argv[1:])}`\n\n"
+        f"Command: `uv run --frozen --group bench python benchmarks/run.py {' '.join(sys.argv[1:])}`\n\n"
         "| touches | command | warehouse | wall s | peak RSS GB | x floor | ok (exit 0, every model reconciles) |\n|---|---|---|---|---|---|---|\n"
     )
     table = "".join(
         f"| {t:,} | {c} | {w} | {s:.1f} | {r:.2f} | {'' if x is None else f'{x:.1f}'} | {'yes' if ok else 'NO'} |\n"
         for t, c, w, s, r, x, ok in rows
     )
-    for (touches, label), durations in steps.items():
-        slowest = sorted(durations.items(), key=lambda item: -item[1])[:8]
-        table += f"\nSlowest steps, {touches:,} touches, {label}: " + ", ".join(f"{k} {v:.1f}s" for k, v in slowest) + "\n"
+    for (touches, label), stats in steps.items():
+        slowest = sorted(stats.items(), key=lambda item: -item[1][0])[:8]
+        table += f"\nSlowest steps, {touches:,} touches, {label} (seconds; process peak RSS GB when the step wrote): " + ", ".join(
+            f"{k} {d:.1f}s" + (f" ({p:.2f} GB)" if p is not None else "") for k, (d, p) in slowest
+        ) + "\n"
+    if models:
+        table += models_table(models)
     with RESULTS.open("a") as handle:
         if RESULTS.stat().st_size == 0:
             handle.write("# Benchmark results\n\nAppended by the scripts in this folder; every figure is a measurement.\n")
