@@ -285,12 +285,12 @@ class WarehouseClient:
         target, columns = _quoted(conn, table)
         frame = pl.from_arrow(arrow)
         text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-        if text_columns:  # PostgreSQL text cannot hold NUL
-            frame = frame.with_columns(pl.col(text_columns).str.replace_all("\x00", "\ufffd", literal=True))
         raw = conn.connection.driver_connection
         with raw.cursor() as cursor:
             with cursor.copy(f"COPY {target} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
                 for chunk in frame.iter_slices(_COPY_CHUNK_ROWS):
+                    if text_columns:  # PostgreSQL text cannot hold NUL; per chunk, never a copy of the whole frame
+                        chunk = chunk.with_columns(pl.col(text_columns).str.replace_all("\x00", "\ufffd", literal=True))
                     buffer = io.BytesIO()
                     chunk.write_csv(
                         buffer,
