@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--parallel", type=int, default=1, metavar="N",
                      help="PostgreSQL warehouse: split the months into N ranges run by N processes at once (default 1; "
                           "DuckDB allows one writer, so there the months always run as one run)")
+    export = commands.add_parser("export", help="write one warehouse table to a CSV or Parquet file")
+    export.add_argument("--warehouse", default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
+                        help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)")
+    export.add_argument("--table", required=True, metavar="[SCHEMA.]NAME",
+                        help="table to export, e.g. channel_attribution (schema attribution by default) or quarantine.touches")
+    export.add_argument("--out", required=True, type=Path, help="file to write; .csv or .parquet decides the format")
     return parser
 
 
@@ -336,10 +342,45 @@ def sample_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXPORT_FORMATS = {".csv": "write_csv", ".parquet": "write_parquet"}
+
+
+def export_table(args: argparse.Namespace) -> int:
+    """One table to a file, as the warehouse holds it (money as decimals, times in UTC)."""
+    from attribution_pipeline.warehouse import WarehouseClient
+
+    writer = EXPORT_FORMATS.get(args.out.suffix.lower())
+    if writer is None:
+        return _fail(f"--out {args.out}: the file name must end in .csv or .parquet", EXIT_USAGE)
+    schema, _, name = args.table.rpartition(".")
+    schema = schema or "attribution"
+    try:
+        client = WarehouseClient(args.warehouse)
+    except Exception as error:
+        return _fail(f"--warehouse {args.warehouse}: {_first_line(error)}", EXIT_USAGE)
+    try:
+        if not client.has_table(schema, name):
+            return _fail(f"table {schema}.{name} does not exist in {args.warehouse} (run `attribution run` first?)")
+        frame = client.read(schema, name)
+    except Exception as error:
+        return _fail(f"reading {schema}.{name} from {args.warehouse}: {_first_line(error)}")
+    finally:
+        client.dispose()
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        getattr(frame, writer)(args.out)
+    except OSError as error:
+        return _fail(f"--out {args.out}: {_first_line(error)}")
+    print(json.dumps({"table": f"{schema}.{name}", "rows": frame.height, "out": str(args.out)}))
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "sample-data":
         return sample_data(args)
+    if args.command == "export":
+        return export_table(args)
     return run_pipeline(args)
 
 

@@ -244,6 +244,18 @@ class WarehouseClient:
                 f"{table.fullname} in the warehouse has columns {found}, but this version writes {declared}; "
                 f"drop or migrate the table (e.g. ALTER TABLE {table.fullname} ADD COLUMN ...) and run again"
             )
+        self._comment(conn, table)
+
+    @staticmethod
+    def _comment(conn: sa.Connection, table: sa.Table) -> None:
+        """COMMENT ON the table and each column, from the declarations that also write
+        the README's table dictionary, so BI tools show the same text (set on every
+        write: a table made by an older version gets the current text)."""
+        if table.comment:
+            conn.execute(sa.schema.SetTableComment(table))
+        for column in table.columns:
+            if column.comment:
+                conn.execute(sa.schema.SetColumnComment(column))
 
     def _ensure_schema(self, conn: sa.Connection, schema: str | None) -> None:
         if schema and not sa.inspect(conn).has_schema(schema):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
+from attribution_pipeline.tables import METADATA
 from attribution_pipeline.warehouse import WarehouseClient
 
 
@@ -34,3 +36,39 @@ def test_all_null_columns_read_back_with_their_types(kind, duckdb_url, request):
         client.dispose()
     assert_frame_equal(back, frame)
     assert back.get_column("text").str.to_uppercase().null_count() == 2  # string expressions work on it
+
+
+def catalog_comments(client: WarehouseClient, table) -> tuple[str | None, dict[str, str | None]]:
+    """The table's and its columns' comments as the warehouse's own catalog holds them."""
+    with client.connect() as conn:
+        if client.dialect == "duckdb":
+            where = {"schema": table.schema, "name": table.name}
+            own = conn.execute(
+                sa.text("SELECT comment FROM duckdb_tables() WHERE schema_name = :schema AND table_name = :name"), where
+            ).scalar_one()
+            columns = dict(conn.execute(
+                sa.text("SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = :schema AND table_name = :name"), where
+            ).all())
+            return own, columns
+        inspector = sa.inspect(conn)
+        own = inspector.get_table_comment(table.name, schema=table.schema)["text"]
+        return own, {c["name"]: c.get("comment") for c in inspector.get_columns(table.name, schema=table.schema)}
+
+
+@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_every_output_table_and_column_carries_its_documented_comment(kind, duckdb_url, request):
+    """BI tools read COMMENT ON from the catalog; the text is the table dictionary's."""
+    url = duckdb_url if kind == "duckdb" else request.getfixturevalue("postgres_database")
+    client = WarehouseClient(url)
+    try:
+        outputs = [table for table in METADATA.tables.values() if table.schema == "attribution"]
+        assert len(outputs) >= 6
+        for table in outputs:
+            with client.transaction() as conn:
+                client.ensure_table(table, conn)
+            own, columns = catalog_comments(client, table)
+            assert own == table.comment and own
+            assert columns == {column.name: column.comment for column in table.columns}
+            assert all(columns.values())
+    finally:
+        client.dispose()
