@@ -29,7 +29,7 @@ from attribution_pipeline.partitions import month_key
 
 SOURCES_STAGE = ("raw", "staging", "quarantine")
 PARTITIONED_STAGE = (("attribution", "journeys"), ("attribution", "touch_credit"), ("attribution", "channel_attribution"))
-MARTS_STAGE = (("attribution", "campaign_attribution"), ("attribution", "runs"))
+MARTS_STAGE = (("attribution", "campaign_attribution"), ("attribution", "runs"), ("attribution", "report"))
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--table", required=True, metavar="[SCHEMA.]NAME",
                         help="table to export, e.g. channel_attribution (schema attribution by default) or quarantine.touches")
     export.add_argument("--out", required=True, type=Path, help="file to write; .csv or .parquet decides the format")
+    report = commands.add_parser("report", help="write the marketer-facing HTML report from the output tables")
+    report.add_argument("--warehouse", default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
+                        help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)")
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file to write (default report.html)")
+    report.add_argument("--model", default=None, help="model of the monthly trend (default linear)")
+    report.add_argument("--from", dest="from_month", metavar="YYYY-MM", help="first close month (default: the first with credit)")
+    report.add_argument("--to", dest="to_month", metavar="YYYY-MM", help="last close month (default: the last with credit)")
+    report.add_argument("--screenshot", type=Path, metavar="PNG", help="also save a 1280-pixel-wide screenshot (needs chromium)")
     return parser
 
 
@@ -345,10 +353,20 @@ def sample_data(args: argparse.Namespace) -> int:
 EXPORT_FORMATS = {".csv": "write_csv", ".parquet": "write_parquet"}
 
 
+def _missing_duckdb_file(url: str) -> str | None:
+    """A reader must not create an empty DuckDB file where the user mistyped a path."""
+    prefix = "duckdb:///"
+    if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:") and not Path(url[len(prefix):]).exists():
+        return f"--warehouse {url}: no such DuckDB file"
+    return None
+
+
 def export_table(args: argparse.Namespace) -> int:
     """One table to a file, as the warehouse holds it (money as decimals, times in UTC)."""
     from attribution_pipeline.warehouse import WarehouseClient
 
+    if missing := _missing_duckdb_file(args.warehouse):
+        return _fail(missing, EXIT_USAGE)
     writer = EXPORT_FORMATS.get(args.out.suffix.lower())
     if writer is None:
         return _fail(f"--out {args.out}: the file name must end in .csv or .parquet", EXIT_USAGE)
@@ -375,12 +393,44 @@ def export_table(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def write_report(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from attribution_pipeline import report
+
+    if missing := _missing_duckdb_file(args.warehouse):
+        return _fail(missing, EXIT_USAGE)
+    try:
+        first, last = (
+            dt.datetime.strptime(month, "%Y-%m").date() if month else None for month in (args.from_month, args.to_month)
+        )
+    except ValueError:
+        return _fail(f"--from/--to must be YYYY-MM (got {args.from_month!r}, {args.to_month!r})", EXIT_USAGE)
+    if first and last and first > last:
+        return _fail(f"--from {args.from_month} is after --to {args.to_month}", EXIT_USAGE)
+    try:
+        data = report.write_report(args.warehouse, args.out, args.model, first, last)
+    except ValueError as error:
+        return _fail(str(error))
+    except Exception as error:  # e.g. no output tables in that warehouse
+        return _fail(f"report from {args.warehouse}: {_first_line(error)}")
+    if args.screenshot:
+        try:
+            report.screenshot(args.out, args.screenshot)
+        except (OSError, RuntimeError) as error:
+            return _fail(f"--screenshot {args.screenshot}: {_first_line(error)}")
+    print(json.dumps({"out": str(args.out), "won_deals": data.won_deals, "won_revenue": data.won_cents / 100, "model": data.model}))
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "sample-data":
         return sample_data(args)
     if args.command == "export":
         return export_table(args)
+    if args.command == "report":
+        return write_report(args)
     return run_pipeline(args)
 
 

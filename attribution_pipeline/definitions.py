@@ -13,7 +13,7 @@ import os
 
 import dagster as dg
 
-from assets import attribution, ingest, marts, staging
+from assets import attribution, ingest, marts, report, staging
 from attribution_pipeline.automation import DEFAULT_SCHEDULE_CRON, DEFAULT_SCHEDULE_TIMEZONE, daily_schedule, landing_sensor
 from attribution_pipeline.partitions import DEFAULT_PARTITION_START, close_months
 from attribution_pipeline.io_managers import WarehouseIOManager
@@ -33,7 +33,7 @@ def build_definitions(
 ) -> dg.Definitions:
     warehouse = Warehouse(url=dg.EnvVar("ATTRIBUTION_WAREHOUSE_URL"))
     partitions = close_months(partition_start)
-    modules = [ingest, staging, marts]
+    modules = [ingest, staging, marts, report]
     partitioned = [*attribution.attribution_assets(partitions), marts.channel_asset(partitions)]
     job = dg.define_asset_job(
         ALL_ASSETS_JOB,

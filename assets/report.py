@@ -1,0 +1,44 @@
+"""attribution/report: the marketer-facing HTML page, rebuilt after every run's marts."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from attribution_pipeline.report import summary_markdown, write_report
+from attribution_pipeline.resources import Warehouse
+
+
+def report_path() -> Path:
+    """$ATTRIBUTION_REPORT_PATH, else attribution_report.html in the Dagster home (never the repo)."""
+    configured = os.environ.get("ATTRIBUTION_REPORT_PATH")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("DAGSTER_HOME", ".")) / "attribution_report.html"
+
+
+@dg.asset(
+    key=["attribution", "report"],
+    group_name="marts",
+    kinds={"html"},
+    deps=[
+        dg.AssetKey(["attribution", "campaign_attribution"]),
+        dg.AssetKey(["attribution", "channel_attribution"]),
+        dg.AssetKey(["attribution", "runs"]),
+    ],
+    description=(
+        "One self-contained HTML page for marketers and sales leaders: reconciliation, credit by channel and model, "
+        "campaign ROAS, monthly trend, journey facts, data quality and the run it was built from. Written to "
+        "$ATTRIBUTION_REPORT_PATH (default: attribution_report.html in the Dagster home)."
+    ),
+)
+def report(warehouse: Warehouse) -> dg.MaterializeResult:
+    path = report_path()
+    data = write_report(warehouse.url, path)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path.resolve())),
+            "summary": dg.MetadataValue.md(summary_markdown(data)),
+            "won_deals": dg.MetadataValue.int(data.won_deals),
+        }
+    )

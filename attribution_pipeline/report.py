@@ -1,0 +1,355 @@
+"""The marketer-facing report: one self-contained HTML page built from the output tables.
+
+Every figure is read from the warehouse through SQLAlchemy (aggregated in SQL, so
+a 10M-touch warehouse is never loaded whole), charts are plotly figures with
+plotly.js inlined once, and a Content-Security-Policy forbids every network
+request: the page works from a USB stick and prints cleanly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import plotly.offline
+import polars as pl
+import sqlalchemy as sa
+
+from attribution_pipeline.warehouse import WarehouseClient
+
+DEFAULT_MODEL = "linear"
+UNATTRIBUTED = "(unattributed)"
+_CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; font-src data:"
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the page shows, already aggregated."""
+
+    model: str
+    months: tuple[dt.date, dt.date]  # [first month, month after the last)
+    currency: str
+    run: dict  # the latest successful attribution.runs row, parameters parsed
+    won_deals: int
+    won_cents: int
+    by_model: pl.DataFrame  # model, credited_cents, unattributed_cents
+    by_channel: pl.DataFrame  # model, channel, credited_revenue
+    trend: pl.DataFrame  # close_month, channel, credited_revenue (chosen model)
+    campaigns: pl.DataFrame  # campaign_id, campaign_name, channel, cost, <model> revenue and roas columns
+    journeys: pl.DataFrame  # one row per won deal: touches, days_to_close, matched_by
+    quarantine: pl.DataFrame  # source, rule, rows
+    warnings: dict
+
+
+def _frame(conn: sa.Connection, sql: str, **params) -> pl.DataFrame:
+    result = conn.execute(sa.text(sql), params)
+    return pl.DataFrame([dict(row) for row in result.mappings()], infer_schema_length=None) if result.returns_rows else pl.DataFrame()
+
+
+def load(url: str, model: str | None, first: dt.date | None, last: dt.date | None) -> ReportData:
+    """Reads the report's figures; ``first``/``last`` are close months (first days), inclusive."""
+    client = WarehouseClient(url)
+    try:
+        if not client.has_table("attribution", "runs"):
+            raise ValueError(f"{url} holds no attribution tables; run `attribution run` first")
+        with client.connect() as conn:
+            run = conn.execute(sa.text(
+                "SELECT run_id, finished_at, parameters FROM attribution.runs WHERE status = 'success' ORDER BY finished_at DESC LIMIT 1"
+            )).mappings().first()
+            if run is None:
+                raise ValueError(f"{url} holds no successful run (attribution.runs); run `attribution run` first")
+            run = {**run, "parameters": json.loads(run["parameters"] or "{}")}
+            months = _frame(conn, "SELECT MIN(close_month) AS first, MAX(close_month) AS last FROM attribution.channel_attribution")
+            start = first or months["first"][0] or dt.date(2000, 1, 1)
+            end_month = last or months["last"][0] or start
+            end = dt.date(end_month.year + end_month.month // 12, end_month.month % 12 + 1, 1)
+            window = {"start": start, "end": end}
+            models = [row[0] for row in conn.execute(sa.text("SELECT DISTINCT model FROM attribution.channel_attribution ORDER BY model"))]
+            chosen = model or (DEFAULT_MODEL if DEFAULT_MODEL in models else (models[0] if models else DEFAULT_MODEL))
+            if models and chosen not in models:
+                raise ValueError(f"model {chosen!r} is not in the warehouse; it has {', '.join(models)}")
+            won = conn.execute(sa.text(
+                "SELECT COUNT(*), COALESCE(SUM(amount_cents), 0) FROM staging.opportunities "
+                "WHERE is_won AND closed_at >= :start AND closed_at < :end"
+            ), {"start": _utc(start), "end": _utc(end)}).one()
+            channel_sql = "FROM attribution.channel_attribution WHERE close_month >= :start AND close_month < :end"
+            by_channel = _frame(conn, f"SELECT model, channel, SUM(credited_revenue) AS credited_revenue {channel_sql} GROUP BY model, channel", **window)
+            trend = _frame(conn, f"SELECT close_month, channel, SUM(credited_revenue) AS credited_revenue {channel_sql} AND model = :model "
+                           "GROUP BY close_month, channel ORDER BY close_month, channel", model=chosen, **window)
+            campaigns = _frame(conn, "SELECT model, campaign_id, campaign_name, channel, cost, credited_revenue, roas FROM attribution.campaign_attribution")
+            journeys = _frame(conn, (
+                "SELECT opportunity_id, MAX(n_touches) AS touches, MIN(occurred_at) AS first_touch, MAX(conversion_at) AS closed_at, "
+                "MAX(CASE WHEN match_type IN ('email', 'both') THEN 1 ELSE 0 END) AS by_email "
+                "FROM attribution.journeys WHERE is_won AND conversion_at >= :start AND conversion_at < :end GROUP BY opportunity_id"
+            ), start=_utc(start), end=_utc(end))
+            quarantine = _quarantine(conn, client)
+            warnings = json.loads(conn.execute(sa.text(
+                "SELECT warnings FROM attribution.runs WHERE run_id = :run"), {"run": run["run_id"]}).scalar() or "{}")
+    finally:
+        client.dispose()
+    cents = (pl.col("credited_revenue").cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64)  # exact, for the reconciliation
+    by_model = (
+        by_channel.group_by("model")
+        .agg(cents.sum().alias("credited_cents"), cents.filter(pl.col("channel") == UNATTRIBUTED).sum().alias("unattributed_cents"))
+        .sort("model")
+    ) if not by_channel.is_empty() else pl.DataFrame(schema={"model": pl.String, "credited_cents": pl.Int64, "unattributed_cents": pl.Int64})
+    by_channel = _floats(by_channel, "credited_revenue")
+    return ReportData(
+        model=chosen, months=(start, end), currency=run["parameters"].get("reporting_currency", ""), run=run,
+        won_deals=int(won[0]), won_cents=int(won[1]), by_model=by_model, by_channel=by_channel,
+        trend=_floats(trend, "credited_revenue"), campaigns=_floats(campaigns, "cost", "credited_revenue", "roas"),
+        journeys=_journey_facts(journeys), quarantine=quarantine, warnings=warnings,
+    )
+
+
+def _utc(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+
+
+def _floats(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """Decimals to floats for display only (the reconciliation compares cents)."""
+    present = [c for c in columns if c in frame.columns]
+    return frame.with_columns(pl.col(present).cast(pl.Float64)) if present else frame
+
+
+def _journey_facts(journeys: pl.DataFrame) -> pl.DataFrame:
+    if journeys.is_empty():
+        return pl.DataFrame(schema={"touches": pl.Int64, "days_to_close": pl.Float64, "matched_by": pl.String})
+    return journeys.select(
+        pl.col("touches").cast(pl.Int64),
+        ((pl.col("closed_at") - pl.col("first_touch")).dt.total_seconds() / 86400).alias("days_to_close"),
+        pl.when(pl.col("by_email") == 1).then(pl.lit("e-mail")).otherwise(pl.lit("domain only")).alias("matched_by"),
+    )
+
+
+def _quarantine(conn: sa.Connection, client: WarehouseClient) -> pl.DataFrame:
+    frames = []
+    for name in sorted(sa.inspect(conn).get_table_names(schema="quarantine")):
+        table = sa.table(name, sa.column("rule"), schema="quarantine")
+        rows = conn.execute(sa.select(table.c.rule, sa.func.count()).group_by(table.c.rule)).all()
+        frames += [{"source": name, "rule": rule, "rows": count} for rule, count in rows]
+    return pl.DataFrame(frames, schema={"source": pl.String, "rule": pl.String, "rows": pl.Int64})
+
+
+# -- the page -------------------------------------------------------------------
+
+_CSS = """
+body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2733;margin:0 auto;max-width:1180px;padding:24px}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;border-bottom:2px solid #e3e8ee;padding-bottom:4px}
+.sub{color:#5b6776}.cards{display:flex;gap:14px;flex-wrap:wrap}.card{border:1px solid #e3e8ee;border-radius:8px;padding:10px 14px;min-width:180px}
+.card b{display:block;font-size:21px}table{border-collapse:collapse;width:100%;margin:8px 0;font-size:13.5px}
+th,td{padding:5px 8px;border-bottom:1px solid #eef1f4;text-align:left}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+th.sort{cursor:pointer;user-select:none}td:first-child{white-space:nowrap}th.sort:after{content:' \\2195';color:#9aa5b1}.ok{color:#137333}.bad{color:#b3261e;font-weight:600}
+.chart{height:380px}.scroll{overflow-x:auto}section{break-inside:avoid}.muted{color:#8a96a3}
+@media print{body{max-width:none;padding:0}.chart{height:300px}h2{break-after:avoid}}
+"""
+
+_SORT_JS = """
+document.querySelectorAll('table.sortable').forEach(function(table){
+  table.querySelectorAll('th.sort').forEach(function(th, index){
+    th.addEventListener('click', function(){
+      var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+      var down = th.getAttribute('data-dir') !== 'desc';
+      rows.sort(function(a, b){
+        var x = a.cells[index].getAttribute('data-v'), y = b.cells[index].getAttribute('data-v');
+        var nx = parseFloat(x), ny = parseFloat(y);
+        var c = (isNaN(nx) || isNaN(ny)) ? String(x).localeCompare(String(y)) : nx - ny;
+        return down ? -c : c;
+      });
+      rows.forEach(function(row){ body.appendChild(row); });
+      th.setAttribute('data-dir', down ? 'desc' : 'asc');
+    });
+  });
+});
+"""
+
+
+def _money(value: float | None, currency: str) -> str:
+    return "unknown" if value is None else f"{value:,.2f} {currency}"
+
+
+def _amount(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:,.2f}"
+
+
+CAMPAIGN_ROWS = 50  # the page stays printable; `attribution export` gives them all
+
+
+def _cell(text: str, value=None, numeric: bool = False) -> str:
+    sort = "" if value is None else f' data-v="{html.escape(str(value))}"'
+    return f"<td{' class=n' if numeric else ''}{sort}>{html.escape(text)}</td>"
+
+
+def _table(headers: list[str], rows: list[str], sortable: bool = False, numeric_from: int = 1) -> str:
+    head = "".join(
+        f"<th class='{'n ' if i >= numeric_from else ''}{'sort' if sortable else ''}'>{html.escape(h)}</th>" for i, h in enumerate(headers)
+    )
+    return (
+        f"<div class=scroll><table{' class=sortable' if sortable else ''}><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _chart(figure: go.Figure, div_id: str) -> str:
+    figure.update_layout(margin={"l": 50, "r": 20, "t": 30, "b": 40}, template="plotly_white", font={"size": 12})
+    return "<div class=chart>" + figure.to_html(
+        full_html=False, include_plotlyjs=False, div_id=div_id, config={"displayModeBar": False, "responsive": True}
+    ) + "</div>"
+
+
+def _reconciliation(d: ReportData) -> str:
+    rows = []
+    for model, credited_cents, unattributed_cents in d.by_model.iter_rows():
+        ok = credited_cents == d.won_cents
+        credited, unattributed = credited_cents / 100, unattributed_cents / 100
+        share = unattributed / credited if credited else 0.0
+        rows.append(
+            "<tr>" + _cell(model) + _cell(_money(credited, d.currency), credited, True)
+            + f"<td class='n {'ok' if ok else 'bad'}'>{'reconciles' if ok else 'DOES NOT RECONCILE'}</td>"
+            + _cell(_money(unattributed, d.currency), unattributed, True) + _cell(f"{share:.1%}", share, True) + "</tr>"
+        )
+    cards = (
+        f"<div class=cards><div class=card>won deals<b id=won-deals>{d.won_deals:,}</b></div>"
+        f"<div class=card>won revenue<b id=won-revenue>{_money(d.won_cents / 100, d.currency)}</b></div></div>"
+    )
+    return cards + _table(["model", "credited revenue", "equals won revenue", "unattributed", "unattributed share"], rows)
+
+
+def _channels(d: ReportData) -> str:
+    pivot = d.by_channel.pivot(on="model", index="channel", values="credited_revenue", aggregate_function="sum").fill_null(0.0)
+    models = sorted(c for c in pivot.columns if c != "channel")
+    pivot = pivot.sort(d.model if d.model in models else models[0], descending=True) if models else pivot
+    figure = go.Figure([go.Bar(name=m, x=pivot["channel"].to_list(), y=pivot[m].to_list()) for m in models])
+    figure.update_layout(barmode="group", yaxis_title=f"credited revenue ({d.currency})")
+    rows = [
+        "<tr>" + _cell(row["channel"]) + "".join(_cell(_amount(row[m]), row[m], True) for m in models) + "</tr>"
+        for row in pivot.iter_rows(named=True)
+    ]
+    return _chart(figure, "chart-channels") + _table(["channel", *(f"{m} ({d.currency})" for m in models)], rows, sortable=True)
+
+
+def _campaigns(d: ReportData) -> str:
+    if d.campaigns.is_empty():
+        return "<p class=muted>No campaigns.</p>"
+    models = sorted(d.campaigns["model"].unique().to_list())
+    wide = d.campaigns.pivot(on="model", index=["campaign_id", "campaign_name", "channel", "cost"], values=["credited_revenue", "roas"])
+    wide = wide.sort(f"credited_revenue_{d.model}" if f"credited_revenue_{d.model}" in wide.columns else wide.columns[-1], descending=True, nulls_last=True)
+    rows, total = [], wide.height
+    for row in wide.head(CAMPAIGN_ROWS).iter_rows(named=True):
+        cells = _cell(row["campaign_id"] or "(none)") + _cell(row["campaign_name"] or "") + _cell(row["channel"] or "")
+        cells += _cell(_amount(row["cost"]), row["cost"] if row["cost"] is not None else -1, True)
+        for m in models:
+            revenue, roas = row.get(f"credited_revenue_{m}"), row.get(f"roas_{m}")
+            cells += _cell(_amount(revenue), revenue or 0, True)
+            cells += _cell("unknown" if roas is None else f"{roas:,.2f}", roas if roas is not None else -1, True)
+        rows.append(f"<tr>{cells}</tr>")
+    headers = ["campaign", "name", "channel", f"cost ({d.currency})"] + [h for m in models for h in (f"{m} revenue", f"{m} ROAS")]
+    shown = f"The {min(total, CAMPAIGN_ROWS)} campaigns with the most {d.model} revenue of {total:,}" if total > CAMPAIGN_ROWS else f"All {total:,} campaigns"
+    return (
+        f"<p class=sub>{shown}, over all close months (cost and ROAS span months; unknown cost: ROAS unknown); "
+        f"revenue in {html.escape(d.currency)}. Click a header to sort; `attribution export --table campaign_attribution` has every row.</p>"
+        + _table(headers, rows, True, 3)
+    )
+
+
+def _trend(d: ReportData) -> str:
+    figure = go.Figure()
+    for channel in sorted(d.trend["channel"].unique().to_list()) if not d.trend.is_empty() else []:
+        part = d.trend.filter(pl.col("channel") == channel)
+        figure.add_bar(name=channel, x=[str(m) for m in part["close_month"].to_list()], y=part["credited_revenue"].to_list())
+    figure.update_layout(barmode="stack", yaxis_title=f"credited revenue ({d.currency}), {d.model}")
+    return _chart(figure, "chart-trend")
+
+
+def _journeys(d: ReportData) -> str:
+    j = d.journeys
+    if j.is_empty():
+        return "<p class=muted>No won deal with touches in scope.</p>"
+    email = (j["matched_by"] == "e-mail").mean()
+    facts = [
+        ("won deals with touches", f"{j.height:,}"),
+        ("touches per won deal, median (mean)", f"{j['touches'].median():,.1f} ({j['touches'].mean():,.1f})"),
+        ("days from first touch to close, median (90th percentile)", f"{j['days_to_close'].median():,.1f} ({j['days_to_close'].quantile(0.9):,.1f})"),
+        ("deals matched by a contact's e-mail", f"{email:.1%}"),
+        ("deals matched by account domain only", f"{1 - email:.1%}"),
+    ]
+    figure = go.Figure(go.Histogram(x=j["touches"].to_list(), nbinsx=40))
+    figure.update_layout(xaxis_title="touches per won deal", yaxis_title="deals")
+    return _table(["fact", "value"], ["<tr>" + _cell(k) + _cell(v, numeric=True) + "</tr>" for k, v in facts]) + _chart(figure, "chart-journeys")
+
+
+def _quality(d: ReportData) -> str:
+    rows = ["<tr>" + _cell(s) + _cell(r) + _cell(f"{n:,}", n, True) + "</tr>" for s, r, n in d.quarantine.sort("source", "rule").iter_rows()]
+    quarantined = _table(["source", "rule", "rows quarantined"], rows, numeric_from=2) if rows else "<p>No row was quarantined.</p>"
+    warnings = ["<tr>" + _cell(k.replace("_", " ")) + _cell(f"{v:,}", v, True) + "</tr>" for k, v in sorted(d.warnings.items())]
+    return quarantined + "<h3>Referential warnings (never blocking)</h3>" + _table(["warning", "rows"], warnings)
+
+
+def _provenance(d: ReportData) -> str:
+    params = d.run["parameters"]
+    rows = [("run id", d.run["run_id"]), ("finished at (UTC)", str(d.run["finished_at"])), ("as-of", str(params.get("as_of_resolved")))]
+    rows += [(k, json.dumps(v) if isinstance(v, (list, dict)) else str(v)) for k, v in sorted(params.items()) if k != "as_of_resolved"]
+    return _table(["", "value"], ["<tr>" + _cell(k) + _cell(v) + "</tr>" for k, v in rows], numeric_from=9)
+
+
+SECTIONS = (
+    ("reconciliation", "Reconciliation", _reconciliation),
+    ("channels", "Credited revenue by channel, every model", _channels),
+    ("campaigns", "Campaigns: cost, credited revenue and ROAS per model", _campaigns),
+    ("trend", "Monthly trend by channel", _trend),
+    ("journeys", "Journeys of won deals", _journeys),
+    ("quality", "Data quality", _quality),
+    ("provenance", "Run and parameters", _provenance),
+)
+
+
+def render(d: ReportData) -> str:
+    """The whole page; plotly.js is inlined once, so nothing is fetched."""
+    first, end = d.months
+    last = (end - dt.timedelta(days=1)).replace(day=1)
+    body = "".join(f"<section id={key}><h2>{html.escape(title)}</h2>{build(d)}</section>" for key, title, build in SECTIONS)
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<meta http-equiv=Content-Security-Policy content=\"{_CSP}\">"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>Attribution report {first:%Y-%m} to {last:%Y-%m}</title><style>{_CSS}</style>"
+        f"<script>{plotly.offline.get_plotlyjs()}</script></head><body>"
+        f"<h1>Where revenue came from</h1><p class=sub>Deals closing {first:%Y-%m} to {last:%Y-%m}; "
+        f"trend for model <b>{html.escape(d.model)}</b>; amounts in {html.escape(d.currency)}.</p>"
+        f"{body}<script>{_SORT_JS}</script></body></html>"
+    )
+
+
+def write_report(url: str, out, model: str | None = None, first: dt.date | None = None, last: dt.date | None = None) -> ReportData:
+    data = load(url, model, first, last)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(data), encoding="utf-8")
+    return data
+
+
+def summary_markdown(d: ReportData) -> str:
+    """A few lines for the Dagster asset's metadata."""
+    lines = [f"**{d.won_deals:,} won deals, {_money(d.won_cents / 100, d.currency)}** ({d.months[0]:%Y-%m} onwards)", ""]
+    lines += [f"- {m}: {_money(c / 100, d.currency)}, unattributed {_money(u / 100, d.currency)}" for m, c, u in d.by_model.iter_rows()]
+    return "\n".join(lines)
+
+
+def screenshot(page, png, width: int = 1280, height: int = 2600) -> None:
+    """The page as headless Chromium draws it (Debian's ``chromium`` package)."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise RuntimeError("chromium is not installed (apt-get install chromium)")
+    png.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={width},{height}",
+         "--virtual-time-budget=5000", f"--screenshot={png.resolve()}", page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    if done.returncode != 0 or not png.exists():
+        raise RuntimeError(f"chromium exited {done.returncode}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}")

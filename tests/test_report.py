@@ -1,0 +1,93 @@
+"""The marketer report, rendered by headless Chromium (Debian's package): every
+section and chart present, the figures right, no console message and no request
+leaving the page. A screenshot is kept as a test artifact."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from attribution_pipeline.cli import main
+from attribution_pipeline.report import SECTIONS
+from attribution_pipeline.sample_data import generate
+from pipeline_runs import read, run_cli
+
+ARTIFACTS = Path(os.environ.get("ATTRIBUTION_TEST_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts"))
+CHARTS = ("chart-channels", "chart-trend", "chart-journeys")
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium package")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return found
+
+
+def render(page: Path, screenshot: Path | None = None) -> tuple[str, list[str]]:
+    """The DOM after scripts ran, and every console message Chromium logged."""
+    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,2400",
+               "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000"]
+    command += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
+    done = subprocess.run([*command, page.as_uri()], capture_output=True, text=True, timeout=120)
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    return done.stdout, console
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[str, Path]:
+    folder = tmp_path_factory.mktemp("report")
+    generate(folder / "landing", touches=1500, seed=3)
+    url = f"duckdb:///{folder / 'w.duckdb'}"
+    with pytest.MonkeyPatch.context() as patch:
+        (folder / "home").mkdir()
+        (folder / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        patch.setenv("DAGSTER_HOME", str(folder / "home"))
+        patch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
+        assert run_cli("--source", str(folder / "landing"), "--warehouse", url) == 0
+        assert (folder / "home" / "attribution_report.html").exists()  # the Dagster asset wrote one too
+    page = folder / "report.html"
+    assert main(["report", "--warehouse", url, "--out", str(page)]) == 0
+    return url, page
+
+
+def test_report_renders_every_section_and_chart_offline(built):
+    url, page = built
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    dom, console = render(page)
+    _, screenshot_console = render(page, ARTIFACTS / "report.png")
+    assert console == [] and screenshot_console == [], console + screenshot_console  # no error, no blocked request
+    assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+    for key, title, _ in SECTIONS:
+        assert f'id="{key}"' in dom and title in dom.replace("&amp;", "&"), key
+    for chart in CHARTS:  # plotly drew each chart (its SVG exists only after the script ran)
+        block = dom.split(f'id="{chart}"', 1)[1][:20_000]
+        assert "main-svg" in block, chart
+    # The policy blocks every request and Chromium logs each blocked one to the console,
+    # so the empty console above also says that nothing was requested.
+    assert "default-src 'none'" in page.read_text()[:2000]
+
+
+def test_report_figures_match_the_warehouse(built):
+    """Won deals and revenue from staging, credit per model from touch_credit (not the
+    channel mart the page reads), formatted as the page formats them."""
+    url, page = built
+    dom, _ = render(page)
+    deals = read(url, "staging", "opportunities").filter(pl.col("is_won"))
+    won_cents = int(deals.get_column("amount_cents").sum())
+    assert f">{deals.height:,}<" in dom
+    assert f"{won_cents / 100:,.2f} USD" in dom
+    credit = read(url, "attribution", "touch_credit")
+    totals = credit.group_by("model").agg((pl.col("credited_amount").cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64).sum().alias("cents"))
+    reconciliation = dom.split('id="reconciliation"', 1)[1].split("</section>", 1)[0]
+    for model, cents in totals.iter_rows():
+        assert cents == won_cents, model
+        row = reconciliation.split(f"<td>{model}</td>", 1)[1].split("</tr>", 1)[0]
+        assert f"{cents / 100:,.2f} USD" in row and "reconciles" in row, model
+    assert "DOES NOT RECONCILE" not in dom
