@@ -5,6 +5,7 @@ leaving the page. A screenshot is kept as a test artifact."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -91,3 +92,23 @@ def test_report_figures_match_the_warehouse(built):
         row = reconciliation.split(f"<td>{model}</td>", 1)[1].split("</tr>", 1)[0]
         assert f"{cents / 100:,.2f} USD" in row and "reconciles" in row, model
     assert "DOES NOT RECONCILE" not in dom
+
+
+def test_report_channel_table_matches_touch_credit(built):
+    """Each channel's credited revenue per model, summed independently from
+    touch_credit, is the figure in that channel's row of the page."""
+    url, page = built
+    html_text = page.read_text()
+    section = html_text.split("<section id=channels>", 1)[1].split("</section>", 1)[0]
+    credit = read(url, "attribution", "touch_credit")
+    cents = (pl.col("credited_amount").cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64)
+    sums = credit.group_by("channel", "model").agg(cents.sum().alias("cents"))
+    models = sorted(sums.get_column("model").unique().to_list())
+    checked = 0
+    for channel in sums.get_column("channel").unique().to_list():
+        row = section.split(f"<td>{channel}</td>", 1)[1].split("</tr>", 1)[0]
+        cells = re.findall(r"<td class=n[^>]*>([^<]*)</td>", row)
+        expected = {m: c for _, m, c in sums.filter(pl.col("channel") == channel).iter_rows()}
+        assert cells == [f"{expected.get(m, 0) / 100:,.2f}" for m in models], channel
+        checked += 1
+    assert checked >= 5
