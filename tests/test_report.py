@@ -112,3 +112,22 @@ def test_report_channel_table_matches_touch_credit(built):
         assert cells == [f"{expected.get(m, 0) / 100:,.2f}" for m in models], channel
         checked += 1
     assert checked >= 5
+
+
+@pytest.mark.postgres
+def test_report_from_postgres_reconciles_to_the_cent(tmp_path, postgres_database, dagster_home, monkeypatch):
+    """The report's SQL is portable: the same figures from a PostgreSQL warehouse
+    (the page's tables are written server-side, so no browser is needed here)."""
+    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
+    generate(tmp_path / "landing", touches=800, seed=4)
+    assert run_cli("--source", str(tmp_path / "landing"), "--warehouse", postgres_database) == 0
+    page = tmp_path / "report.html"
+    assert main(["report", "--warehouse", postgres_database, "--out", str(page), "--model", "time_decay"]) == 0
+    text = page.read_text()
+    deals = read(postgres_database, "staging", "opportunities").filter(pl.col("is_won"))
+    won_cents = int(deals.get_column("amount_cents").sum())
+    assert f"{won_cents / 100:,.2f} USD" in text and "DOES NOT RECONCILE" not in text
+    assert text.count(">reconciles<") == 5
+    assert "trend for model <b>time_decay</b>" in text
+    for key, _, _ in SECTIONS:
+        assert f"<section id={key}>" in text
