@@ -10,8 +10,8 @@ from attribution_pipeline.contract import CONTRACTS
 from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, table_metadata
 from attribution_pipeline.resources import AttributionSettings, Warehouse
 from attribution_pipeline.run_log import record_run
-from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, RUNS
-from models import marts
+from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, RUNS
+from models import funnel, marts
 from models.registry import get_models
 
 _CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])
@@ -36,6 +36,27 @@ def campaign_attribution(
     names = [model.name for model in get_models()]
     frame = marts.campaign_attribution(touch_credit.lazy(), campaigns.lazy(), names).collect()
     return frame.with_columns(run_id=pl.lit(context.run.run_id))
+
+@dg.asset(
+    key=["attribution", "pipeline_sourcing"],
+    retry_policy=WRITE_RETRY,
+    backfill_policy=SINGLE_RUN,
+    group_name="marts",
+    kinds={"polars", "sql"},
+    ins={"journeys": dg.AssetIn(key=["attribution", "journeys"]), "opportunities": dg.AssetIn(key=["staging", "opportunities"])},
+    metadata=table_metadata(PIPELINE_SOURCING),
+    description=(
+        "Per created month, channel and sourcing: opportunities and amount that marketing sourced (a marketing touch on "
+        "or before created_at), only influenced (after it) or that sales sourced (no marketing touch), with shares of "
+        "the month. Every opportunity, won, lost or open; rebuilt from all of journeys."
+    ),
+)
+def pipeline_sourcing(
+    context: dg.AssetExecutionContext, settings: AttributionSettings, journeys: pl.DataFrame, opportunities: pl.DataFrame
+) -> pl.DataFrame:
+    frame = funnel.pipeline_sourcing(journeys.lazy(), opportunities.lazy(), tuple(settings.non_marketing_channels)).collect()
+    return frame.with_columns(run_id=pl.lit(context.run.run_id))
+
 
 def channel_asset(partitions: dg.MonthlyPartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
@@ -98,7 +119,7 @@ def run_months(tags: dict) -> dict:
     backfill_policy=SINGLE_RUN,
     group_name="marts",
     kinds={"sql"},
-    deps=[campaign_attribution, dg.AssetKey(["attribution", "channel_attribution"])],
+    deps=[campaign_attribution, pipeline_sourcing, dg.AssetKey(["attribution", "channel_attribution"])],
     metadata=table_metadata(RUNS),
     description="Appends this run's row to attribution.runs (parameters, status, per-source row accounting) and attribution.run_sources.",
 )

@@ -29,7 +29,9 @@ from attribution_pipeline.partitions import month_key
 
 SOURCES_STAGE = ("raw", "staging", "quarantine")
 PARTITIONED_STAGE = (("attribution", "journeys"), ("attribution", "touch_credit"), ("attribution", "channel_attribution"))
-MARTS_STAGE = (("attribution", "campaign_attribution"), ("attribution", "runs"), ("attribution", "report"))
+MARTS_STAGE = (
+    ("attribution", "campaign_attribution"), ("attribution", "pipeline_sourcing"), ("attribution", "runs"), ("attribution", "report"),
+)
 
 
 @dataclass(frozen=True)

@@ -142,11 +142,26 @@ def quarantine_table(source: str) -> sa.Table:
     )
 
 
-PUBLIC_TABLES = [JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, RUNS, RUN_SOURCES]
+PIPELINE_SOURCING = _table(
+    ATTRIBUTION,
+    "pipeline_sourcing",
+    "One row per (created month, channel, sourcing) over every opportunity (won, lost and open): who sourced the pipeline.",
+    _col("created_month", sa.Date, "Calendar month of the opportunity's created_at in UTC, as its first day", nullable=False),
+    _col("channel", sa.Text, "Channel of the deciding marketing touch (the first on or before created_at, else the first after); '(none)' for sales-sourced", nullable=False),
+    _col("sourcing", sa.Text, "marketing_sourced (a marketing touch on or before created_at), marketing_influenced (only after it), or sales_sourced (none)", nullable=False),
+    _col("opportunities", sa.BigInteger, "Opportunities created in the month with this channel and sourcing", nullable=False),
+    _col("amount", Money, "Their amount, in the reporting currency", nullable=False),
+    _col("share_of_opportunities", sa.Double, "opportunities / all opportunities created in the month", nullable=False),
+    _col("share_of_amount", sa.Double, "amount / all amount created in the month (0 when that is 0)", nullable=False),
+    _col(*RUN_ID),
+)
+
+PUBLIC_TABLES = [JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, RUNS, RUN_SOURCES]
 MONEY_COLUMNS = {  # frame column in integer cents -> table column in Numeric(18, 2)
     "credited_cents": "credited_amount",
     "credited_revenue_cents": "credited_revenue",
     "cost_cents": "cost",
+    "amount_cents": "amount",
 }
 
 # Partitioned tables (by close month) and the column whose month is the partition:
