@@ -10,7 +10,8 @@ from attribution_pipeline.contract import CONTRACTS
 from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, table_metadata
 from attribution_pipeline.resources import AttributionSettings, Warehouse
 from attribution_pipeline.run_log import record_run
-from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, RUNS
+from attribution_pipeline.contract import LEAD_TIMES
+from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, LEAD_SLA, LEAD_SLA_COMPLIANCE, PIPELINE_SOURCING, RUNS
 from models import funnel, marts
 from models.registry import get_models
 
@@ -56,6 +57,42 @@ def pipeline_sourcing(
 ) -> pl.DataFrame:
     frame = funnel.pipeline_sourcing(journeys.lazy(), opportunities.lazy(), tuple(settings.non_marketing_channels)).collect()
     return frame.with_columns(run_id=pl.lit(context.run.run_id))
+
+
+@dg.asset(
+    key=["attribution", "lead_sla"],
+    retry_policy=WRITE_RETRY,
+    backfill_policy=SINGLE_RUN,
+    group_name="marts",
+    kinds={"polars", "sql"},
+    ins={"leads": dg.AssetIn(key=["staging", "leads"])},
+    metadata=table_metadata(LEAD_SLA),
+    description=(
+        "Per lead that reached MQL: hours from mql_at to the first sales activity and whether the hand-off SLA "
+        "(lead_sla_hours, default 24) was met; a lead still waiting past the limit at the as-of time is breached. "
+        "Empty without a leads source."
+    ),
+)
+def lead_sla(context: dg.AssetExecutionContext, settings: AttributionSettings, leads: pl.DataFrame) -> pl.DataFrame:
+    if leads.is_empty():
+        context.log.info("no leads source (or no valid lead): lead_sla and lead_sla_compliance hold no rows")
+    as_of = settings.params().as_of or leads.select(pl.max_horizontal(pl.col(list(LEAD_TIMES)).max())).item()
+    frame = funnel.lead_sla(leads.lazy(), settings.lead_sla_hours, as_of).collect()
+    return frame.with_columns(run_id=pl.lit(context.run.run_id))
+
+
+@dg.asset(
+    key=["attribution", "lead_sla_compliance"],
+    retry_policy=WRITE_RETRY,
+    backfill_policy=SINGLE_RUN,
+    group_name="marts",
+    kinds={"polars", "sql"},
+    ins={"lead_sla": dg.AssetIn(key=["attribution", "lead_sla"])},
+    metadata=table_metadata(LEAD_SLA_COMPLIANCE),
+    description="Per MQL week and owner: leads, SLA met, breached and waiting, and compliance = met / (met + breached).",
+)
+def lead_sla_compliance(context: dg.AssetExecutionContext, lead_sla: pl.DataFrame) -> pl.DataFrame:
+    return funnel.lead_sla_compliance(lead_sla.lazy()).collect().with_columns(run_id=pl.lit(context.run.run_id))
 
 
 def channel_asset(partitions: dg.MonthlyPartitionsDefinition) -> dg.AssetsDefinition:
@@ -119,7 +156,7 @@ def run_months(tags: dict) -> dict:
     backfill_policy=SINGLE_RUN,
     group_name="marts",
     kinds={"sql"},
-    deps=[campaign_attribution, pipeline_sourcing, dg.AssetKey(["attribution", "channel_attribution"])],
+    deps=[campaign_attribution, pipeline_sourcing, lead_sla_compliance, dg.AssetKey(["attribution", "channel_attribution"])],
     metadata=table_metadata(RUNS),
     description="Appends this run's row to attribution.runs (parameters, status, per-source row accounting) and attribution.run_sources.",
 )

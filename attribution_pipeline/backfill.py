@@ -30,7 +30,8 @@ from attribution_pipeline.partitions import month_key
 SOURCES_STAGE = ("raw", "staging", "quarantine")
 PARTITIONED_STAGE = (("attribution", "journeys"), ("attribution", "touch_credit"), ("attribution", "channel_attribution"))
 MARTS_STAGE = (
-    ("attribution", "campaign_attribution"), ("attribution", "pipeline_sourcing"), ("attribution", "runs"), ("attribution", "report"),
+    ("attribution", "campaign_attribution"), ("attribution", "pipeline_sourcing"), ("attribution", "lead_sla"),
+    ("attribution", "lead_sla_compliance"), ("attribution", "runs"), ("attribution", "report"),
 )
 
 

@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop when a larger share of a source's rows is quarantined (default 0.5)")
     run.add_argument("--non-marketing-channels", default="direct,sales_outreach", metavar="C1,C2",
                      help="pipeline_sourcing: channels that are not marketing (default direct,sales_outreach)")
+    run.add_argument("--lead-sla-hours", type=float, default=24.0, help="lead_sla: hours sales has to act on an MQL (default 24)")
     run.add_argument("--month", metavar="YYYY-MM", help="re-run one close month only (replaces exactly that month's rows)")
     run.add_argument("--from", dest="from_month", metavar="YYYY-MM", help="first close month of a range (with --to)")
     run.add_argument("--to", dest="to_month", metavar="YYYY-MM", help="last close month of a range (with --from)")
@@ -108,6 +109,7 @@ def _settings(args: argparse.Namespace) -> dict:
         "reporting_currency": args.reporting_currency,
         "as_of": args.as_of,
         "max_quarantine_share": args.max_quarantine_share,
+        "lead_sla_hours": args.lead_sla_hours,
         "non_marketing_channels": [c.strip().lower() for c in args.non_marketing_channels.split(",") if c.strip()],
     }
     from attribution_pipeline.resources import AttributionSettings

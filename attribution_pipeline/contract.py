@@ -238,6 +238,38 @@ def _contacts(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check
     return columns, [_required("opportunity_id"), _required("email")]
 
 
+LEAD_TIMES = ("created_at", "mql_at", "sql_at", "first_sales_activity_at", "disqualified_at")
+# Funnel stages in order: a stage time before an earlier stage's is a quarantine rule.
+LEAD_STAGE_ORDER = (("mql_at", "created_at"), ("sql_at", "mql_at"), ("sql_at", "created_at"))
+
+
+def _leads(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
+    times = {column: parse_timestamp(_text(column)).value for column in LEAD_TIMES}
+    email = normalize_email(_text("email"))
+    columns = {
+        "lead_id": _text("lead_id"),
+        "email": email,
+        "account_domain": normalize_domain(_text("account_domain")),
+        **times,
+        "owner": _text("owner"),
+        "converted_opportunity_id": _text("converted_opportunity_id"),
+    }
+    checks = [_required("lead_id"), _required("created_at")]
+    checks += [check for column in LEAD_TIMES for check in _timestamp_checks(column, times[column])]
+    checks += [
+        Check(f"{later}.before_{earlier}", times[later] < times[earlier], pl.lit(f"{later} is before {earlier}"))
+        for later, earlier in LEAD_STAGE_ORDER
+    ]
+    return columns, checks
+
+
+def _stage_history(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
+    entered = parse_timestamp(_text("entered_at")).value
+    columns = {"opportunity_id": _text("opportunity_id"), "stage": _text("stage").str.to_lowercase(), "entered_at": entered}
+    checks = [_required("opportunity_id"), _required("stage"), _required("entered_at"), *_timestamp_checks("entered_at", entered)]
+    return columns, checks
+
+
 # A positive decimal rate, kept exact as num / 10**places.
 _RATE = r"^\+?(?P<units>[0-9]*)(?:\.(?P<places>[0-9]{0,12}))?$"
 
@@ -333,6 +365,22 @@ CONTRACTS: dict[str, SourceContract] = {
             ["currency", "rate_date", "rate_to_reporting"],
             ["currency", "rate_date"],
             _fx_rates,
+            optional=True,
+        ),
+        _contract(
+            "leads",
+            ["lead_id", "email", "account_domain", *LEAD_TIMES, "owner", "converted_opportunity_id"],
+            ["lead_id", "created_at"],
+            ["lead_id"],
+            _leads,
+            optional=True,
+        ),
+        _contract(
+            "opportunity_stage_history",
+            ["opportunity_id", "stage", "entered_at"],
+            ["opportunity_id", "stage", "entered_at"],
+            ["opportunity_id", "stage", "entered_at"],
+            _stage_history,
             optional=True,
         ),
     )

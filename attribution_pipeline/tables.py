@@ -156,7 +156,39 @@ PIPELINE_SOURCING = _table(
     _col(*RUN_ID),
 )
 
-PUBLIC_TABLES = [JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, RUNS, RUN_SOURCES]
+LEAD_SLA = _table(
+    ATTRIBUTION,
+    "lead_sla",
+    "One row per lead that reached MQL: how long sales took to act on it, against the hand-off SLA.",
+    _col("lead_id", sa.Text, "The lead", nullable=False),
+    _col("owner", sa.Text, "The lead's owner; '(unassigned)' when empty", nullable=False),
+    _col("mql_at", Timestamp, "When the lead became marketing-qualified (UTC)", nullable=False),
+    _col("mql_week", sa.Date, "Monday (UTC) of the week of mql_at", nullable=False),
+    _col("first_sales_activity_at", Timestamp, "First sales activity on the lead; null while none"),
+    _col("hours_to_first_activity", sa.Double, "Hours from mql_at to first_sales_activity_at; null while none; negative when sales acted first"),
+    _col("sla_hours", sa.Double, "The SLA limit in hours this row was judged against", nullable=False),
+    _col("status", sa.Text, "met (acted within the limit, inclusive), breached (later, or still waiting past it at the as-of time), waiting", nullable=False),
+    _col(*RUN_ID),
+)
+
+LEAD_SLA_COMPLIANCE = _table(
+    ATTRIBUTION,
+    "lead_sla_compliance",
+    "One row per (MQL week, owner): hand-off SLA compliance.",
+    _col("mql_week", sa.Date, "Monday (UTC) of the week the leads became MQL", nullable=False),
+    _col("owner", sa.Text, "Lead owner, or '(unassigned)'", nullable=False),
+    _col("leads", sa.BigInteger, "MQLs of the week and owner", nullable=False),
+    _col("met", sa.BigInteger, "Of them, SLA met", nullable=False),
+    _col("breached", sa.BigInteger, "Of them, SLA breached", nullable=False),
+    _col("waiting", sa.BigInteger, "Of them, still waiting within the limit", nullable=False),
+    _col("compliance", sa.Double, "met / (met + breached); null while every lead is waiting"),
+    _col(*RUN_ID),
+)
+
+PUBLIC_TABLES = [
+    JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, LEAD_SLA, LEAD_SLA_COMPLIANCE,
+    RUNS, RUN_SOURCES,
+]
 MONEY_COLUMNS = {  # frame column in integer cents -> table column in Numeric(18, 2)
     "credited_cents": "credited_amount",
     "credited_revenue_cents": "credited_revenue",

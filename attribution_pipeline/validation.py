@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from attribution_pipeline.contract import ISO_4217, LINEAGE, SOURCE_ROW, SourceContract
+from attribution_pipeline.contract import ISO_4217, LEAD_STAGE_ORDER, LEAD_TIMES, LINEAGE, SOURCE_ROW, SourceContract
 from attribution_pipeline.normalize import trimmed
 from models.params import AttributionParams
 
@@ -36,7 +36,12 @@ BOOLEAN_TEXT = "^(?:" + "|".join(
     "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in word)
     for word in ("true", "false", "t", "f", "yes", "no", "y", "n", "1", "0")
 ) + ")$"
-TIMESTAMP_COLUMNS = {"touches": ["occurred_at"], "opportunities": ["created_at", "closed_at"]}
+TIMESTAMP_COLUMNS = {
+    "touches": ["occurred_at"],
+    "opportunities": ["created_at", "closed_at"],
+    "leads": list(LEAD_TIMES),
+    "opportunity_stage_history": ["entered_at"],
+}
 DATE_COLUMNS = {"campaigns": ["start_date", "end_date"], "fx_rates": ["rate_date"]}
 
 
@@ -116,6 +121,12 @@ def row_expectations(contract: SourceContract, params: AttributionParams) -> lis
                 column_A="closed_at__parsed", column_B="created_at__parsed", or_equal=True, ignore_row_if="either_value_is_missing")),
             Expectation("closed_at.required_when_closed", gxe.ExpectColumnValuesToNotBeNull(
                 column="closed_at", row_condition=Column("is_closed__parsed") == True)),  # noqa: E712 (a GX condition)
+        ]
+    if name == "leads":
+        expectations += [
+            Expectation(f"{later}.before_{earlier}", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=f"{later}__parsed", column_B=f"{earlier}__parsed", or_equal=True, ignore_row_if="either_value_is_missing"))
+            for later, earlier in LEAD_STAGE_ORDER
         ]
     if name == "fx_rates":
         expectations.append(Expectation("currency.invalid_currency", gxe.ExpectColumnValuesToBeInSet(column="currency__parsed", value_set=ISO_4217)))

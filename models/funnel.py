@@ -55,3 +55,48 @@ def pipeline_sourcing(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, non_m
         .then(pl.col("amount_cents") / pl.col("amount_cents").sum().over(month))
         .otherwise(0.0),
     ).sort("created_month", "sourcing", "channel")
+
+
+DEFAULT_SLA_HOURS = 24.0
+MET, BREACHED, WAITING = "met", "breached", "waiting"
+
+
+def lead_sla(leads: pl.LazyFrame, sla_hours: float, as_of) -> pl.LazyFrame:
+    """One row per lead that reached MQL: hours from mql_at to the first sales
+    activity, and whether the hand-off met the SLA. A lead still without activity
+    is ``waiting`` until ``sla_hours`` have passed at ``as_of``, then ``breached``.
+    Activity logged before mql_at counts as met (hours <= 0)."""
+    hours = (pl.col("first_sales_activity_at") - pl.col("mql_at")).dt.total_microseconds() / 3_600_000_000
+    waited = (pl.lit(as_of, pl.Datetime("us", "UTC")) - pl.col("mql_at")).dt.total_microseconds() / 3_600_000_000
+    return (
+        leads.filter(pl.col("mql_at").is_not_null())
+        .select(
+            "lead_id",
+            pl.col("owner").fill_null("(unassigned)"),
+            "mql_at",
+            pl.col("mql_at").dt.truncate("1w").dt.date().alias("mql_week"),
+            "first_sales_activity_at",
+            hours.alias("hours_to_first_activity"),
+            pl.lit(sla_hours, pl.Float64).alias("sla_hours"),
+            pl.when(pl.col("first_sales_activity_at").is_not_null())
+            .then(pl.when(hours <= sla_hours).then(pl.lit(MET)).otherwise(pl.lit(BREACHED)))
+            .when(waited > sla_hours).then(pl.lit(BREACHED))
+            .otherwise(pl.lit(WAITING))
+            .alias("status"),
+        )
+        .sort("mql_at", "lead_id")
+    )
+
+
+def lead_sla_compliance(per_lead: pl.LazyFrame) -> pl.LazyFrame:
+    """Per MQL week (Monday, UTC) and owner: leads, met, breached, waiting, and
+    compliance = met / (met + breached); null while every lead is still waiting."""
+    counts = [(pl.col("status") == status).sum().cast(pl.Int64).alias(status) for status in (MET, BREACHED, WAITING)]
+    return (
+        per_lead.group_by("mql_week", "owner")
+        .agg(pl.len().cast(pl.Int64).alias("leads"), *counts)
+        .with_columns(
+            compliance=pl.when(pl.col(MET) + pl.col(BREACHED) > 0).then(pl.col(MET) / (pl.col(MET) + pl.col(BREACHED)))
+        )
+        .sort("mql_week", "owner")
+    )

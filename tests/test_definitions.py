@@ -10,7 +10,7 @@ defs = build_definitions()
 from attribution_pipeline.tables import PUBLIC_TABLES
 
 LAYER_GROUPS = {"raw": "raw", "staging": "staging", "quarantine": "staging"}
-SOURCES = ["campaigns", "fx_rates", "opportunities", "opportunity_contacts", "touches"]
+SOURCES = ["campaigns", "fx_rates", "leads", "opportunities", "opportunity_contacts", "opportunity_stage_history", "touches"]
 
 
 def specs() -> dict[str, dg.AssetSpec]:
@@ -20,7 +20,7 @@ def specs() -> dict[str, dg.AssetSpec]:
 
 def test_every_layer_has_its_assets():
     expected = {f"{layer}/{source}" for layer in ("raw", "staging", "quarantine") for source in SOURCES}
-    expected |= {f"attribution/{name}" for name in ("journeys", "touch_credit", "campaign_attribution", "channel_attribution", "pipeline_sourcing", "runs", "report")}
+    expected |= {f"attribution/{name}" for name in ("journeys", "touch_credit", "campaign_attribution", "channel_attribution", "pipeline_sourcing", "lead_sla", "lead_sla_compliance", "runs", "report")}
     assert set(specs()) == expected
 
 

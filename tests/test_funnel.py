@@ -109,3 +109,90 @@ def test_pipeline_sourcing_table_accounts_for_every_opportunity(kind, tmp_path, 
     assert all(abs(total - 1) < 1e-12 for total in months.get_column("share_of_opportunities"))
     assert {"marketing_sourced", "sales_sourced"} <= set(table.get_column("sourcing"))
     assert not table.filter(pl.col("channel").is_in(["direct", "email", "paid_search"])).height
+
+
+def leads_frame(rows: list[tuple[str, str | None, float | None, float | None]]) -> pl.LazyFrame:
+    """(lead_id, owner, mql_at in hours after CREATED, first activity in hours after CREATED)."""
+    hour = lambda h: None if h is None else CREATED + dt.timedelta(hours=h)  # noqa: E731
+    return pl.DataFrame(
+        [{"lead_id": i, "owner": o, "mql_at": hour(m), "first_sales_activity_at": hour(a)} for i, o, m, a in rows],
+        schema={"lead_id": pl.String, "owner": pl.String, "mql_at": pl.Datetime("us", "UTC"), "first_sales_activity_at": pl.Datetime("us", "UTC")},
+    ).lazy()
+
+
+def test_lead_sla_statuses_and_boundaries():
+    """SLA 24 h, as-of = CREATED + 100 h (CREATED is Sunday 2024-03-10 12:00 UTC, so
+    its MQL week starts Monday 2024-03-04; +24 h is Monday 2024-03-11, a new week).
+    L1: activity after 2 h -> met (2 h).  L2: exactly 24 h -> met (the limit is inclusive).
+    L3: 24 h + 1 s -> breached.  L4: no activity, MQL 90 h before as-of -> breached (waiting past the limit).
+    L5: no activity, MQL 10 h before as-of -> waiting.  L6: never MQL -> not in the table.
+    L7: activity 1 h before mql_at -> met (-1 h)."""
+    from models.funnel import lead_sla
+
+    as_of = CREATED + dt.timedelta(hours=100)
+    got = lead_sla(
+        leads_frame([
+            ("L1", "ana", 0, 2), ("L2", "ana", 0, 24), ("L3", "ben", 0, 24 + 1 / 3600),
+            ("L4", "ben", 10, None), ("L5", None, 90, None), ("L6", "ana", None, None), ("L7", "ana", 24, 23),
+        ]),
+        24.0, as_of,
+    ).collect()
+    assert got.get_column("lead_id").to_list() == ["L1", "L2", "L3", "L4", "L7", "L5"]  # by mql_at, then id
+    assert got.get_column("status").to_list() == ["met", "met", "breached", "breached", "met", "waiting"]
+    hours = got.get_column("hours_to_first_activity").to_list()
+    assert hours[:3] == [2.0, 24.0, pytest.approx(24 + 1 / 3600, abs=1e-9)] and hours[3] is None and hours[4] == -1.0
+    assert got.get_column("mql_week").to_list()[:4] == [dt.date(2024, 3, 4)] * 4
+    assert got.get_column("mql_week").to_list()[4:] == [dt.date(2024, 3, 11), dt.date(2024, 3, 11)]
+    assert got.get_column("owner").to_list()[-1] == "(unassigned)"
+
+
+def test_lead_sla_compliance_per_week_and_owner():
+    """Week of 2024-03-04: ana L1 met, L2 met -> 2/2; ben L3 breached, L4 breached -> 0/2.
+    Week of 2024-03-11: ana L7 met -> 1/1; (unassigned) L5 waiting -> no rate yet."""
+    from models.funnel import lead_sla, lead_sla_compliance
+
+    per_lead = lead_sla(
+        leads_frame([("L1", "ana", 0, 2), ("L2", "ana", 0, 24), ("L3", "ben", 0, 25), ("L4", "ben", 10, None),
+                     ("L5", None, 90, None), ("L7", "ana", 24, 23)]),
+        24.0, CREATED + dt.timedelta(hours=100),
+    )
+    got = lead_sla_compliance(per_lead).collect()
+    assert got.rows() == [
+        (dt.date(2024, 3, 4), "ana", 2, 2, 0, 0, 1.0),
+        (dt.date(2024, 3, 4), "ben", 2, 0, 2, 0, 0.0),
+        (dt.date(2024, 3, 11), "(unassigned)", 1, 0, 0, 1, None),
+        (dt.date(2024, 3, 11), "ana", 1, 1, 0, 0, 1.0),
+    ]
+
+
+LEADS_CSV = """lead_id,email,account_domain,created_at,mql_at,sql_at,first_sales_activity_at,disqualified_at,owner,converted_opportunity_id
+L1,a@acme.com,acme.com,2024-03-01T09:00:00Z,2024-03-04T09:00:00Z,,2024-03-04T11:00:00Z,,ana,
+L2,b@acme.com,acme.com,2024-03-01T09:00:00Z,2024-03-04T09:00:00Z,2024-03-06T09:00:00Z,2024-03-05T09:00:00Z,,ana,
+L3,c@acme.com,acme.com,2024-03-01T09:00:00Z,2024-03-05T09:00:00Z,,2024-03-06T09:00:01Z,,ben,
+L4,d@acme.com,acme.com,2024-03-01T09:00:00Z,2024-03-07T09:00:00Z,,,,ben,
+L5,e@acme.com,acme.com,2024-03-01T09:00:00Z,,,,2024-03-02T09:00:00Z,,
+L6,f@acme.com,acme.com,2024-03-01T09:00:00Z,2024-03-04T09:00:00Z,2024-03-03T09:00:00Z,,,ana,
+L7,g@acme.com,acme.com,2024-03-08T08:00:00Z,2024-03-08T09:00:00Z,,,,ana,
+"""
+
+
+@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_lead_sla_through_the_pipeline(kind, tmp_path, dagster_home, monkeypatch, request):
+    """Hand-derived, as-of = the latest lead timestamp, 2024-03-08T09:00Z, SLA 24 h:
+    L1 2 h -> met; L2 24 h -> met (inclusive); L3 24 h 1 s -> breached; L4 no activity,
+    MQL 24 h before as-of -> still waiting (not past the limit); L5 never MQL -> absent;
+    L6 sql_at before mql_at -> quarantined (rule sql_at.before_mql_at), absent;
+    L7 MQL at the as-of itself -> waiting. All in the week of Monday 2024-03-04: ana
+    2 met + 1 waiting -> 1.0; ben 1 breached + 1 waiting -> 0.0."""
+    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}" if kind == "duckdb" else request.getfixturevalue("postgres_database")
+    generate(tmp_path / "landing", touches=600, seed=2)
+    (tmp_path / "landing" / "leads.csv").write_text(LEADS_CSV)
+    assert run_cli("--source", str(tmp_path / "landing"), "--warehouse", url) == 0
+    sla = read(url, "attribution", "lead_sla").sort("lead_id")
+    assert sla.select("lead_id", "status").rows() == [("L1", "met"), ("L2", "met"), ("L3", "breached"), ("L4", "waiting"), ("L7", "waiting")]
+    assert sla.get_column("hours_to_first_activity").to_list()[:3] == [2.0, 24.0, pytest.approx(24 + 1 / 3600)]
+    quarantined = read(url, "quarantine", "leads")
+    assert quarantined.select("rule").to_series().to_list() == ["sql_at.before_mql_at"]
+    compliance = read(url, "attribution", "lead_sla_compliance").sort("owner").select("mql_week", "owner", "leads", "met", "breached", "waiting", "compliance")
+    assert compliance.rows() == [(dt.date(2024, 3, 4), "ana", 3, 2, 0, 1, 1.0), (dt.date(2024, 3, 4), "ben", 2, 0, 1, 1, 0.0)]

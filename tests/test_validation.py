@@ -30,6 +30,12 @@ COLUMN_POOLS = {
     },
     "opportunity_contacts": {"opportunity_id": "id", "email": "text"},
     "fx_rates": {"currency": "currency", "rate_date": "timestamp", "rate_to_reporting": "money"},
+    "leads": {
+        "lead_id": "id", "email": "text", "account_domain": "domain", "created_at": "timestamp", "mql_at": "timestamp",
+        "sql_at": "timestamp", "first_sales_activity_at": "timestamp", "disqualified_at": "timestamp", "owner": "text",
+        "converted_opportunity_id": "id",
+    },
+    "opportunity_stage_history": {"opportunity_id": "id", "stage": "text", "entered_at": "timestamp"},
 }
 
 
