@@ -11,7 +11,7 @@ from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, table_meta
 from attribution_pipeline.resources import AttributionSettings, Warehouse
 from attribution_pipeline.run_log import record_run
 from attribution_pipeline.contract import LEAD_TIMES
-from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, LEAD_SLA, LEAD_SLA_COMPLIANCE, PIPELINE_SOURCING, RUNS
+from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, LEAD_SLA, LEAD_SLA_COMPLIANCE, PIPELINE_SOURCING, RUNS, STAGE_VELOCITY
 from models import funnel, marts
 from models.registry import get_models
 
@@ -95,6 +95,30 @@ def lead_sla_compliance(context: dg.AssetExecutionContext, lead_sla: pl.DataFram
     return funnel.lead_sla_compliance(lead_sla.lazy()).collect().with_columns(run_id=pl.lit(context.run.run_id))
 
 
+@dg.asset(
+    key=["attribution", "stage_velocity"],
+    retry_policy=WRITE_RETRY,
+    backfill_policy=SINGLE_RUN,
+    group_name="marts",
+    kinds={"polars", "sql"},
+    ins={"history": dg.AssetIn(key=["staging", "opportunity_stage_history"]), "opportunities": dg.AssetIn(key=["staging", "opportunities"])},
+    metadata=table_metadata(STAGE_VELOCITY),
+    description=(
+        "Per opportunity stage and created month: deals that entered, median, p75 and p90 days in stage, and conversion "
+        "to the next stage of stage_order (open deals still in a stage are neither converted nor lost). Empty without "
+        "an opportunity_stage_history source."
+    ),
+)
+def stage_velocity(
+    context: dg.AssetExecutionContext, settings: AttributionSettings, history: pl.DataFrame, opportunities: pl.DataFrame
+) -> pl.DataFrame:
+    if history.is_empty():
+        context.log.info("no opportunity_stage_history source (or no valid row): stage_velocity holds no rows")
+    order = tuple(stage.strip().lower() for stage in settings.stage_order)
+    frame = funnel.stage_velocity(history.lazy(), opportunities.lazy(), order).collect()
+    return frame.with_columns(run_id=pl.lit(context.run.run_id))
+
+
 def channel_asset(partitions: dg.MonthlyPartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=["attribution", "channel_attribution"],
@@ -156,7 +180,7 @@ def run_months(tags: dict) -> dict:
     backfill_policy=SINGLE_RUN,
     group_name="marts",
     kinds={"sql"},
-    deps=[campaign_attribution, pipeline_sourcing, lead_sla_compliance, dg.AssetKey(["attribution", "channel_attribution"])],
+    deps=[campaign_attribution, pipeline_sourcing, lead_sla_compliance, stage_velocity, dg.AssetKey(["attribution", "channel_attribution"])],
     metadata=table_metadata(RUNS),
     description="Appends this run's row to attribution.runs (parameters, status, per-source row accounting) and attribution.run_sources.",
 )

@@ -31,7 +31,7 @@ SOURCES_STAGE = ("raw", "staging", "quarantine")
 PARTITIONED_STAGE = (("attribution", "journeys"), ("attribution", "touch_credit"), ("attribution", "channel_attribution"))
 MARTS_STAGE = (
     ("attribution", "campaign_attribution"), ("attribution", "pipeline_sourcing"), ("attribution", "lead_sla"),
-    ("attribution", "lead_sla_compliance"), ("attribution", "runs"), ("attribution", "report"),
+    ("attribution", "lead_sla_compliance"), ("attribution", "stage_velocity"), ("attribution", "runs"), ("attribution", "report"),
 )
 
 

@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop when a larger share of a source's rows is quarantined (default 0.5)")
     run.add_argument("--non-marketing-channels", default="direct,sales_outreach", metavar="C1,C2",
                      help="pipeline_sourcing: channels that are not marketing (default direct,sales_outreach)")
+    run.add_argument("--stage-order", default="qualification,discovery,proposal,negotiation,closed_won", metavar="S1,S2",
+                     help="stage_velocity: opportunity stages in order (default qualification,discovery,proposal,negotiation,closed_won)")
     run.add_argument("--lead-sla-hours", type=float, default=24.0, help="lead_sla: hours sales has to act on an MQL (default 24)")
     run.add_argument("--month", metavar="YYYY-MM", help="re-run one close month only (replaces exactly that month's rows)")
     run.add_argument("--from", dest="from_month", metavar="YYYY-MM", help="first close month of a range (with --to)")
@@ -110,6 +112,7 @@ def _settings(args: argparse.Namespace) -> dict:
         "as_of": args.as_of,
         "max_quarantine_share": args.max_quarantine_share,
         "lead_sla_hours": args.lead_sla_hours,
+        "stage_order": [stage.strip().lower() for stage in args.stage_order.split(",") if stage.strip()],
         "non_marketing_channels": [c.strip().lower() for c in args.non_marketing_channels.split(",") if c.strip()],
     }
     from attribution_pipeline.resources import AttributionSettings

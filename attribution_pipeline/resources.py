@@ -23,7 +23,7 @@ from attribution_pipeline.sources import (
     read_landing,
 )
 from attribution_pipeline.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseClient
-from models.funnel import DEFAULT_NON_MARKETING_CHANNELS, DEFAULT_SLA_HOURS
+from models.funnel import DEFAULT_NON_MARKETING_CHANNELS, DEFAULT_SLA_HOURS, DEFAULT_STAGE_ORDER
 from models.params import DEFAULT_FREEMAIL_DOMAINS, AttributionParams, PositionWeights
 
 
@@ -99,6 +99,10 @@ class AttributionSettings(dg.ConfigurableResource):
         description="Domains never derived from an e-mail as an account domain",
     )
     max_quarantine_share: float = Field(default=0.5, description="A source with a larger share of rows quarantined stops the run")
+    stage_order: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_STAGE_ORDER),
+        description="stage_velocity: opportunity stages in order; conversion is to the next one",
+    )
     lead_sla_hours: float = Field(default=DEFAULT_SLA_HOURS, description="lead_sla: hours sales has to act on an MQL")
     non_marketing_channels: list[str] = Field(
         default_factory=lambda: list(DEFAULT_NON_MARKETING_CHANNELS),

@@ -1,4 +1,4 @@
-"""Seeded synthetic landing folder: realistic B2B touches, campaigns and deals.
+"""Seeded synthetic landing folder: realistic B2B touches, campaigns, deals and leads.
 
 Why this exists: the pipeline has to be demonstrated, tested and benchmarked
 without anyone's CRM export, so this module fabricates a landing folder that
@@ -18,22 +18,31 @@ marketing-ops team would drop on us:
   case, channels missing (to be derived from UTMs) or upper-cased, mixed
   boolean spellings, headers in mixed case with stray spaces, an unknown
   extra column, repeated contact rows and ~1% of campaign ids that campaigns
-  does not know about.
+  does not know about;
+* the funnel around them, in plain columns and ``...Z`` UTC timestamps:
+  ``leads`` (one per person, created at their first identified touch; ~60%
+  reach MQL, half of those SQL; one person per deal converted into it before
+  it was created) and ``opportunity_stage_history`` (qualification ->
+  discovery -> proposal -> negotiation -> closed_won/closed_lost, agreeing
+  with each deal's created_at, closed_at and status; rows lightly shuffled).
 
 Everything written is *valid* under SPEC 1; producing invalid rows is the
 job of the validation tests, not of this generator.
 
 Determinism: all randomness comes from ``numpy.random.SeedSequence([seed,
-stream])`` with one fixed stream per table and per touch chunk, values are
-rendered as strings by polars (no float formatting, no locale), and Parquet
-is written with fixed compression and row-group size (polars writes no
-timestamps into the file), so the same ``(touches, seed, fmt, chunk_rows)``
-gives byte-identical files. Across numpy/polars upgrades the bytes may
-change; the shape of the data does not.
+stream])`` with one fixed stream per table and per touch chunk (listed
+above ``_build_world``: a new table takes a new stream, so adding one leaves
+the bytes of the others unchanged), values are rendered as strings by
+polars (no float formatting, no locale), and Parquet is written with fixed
+compression and row-group size (polars writes no timestamps into the file),
+so the same ``(touches, seed, fmt, chunk_rows)`` gives byte-identical files.
+Across numpy/polars upgrades the bytes may change; the shape of the data
+does not. Leads depend on the touches (each person's first one), so they
+too change with ``chunk_rows``.
 
 Scale: all work is vectorized (numpy for the random draws, polars for the
 string rendering); the only Python loops run over chunks and over a handful
-of channels. Touches are produced ``chunk_rows`` at a time, and above that
+of channels, deal stages and lead-matching rounds. Touches are produced ``chunk_rows`` at a time, and above that
 size they are written as ``touches/part-NNNNN.<fmt>`` (SPEC 1 accepts a folder
 of part files per source), so memory follows the chunk, not the total.
 """
@@ -51,7 +60,14 @@ import polars as pl
 
 __all__ = ["CHANNELS", "DEFAULT_CHUNK_ROWS", "SOURCES", "generate"]
 
-SOURCES = ("touches", "campaigns", "opportunities", "opportunity_contacts")
+SOURCES = (
+    "touches",
+    "campaigns",
+    "opportunities",
+    "opportunity_contacts",
+    "leads",
+    "opportunity_stage_history",
+)
 DEFAULT_CHUNK_ROWS = 2_000_000
 
 # The ten channels of SPEC 1's default channel grouping, in a fixed order: the
@@ -253,6 +269,25 @@ _THEMES = ("Pipeline Accelerator", "Attribution, Demystified", "Q-End Push", "Br
 
 _OPEN_STAGES = ("Prospecting", "Qualification", "Proposal", "Negotiation")
 _ROLES = ("decision_maker", "champion", "influencer", "user")
+
+# Stage history: the pipeline stages in order, then the two closed stages.
+_HISTORY_STAGES = (
+    "qualification",
+    "discovery",
+    "proposal",
+    "negotiation",
+    "closed_won",
+    "closed_lost",
+)
+# Where an open deal currently is (its ``stage`` in opportunities) in _HISTORY_STAGES;
+# Prospecting comes before qualification, so such a deal has only entered the first stage.
+_OPEN_STAGE_CODE = {"Prospecting": 0, "Qualification": 0, "Proposal": 2, "Negotiation": 3}
+_SALES_REPS = ("ana.silva", "ben.okafor", "chloe.martin", "diego.ramos", "emma.larsen",
+               "farid.haddad")  # fmt: skip
+_LEAD_COLUMNS = ("lead_id", "email", "account_domain", "created_at", "mql_at", "sql_at",
+                 "first_sales_activity_at", "disqualified_at", "owner",
+                 "converted_opportunity_id")  # fmt: skip
+_STAGE_HISTORY_COLUMNS = ("opportunity_id", "stage", "entered_at")
 
 # Time renderings: Z, Z with milliseconds, explicit offset, naive, date-only.
 _Z, _ZMS, _OFFSET, _NAIVE, _DATE = range(5)
@@ -747,7 +782,9 @@ def _build_campaigns(rng: np.random.Generator, n_touches: int) -> _Campaigns:
     )
 
 
-def _build_contacts(rng: np.random.Generator, accounts: _Accounts, deals: _Deals) -> pl.DataFrame:
+def _build_contacts(
+    rng: np.random.Generator, accounts: _Accounts, deals: _Deals
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """1-4 people per deal from its account, first usually the decision maker; ~2% rows repeated.
 
     Contacts are what ties free-mail people (and consultants) to deals, so
@@ -756,6 +793,9 @@ def _build_contacts(rng: np.random.Generator, accounts: _Accounts, deals: _Deals
     The copies are identical in every column, not just in (opportunity_id,
     email): SPEC 1 says a repeat counts once, and SPEC 2 keeps one copy of
     fully identical rows, so the link survives either reading.
+
+    Also returns, per distinct (deal, person) link in written order, the deal
+    and the person (contact index): leads need to know who is on which deal.
     """
     opp_acct = deals.account
     n_c = accounts.n_contacts[opp_acct]
@@ -774,13 +814,14 @@ def _build_contacts(rng: np.random.Generator, accounts: _Accounts, deals: _Deals
     if dup.size == 0:
         dup = np.array([0])
     rows = np.sort(np.concatenate([np.arange(len(opp)), dup]), kind="stable")
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "opportunity_id": deals.frame["opportunity_id"].gather(opp[rows]),
             "email": email.gather(rows),
             "role": _lookup(_ROLES, role[rows]),
         }
     )
+    return frame, opp, contact
 
 
 @dataclass(frozen=True)
@@ -791,14 +832,24 @@ class _World:
     deals: _Deals
     campaigns: _Campaigns
     contacts: pl.DataFrame  # the opportunity_contacts table as written
+    link_opp: np.ndarray  # per distinct (deal, person) link of contacts: the deal ...
+    link_person: np.ndarray  # ... and the person (index into accounts.email)
+
+
+# RNG streams (never reuse or reorder: each one fixes the bytes of its table):
+# 0 accounts, 1 deals, 2 campaigns, 3 opportunity_contacts, 4 leads,
+# 5 opportunity_stage_history, 100 + part for touch chunk ``part``.
+_STREAM_LEADS = 4
+_STREAM_STAGE_HISTORY = 5
+_STREAM_TOUCHES = 100
 
 
 def _build_world(n_touches: int, seed: int) -> _World:
     accounts = _build_accounts(_rng(seed, 0), n_touches)
     deals = _build_deals(_rng(seed, 1), n_touches, accounts)
     campaigns = _build_campaigns(_rng(seed, 2), n_touches)
-    contacts = _build_contacts(_rng(seed, 3), accounts, deals)
-    return _World(accounts, deals, campaigns, contacts)
+    contacts, link_opp, link_person = _build_contacts(_rng(seed, 3), accounts, deals)
+    return _World(accounts, deals, campaigns, contacts, link_opp, link_person)
 
 
 # ---------------------------------------------------------------------------
@@ -819,7 +870,7 @@ def _utm_pair_table() -> tuple[pl.Series, pl.Series, np.ndarray, np.ndarray]:
 
 def _touch_chunk(
     world: _World, rng: np.random.Generator, first: int, n: int, width: int
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """``n`` touches with ids ``first+1 ..``: 75% deal journeys, 17% nurture, 8% anonymous.
 
     Journey touches pick a deal (exponentially weighted, so journey lengths
@@ -830,6 +881,10 @@ def _touch_chunk(
     account. 10% of identified touches have no email but a given
     account_domain (reverse-IP / ad-platform data); free-mail people never
     carry an account_domain.
+
+    Besides the frame, returns the person (contact index) and the epoch
+    second of every touch that carries an email, so that leads can start at
+    each person's first identified touch. Returning them draws nothing.
     """
     accounts, deals, campaigns = world.accounts, world.deals, world.campaigns
 
@@ -918,7 +973,8 @@ def _touch_chunk(
 
     case = pl.col("utm_case")
     upper_channel = pl.col("channel").str.to_uppercase()
-    return frame.select(
+    seen_person, seen_at = contact[has_email], t[has_email]
+    frame = frame.select(
         "touch_id",
         "occurred_at",
         kept("has_email", "email"),
@@ -943,6 +999,197 @@ def _touch_chunk(
         kept("has_type", "touch_type"),
         kept("has_page", "landing_page"),
     )
+    return frame, seen_person, seen_at
+
+
+# ---------------------------------------------------------------------------
+# leads and opportunity stage history (after the touches: leads start at them)
+# ---------------------------------------------------------------------------
+def _render_utc(seconds: np.ndarray, keep: np.ndarray | None = None) -> pl.Series:
+    """Epoch seconds as ``2024-03-01T10:00:00Z`` (null where ``keep`` is false)."""
+    text = pl.from_epoch(pl.Series(seconds.astype(np.int64)), time_unit="s").dt.strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    return text if keep is None else _masked(text, keep)
+
+
+def _converted_deal(world: _World) -> np.ndarray:
+    """Per person, the deal their lead converted into (-1 for none): about one person per deal.
+
+    A deal converts one of its opportunity_contacts, preferably the first
+    (usually the decision maker); a person converts at most once, into the
+    earliest-created of their deals. A few proposal rounds settle conflicts
+    (people on several deals); a deal whose people all converted elsewhere
+    keeps no lead.
+    """
+    deals = world.deals
+    n_people = len(world.accounts.email)
+    order = np.lexsort((np.arange(len(world.link_opp)), deals.created[world.link_opp]))
+    pair_opp, pair_person = world.link_opp[order], world.link_person[order]
+    deal_of = np.full(n_people, -1, dtype=np.int64)
+    person_of = np.full(len(deals.created), -1, dtype=np.int64)
+    for _round in range(6):
+        free = np.flatnonzero((person_of[pair_opp] < 0) & (deal_of[pair_person] < 0))
+        if free.size == 0:
+            break
+        _, first = np.unique(pair_opp[free], return_index=True)  # each deal's first free person
+        proposals = np.sort(free[first])  # in pair order: earliest deal first
+        _, taken = np.unique(pair_person[proposals], return_index=True)
+        accepted = proposals[taken]
+        person_of[pair_opp[accepted]] = pair_person[accepted]
+        deal_of[pair_person[accepted]] = pair_opp[accepted]
+    return deal_of
+
+
+def _build_leads(rng: np.random.Generator, world: _World, first_seen: np.ndarray) -> pl.DataFrame:
+    """One lead per person of the world, with a funnel consistent with the deals.
+
+    created_at is the person's first touch that carries their email (a few
+    minutes later: the CRM syncs), or any time for people never seen. About
+    60% of leads reach MQL and half of those SQL. The lead of one person per
+    deal converted into it: created, MQL and SQL on or before the UTC day the
+    deal was created (so even a date-only created_at is not earlier). The
+    funnel rates of the other leads are set so that the totals stay near
+    60% / 30%, however many leads converted. first_sales_activity_at is hours
+    after mql_at (80% within a day, else 1-4 days), empty for ~15% of MQLs
+    (the ones not yet at SQL: sales has not acted); ~20% of the leads that
+    never reach SQL are disqualified some days later. A stage that would
+    fall after the end of the data has not happened yet (empty), and so have
+    the later stages. The owner is the account's sales rep, set from MQL on.
+    """
+    accounts, deals = world.accounts, world.deals
+    n = len(accounts.email)
+    n_acct = len(accounts.n_contacts)
+    acct_of = np.repeat(np.arange(n_acct), accounts.n_contacts)
+    hour = 3_600
+
+    deal = _converted_deal(world)
+    converted = deal >= 0
+    n_conv = int(converted.sum())
+    rest = max(1, n - n_conv)
+    p_mql = float(np.clip((0.6 * n - n_conv) / rest, 0.3, 0.9))
+    p_sql = float(np.clip((0.3 * n - n_conv) / (rest * p_mql), 0.1, 0.9))
+
+    # created_at: the first identified touch, else any time but the last month.
+    seen = first_seen < np.iinfo(np.int64).max
+    lag = rng.integers(0, 900, n)
+    t_any = _START + (rng.random(n) * (_END - 30 * _DAY - _START)).astype(np.int64)
+    created = np.minimum(np.where(seen, first_seen + lag, t_any), _END)
+
+    # Funnel of leads that did not convert.
+    mql_delay = np.clip(np.exp(rng.normal(np.log(4.0 * _DAY), 1.3, n)), 60, 180 * _DAY)
+    is_mql = rng.random(n) < p_mql
+    is_sql = is_mql & (rng.random(n) < p_sql)
+    mql = created + mql_delay.astype(np.int64)
+    fast = rng.random(n) < 0.8
+    act_delay = np.where(
+        fast, rng.uniform(0.1, 24, n) * hour, rng.uniform(24, 96, n) * hour
+    ).astype(np.int64)
+    sql_delay = np.clip(np.exp(rng.normal(np.log(10.0 * _DAY), 0.9, n)), _DAY, 200 * _DAY)
+    sql = mql + act_delay + sql_delay.astype(np.int64)
+
+    # Converted leads: the whole funnel fits before the deal's creation day.
+    opp = np.maximum(deal, 0)
+    deal_day = deals.created[opp] // _DAY * _DAY
+    before = (rng.uniform(1, 19, n) * _DAY).astype(np.int64)
+    conv_created = np.minimum(created, deal_day - before)
+    conv_mql = conv_created + ((deal_day - conv_created) * rng.uniform(0.05, 0.6, n)).astype(
+        np.int64
+    )
+    conv_sql = conv_mql + ((deal_day - conv_mql) * rng.uniform(0.5, 1.0, n)).astype(np.int64)
+    created = np.where(converted, conv_created, created)
+    mql = np.where(converted, conv_mql, mql)
+    sql = np.where(converted, conv_sql, sql)
+    is_mql = (converted | is_mql) & (mql <= _END)
+    is_sql = (converted | is_sql) & is_mql & (sql <= _END)
+
+    activity = mql + act_delay
+    acted = is_mql & (is_sql | (rng.random(n) >= 0.30)) & (activity <= _END)
+
+    after = np.maximum(created, np.where(is_mql, np.where(acted, activity, mql), created))
+    disqualified = after + (rng.uniform(1, 45, n) * _DAY).astype(np.int64)
+    is_dq = ~is_sql & (rng.random(n) < 0.20) & (disqualified <= _END)
+
+    rep = rng.integers(0, len(_SALES_REPS), n_acct)[acct_of]
+
+    # Lead ids follow creation order, as in a CRM; rows are written in id order.
+    rows = np.lexsort((np.arange(n), created))
+    frame = pl.DataFrame(
+        {
+            "lead_id": _ids("lead-", np.arange(1, n + 1), max(6, len(str(n)))),
+            "email": accounts.email.gather(rows),
+            "account_domain": _masked(
+                accounts.domain.gather(acct_of[rows]), ~accounts.freemail[rows]
+            ),
+            "created_at": _render_utc(created[rows]),
+            "mql_at": _render_utc(mql[rows], is_mql[rows]),
+            "sql_at": _render_utc(sql[rows], is_sql[rows]),
+            "first_sales_activity_at": _render_utc(activity[rows], acted[rows]),
+            "disqualified_at": _render_utc(disqualified[rows], is_dq[rows]),
+            "owner": _masked(_lookup(_SALES_REPS, rep[rows]), is_mql[rows]),
+            "converted_opportunity_id": _masked(
+                deals.frame["opportunity_id"].gather(opp[rows]), converted[rows]
+            ),
+        }
+    )
+    return frame.select(_LEAD_COLUMNS)
+
+
+def _build_stage_history(rng: np.random.Generator, deals: _Deals) -> pl.DataFrame:
+    """The stages each opportunity entered, from its created_at on, in a lightly shuffled order.
+
+    Won deals mostly went through negotiation; lost ones dropped out at any
+    stage; open deals stop at their current ``stage`` of opportunities. A
+    closed deal ends with closed_won / closed_lost at exactly its closed_at.
+    ~5% of the deals that passed two stages went back once (e.g. proposal ->
+    negotiation -> proposal -> negotiation). Times are whole seconds,
+    strictly increasing per deal: the first is created_at, the others fall
+    between it and closed_at (or the end of the data, for open deals).
+    """
+    n_opp = len(deals.created)
+    stage_text = deals.frame["stage"].to_numpy()
+    won = stage_text == "Closed Won"
+    closed = deals.closed
+
+    reached_closed = np.where(
+        won, 2 + (rng.random(n_opp) < 0.85), rng.integers(0, 4, n_opp)
+    )  # furthest pipeline stage of a closed deal
+    reached = np.where(closed, reached_closed, 0)
+    for name, code in _OPEN_STAGE_CODE.items():
+        reached = np.where(~closed & (stage_text == name), code, reached)
+    eligible = reached >= 1
+    p_back = min(1.0, 0.05 * n_opp / max(1, int(eligible.sum())))
+    back = eligible & (rng.random(n_opp) < p_back)
+    back_at = 1 + (rng.random(n_opp) * np.maximum(reached, 1)).astype(np.int64)  # 1..reached
+
+    count = reached + 1 + 2 * back + closed
+    deal = np.repeat(np.arange(n_opp), count)
+    start = np.cumsum(count) - count
+    j = np.arange(len(deal)) - start[deal]
+    b, i = back[deal], back_at[deal]
+    code = np.where(b & (j == i + 1), i - 1, np.where(b & (j > i + 1), j - 2, j))
+    last = j == count[deal] - 1
+    code = np.where(closed[deal] & last, np.where(won[deal], 4, 5), code)
+
+    # Times: a weight per gap before each row; row 0's weight is an open deal's
+    # time in its current stage (it has not left it by the end of the data).
+    # Row j lands at created + share of (span - rows) + j seconds: strictly increasing.
+    weight = rng.uniform(0.3, 1.0, len(deal))
+    reach = np.cumsum(np.where(j == 0, 0.0, weight))
+    reach -= reach[start][deal]
+    total = reach[start + count - 1] + np.where(closed, 0.0, weight[start])
+    span = deals.conversion - deals.created - count  # conversion is _END for open deals
+    t = deals.created[deal] + (span[deal] * (reach / total[deal])).astype(np.int64) + j
+    t = np.where(closed[deal] & last, deals.conversion[deal], t)
+
+    shuffle = np.argsort(np.arange(len(deal)) + rng.uniform(0, 6, len(deal)), kind="stable")
+    return pl.DataFrame(
+        {
+            "opportunity_id": deals.frame["opportunity_id"].gather(deal[shuffle]),
+            "stage": _lookup(_HISTORY_STAGES, code[shuffle]),
+            "entered_at": _render_utc(t[shuffle]),
+        }
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -965,7 +1212,7 @@ def _write(frame: pl.DataFrame, path: Path, fmt: str, headers: dict[str, str]) -
 
 
 def _clear_previous(out: Path) -> None:
-    """Remove what an earlier generate() may have left for our four sources.
+    """Remove what an earlier generate() may have left for our sources (SOURCES).
 
     SPEC 1 reads ``<source>.csv``, ``<source>.parquet`` *and* every file in
     ``<source>/``, so a leftover ``touches.csv`` next to new part files (or a
@@ -1004,12 +1251,14 @@ def generate(
 ) -> dict[str, int]:
     """Write a synthetic landing folder and return the rows written per source.
 
-    Writes ``out_dir/touches.<fmt>``, ``campaigns.<fmt>``, ``opportunities.<fmt>``
-    and ``opportunity_contacts.<fmt>``; when ``touches > chunk_rows`` the
+    Writes ``out_dir/touches.<fmt>``, ``campaigns.<fmt>``, ``opportunities.<fmt>``,
+    ``opportunity_contacts.<fmt>``, ``leads.<fmt>`` and
+    ``opportunity_stage_history.<fmt>``; when ``touches > chunk_rows`` the
     touches go to ``out_dir/touches/part-00000.<fmt>``, ... instead, one part
     per chunk, so that neither this generator nor a reader has to hold 10M
     rows at once. Everything else (accounts, deals, campaigns) is sized from
-    ``touches``: ~1 deal per 40 touches and ~1 campaign per 2000 (at least 12).
+    ``touches``: ~1 deal per 40 touches, ~1 campaign per 2000 (at least 12)
+    and ~1 lead (person) per 12.
 
     The same ``(touches, seed, fmt, chunk_rows)`` writes byte-identical files;
     files this generator wrote earlier for these sources (either format or
@@ -1036,6 +1285,10 @@ def generate(
         "campaigns": (world.campaigns.frame, _CAMPAIGN_HEADERS),
         "opportunities": (world.deals.frame, _OPPORTUNITY_HEADERS),
         "opportunity_contacts": (world.contacts, _CONTACT_HEADERS),
+        "opportunity_stage_history": (
+            _build_stage_history(_rng(seed, _STREAM_STAGE_HISTORY), world.deals),
+            {c: c for c in _STAGE_HISTORY_COLUMNS},
+        ),
     }
     counts = {"touches": touches}
     for source, (frame, headers) in small.items():
@@ -1047,13 +1300,21 @@ def generate(
     width = max(7, len(str(touches)))
     if n_parts > 1:
         (out / "touches").mkdir()
+    # Each person's first touch that carries their email: where their lead starts.
+    first_seen = np.full(len(world.accounts.email), np.iinfo(np.int64).max, dtype=np.int64)
     for part in range(n_parts):
         first = part * chunk_rows
         n = min(chunk_rows, touches - first)
-        chunk = _touch_chunk(world, _rng(seed, 100 + part), first, n, width)
+        chunk, person, at = _touch_chunk(world, _rng(seed, _STREAM_TOUCHES + part), first, n, width)
+        np.minimum.at(first_seen, person, at)
         name = f"touches/part-{part:05d}.{fmt}" if n_parts > 1 else f"touches.{fmt}"
         _write(chunk, out / name, fmt, _TOUCH_HEADERS)
-        del chunk
+        del chunk, person, at
         elapsed = time.perf_counter() - began
         say(f"touches: part {part + 1}/{n_parts}, {n:,} rows -> {name} ({elapsed:.1f}s)")
-    return counts
+
+    leads = _build_leads(_rng(seed, _STREAM_LEADS), world, first_seen)
+    _write(leads, out / f"leads.{fmt}", fmt, {c: c for c in _LEAD_COLUMNS})
+    counts["leads"] = leads.height
+    say(f"leads: {leads.height:,} rows -> leads.{fmt}")
+    return {source: counts[source] for source in SOURCES}

@@ -185,9 +185,26 @@ LEAD_SLA_COMPLIANCE = _table(
     _col(*RUN_ID),
 )
 
+STAGE_VELOCITY = _table(
+    ATTRIBUTION,
+    "stage_velocity",
+    "One row per (opportunity stage, month the deal was created) with at least one stay in the stage; closing stages have none.",
+    _col("stage", sa.Text, "Stage name as in opportunity_stage_history (lower-case)", nullable=False),
+    _col("created_month", sa.Date, "Calendar month of the deal's created_at in UTC, as its first day", nullable=False),
+    _col("deals_entered", sa.BigInteger, "Deals that entered the stage (once each, however often they re-entered)", nullable=False),
+    _col("still_in_stage", sa.BigInteger, "Of them, open deals whose latest entry is this stage", nullable=False),
+    _col("median_days", sa.Double, "Median days in the stage over deals that left it (re-entries added up)"),
+    _col("p75_days", sa.Double, "75th percentile of those days (linear interpolation)"),
+    _col("p90_days", sa.Double, "90th percentile of those days (linear interpolation)"),
+    _col("next_stage", sa.Text, "The next stage in the configured stage order; null for a stage outside it or the last"),
+    _col("converted_to_next", sa.BigInteger, "Deals that entered next_stage after first entering this one"),
+    _col("conversion_to_next", sa.Double, "converted_to_next / (deals_entered - deals still in stage without converting)"),
+    _col(*RUN_ID),
+)
+
 PUBLIC_TABLES = [
     JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, LEAD_SLA, LEAD_SLA_COMPLIANCE,
-    RUNS, RUN_SOURCES,
+    STAGE_VELOCITY, RUNS, RUN_SOURCES,
 ]
 MONEY_COLUMNS = {  # frame column in integer cents -> table column in Numeric(18, 2)
     "credited_cents": "credited_amount",

@@ -100,3 +100,66 @@ def lead_sla_compliance(per_lead: pl.LazyFrame) -> pl.LazyFrame:
         )
         .sort("mql_week", "owner")
     )
+
+
+DEFAULT_STAGE_ORDER = ("qualification", "discovery", "proposal", "negotiation", "closed_won")
+
+
+def stage_velocity(history: pl.LazyFrame, opportunities: pl.LazyFrame, stage_order: tuple[str, ...] = DEFAULT_STAGE_ORDER) -> pl.LazyFrame:
+    """Per (stage, month the deal was created): deals that entered the stage, days
+    spent in it (median, p75, p90, linear interpolation) and conversion to the next
+    stage of ``stage_order``.
+
+    A stay in a stage lasts from its entered_at to the deal's next entry. The last
+    entry of an open deal is a stay still running: that deal is *still in stage*,
+    left out of the day figures and of the conversion denominator (open is not
+    lost). A deal that re-enters a stage is counted once, with the days of
+    all its finished stays added up. A deal converted when it entered the next stage
+    after first entering this one. Closing stages (the last entry of a closed deal)
+    have no stay, so no row."""
+    deals = opportunities.select("opportunity_id", "is_closed", pl.col("created_at").dt.truncate("1mo").dt.date().alias("created_month"))
+    nxt = {stage: stage_order[index + 1] for index, stage in enumerate(stage_order[:-1])}
+    stays = (
+        history.select("opportunity_id", "stage", "entered_at")
+        .join(deals, on="opportunity_id")
+        .sort("opportunity_id", "entered_at", "stage")
+        .with_columns(left_at=pl.col("entered_at").shift(-1).over("opportunity_id"))
+        .with_columns(running=pl.col("left_at").is_null() & pl.col("is_closed").not_())
+        .filter(pl.col("left_at").is_not_null() | pl.col("running"))
+    )
+    first_entry = history.group_by("opportunity_id", "stage").agg(pl.col("entered_at").min().alias("first_at"))
+    per_deal = (
+        stays.group_by("opportunity_id", "stage", "created_month")
+        .agg(
+            ((pl.col("left_at") - pl.col("entered_at")).dt.total_microseconds() / 86_400_000_000).sum().alias("days"),
+            pl.col("running").any().alias("still_in_stage"),
+            pl.col("entered_at").min().alias("first_at"),
+        )
+        .with_columns(next_stage=pl.col("stage").replace_strict(nxt, default=None, return_dtype=pl.String))
+        .join(
+            first_entry.rename({"stage": "next_stage", "first_at": "next_at"}),
+            on=["opportunity_id", "next_stage"], how="left",
+        )
+        .with_columns(converted=pl.col("next_at").is_not_null() & (pl.col("next_at") > pl.col("first_at")))
+    )
+    finished = pl.col("days").filter(pl.col("still_in_stage").not_())
+    waiting = (pl.col("still_in_stage") & pl.col("converted").not_()).sum()
+    return (
+        per_deal.group_by("stage", "created_month")
+        .agg(
+            pl.len().cast(pl.Int64).alias("deals_entered"),
+            pl.col("still_in_stage").sum().cast(pl.Int64).alias("still_in_stage"),
+            finished.median().alias("median_days"),
+            finished.quantile(0.75, interpolation="linear").alias("p75_days"),
+            finished.quantile(0.9, interpolation="linear").alias("p90_days"),
+            pl.col("next_stage").first(),
+            pl.when(pl.col("next_stage").first().is_not_null()).then(pl.col("converted").sum().cast(pl.Int64)).alias("converted_to_next"),
+            waiting.alias("_waiting"),
+        )
+        .with_columns(
+            conversion_to_next=pl.when(pl.col("next_stage").is_not_null() & (pl.col("deals_entered") > pl.col("_waiting")))
+            .then(pl.col("converted_to_next") / (pl.col("deals_entered") - pl.col("_waiting")))
+        )
+        .drop("_waiting")
+        .sort("created_month", "stage")
+    )

@@ -196,3 +196,74 @@ def test_lead_sla_through_the_pipeline(kind, tmp_path, dagster_home, monkeypatch
     assert quarantined.select("rule").to_series().to_list() == ["sql_at.before_mql_at"]
     compliance = read(url, "attribution", "lead_sla_compliance").sort("owner").select("mql_week", "owner", "leads", "met", "breached", "waiting", "compliance")
     assert compliance.rows() == [(dt.date(2024, 3, 4), "ana", 3, 2, 0, 1, 1.0), (dt.date(2024, 3, 4), "ben", 2, 0, 1, 1, 0.0)]
+
+
+def test_stage_velocity_known_answers():
+    """Four deals created in March 2024 (days after CREATED), rows given out of order:
+    D1 won:  qualification 0, discovery 2, proposal 5, negotiation 6, closed_won 10.
+    D2 lost: qualification 0, discovery 4, closed_lost 5.
+    D3 open: qualification 0, discovery 1, proposal 2, negotiation 3, proposal 7 (re-entered, still there).
+    D4 open: qualification 0 (still there).
+    qualification: 4 entered, D4 still in it; finished days [1, 2, 4]: median 2, p75 3
+      (linear: index 1.5), p90 3.6 (index 1.8); 3 reached discovery of 3 not waiting -> 1.0.
+    discovery: 3 entered; days [1, 1, 3]: median 1, p75 2, p90 2.6; D1 and D3 reached proposal -> 2/3.
+    proposal: 2 entered, D3 still in it (its days left out); days [1]; both reached negotiation
+      after first entering proposal -> 2 / (2 - 0 waiting) = 1.0.
+    negotiation: 2 entered; days [4, 4]; only D1 reached closed_won -> 0.5.
+    closed_won / closed_lost: closing entries, no stay, no row."""
+    from models.funnel import stage_velocity
+
+    entries = [
+        ("D1", "closed_won", 10), ("D3", "proposal", 7), ("D1", "qualification", 0), ("D1", "discovery", 2), ("D1", "proposal", 5),
+        ("D1", "negotiation", 6), ("D2", "qualification", 0), ("D2", "discovery", 4), ("D2", "closed_lost", 5),
+        ("D3", "qualification", 0), ("D3", "discovery", 1), ("D3", "proposal", 2), ("D3", "negotiation", 3), ("D4", "qualification", 0),
+    ]
+    history = pl.DataFrame(
+        [{"opportunity_id": o, "stage": s, "entered_at": at(d)} for o, s, d in entries],
+        schema={"opportunity_id": pl.String, "stage": pl.String, "entered_at": pl.Datetime("us", "UTC")},
+    ).lazy()
+    opportunities = pl.DataFrame(
+        {"opportunity_id": ["D1", "D2", "D3", "D4"], "is_closed": [True, True, False, False], "created_at": [CREATED] * 4},
+        schema={"opportunity_id": pl.String, "is_closed": pl.Boolean, "created_at": pl.Datetime("us", "UTC")},
+    ).lazy()
+    got = {row["stage"]: row for row in stage_velocity(history, opportunities).collect().iter_rows(named=True)}
+    assert set(got) == {"qualification", "discovery", "proposal", "negotiation"}
+    expect = {  # entered, still, median, p75, p90, next, converted, conversion
+        "qualification": (4, 1, 2.0, 3.0, 3.6, "discovery", 3, 1.0),
+        "discovery": (3, 0, 1.0, 2.0, 2.6, "proposal", 2, 2 / 3),
+        "proposal": (2, 1, 1.0, 1.0, 1.0, "negotiation", 2, 1.0),
+        "negotiation": (2, 0, 4.0, 4.0, 4.0, "closed_won", 1, 0.5),
+    }
+    for stage, (entered, still, median, p75, p90, nxt, converted, rate) in expect.items():
+        row = got[stage]
+        assert (row["deals_entered"], row["still_in_stage"], row["next_stage"], row["converted_to_next"]) == (entered, still, nxt, converted), stage
+        assert (row["median_days"], row["p75_days"], row["p90_days"]) == pytest.approx((median, p75, p90)), stage
+        assert row["conversion_to_next"] == pytest.approx(rate), stage
+        assert row["created_month"] == dt.date(2024, 3, 1)
+
+
+@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_stage_velocity_through_the_pipeline(kind, tmp_path, dagster_home, monkeypatch, request):
+    """Stage history for two real sample deals, out of order: a closed one that went
+    qualification (2 days) -> proposal (3 days) -> its closing stage, and one
+    repeated-identical row (quarantined as a duplicate row, not double counted).
+    With --stage-order qualification,proposal both deals convert from qualification."""
+    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}" if kind == "duckdb" else request.getfixturevalue("postgres_database")
+    generate(tmp_path / "landing", touches=600, seed=2)
+    deals = pl.read_csv(tmp_path / "landing" / "opportunities.csv", infer_schema=False)
+    deals = deals.rename({c: c.strip().lower() for c in deals.columns})
+    closed = deals.filter(pl.col("is_closed").str.to_lowercase().is_in(["true", "t", "yes", "y", "1"])).get_column("opportunity_id").head(2).to_list()
+    history = "opportunity_id,stage,entered_at\n" + "".join(
+        f"{o},closed_won,2024-01-06T00:00:00Z\n{o},Qualification,2024-01-01T00:00:00Z\n{o},proposal,2024-01-03T00:00:00Z\n" for o in closed
+    ) + f"{closed[0]},proposal,2024-01-03T00:00:00Z\n"
+    (tmp_path / "landing" / "opportunity_stage_history.csv").write_text(history)
+    assert run_cli("--source", str(tmp_path / "landing"), "--warehouse", url, "--stage-order", "qualification,proposal") == 0
+    got = read(url, "attribution", "stage_velocity")
+    quarantined = read(url, "quarantine", "opportunity_stage_history")
+    assert quarantined.get_column("rule").to_list() == ["opportunity_id+stage+entered_at.duplicate_row"]
+    totals = got.group_by("stage").agg(pl.col("deals_entered").sum(), pl.col("converted_to_next").sum(), pl.col("median_days").max())
+    assert dict(totals.select("stage", "deals_entered").iter_rows()) == {"qualification": 2, "proposal": 2}
+    assert dict(totals.select("stage", "median_days").iter_rows()) == {"qualification": 2.0, "proposal": 3.0}
+    assert dict(totals.select("stage", "converted_to_next").iter_rows())["qualification"] == 2
+    assert got.filter(pl.col("stage") == "proposal").get_column("converted_to_next").is_null().all()  # last stage of the order

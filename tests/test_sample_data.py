@@ -11,6 +11,7 @@ the suite fast.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +34,12 @@ DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TRUE = {"true", "t", "yes", "y", "1"}
 FALSE = {"false", "f", "no", "n", "0"}
 
+# The funnel sources are written with exactly these columns, in this order.
+LEAD_TIMES = ["created_at", "mql_at", "sql_at", "first_sales_activity_at", "disqualified_at"]
+LEAD_COLUMNS = ["lead_id", "email", "account_domain", *LEAD_TIMES, "owner",
+                "converted_opportunity_id"]  # fmt: skip
+STAGE_HISTORY_COLUMNS = ["opportunity_id", "stage", "entered_at"]
+
 REQUIRED = {
     "touches": {"touch_id", "occurred_at", "email", "account_domain", "channel", "campaign_id",
                 "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
@@ -42,7 +49,11 @@ REQUIRED = {
     "opportunities": {"opportunity_id", "account_domain", "created_at", "closed_at", "stage",
                       "is_closed", "is_won", "amount", "currency"},
     "opportunity_contacts": {"opportunity_id", "email", "role"},
+    "leads": set(LEAD_COLUMNS),
+    "opportunity_stage_history": set(STAGE_HISTORY_COLUMNS),
 }  # fmt: skip
+PIPELINE_STAGES = ["qualification", "discovery", "proposal", "negotiation"]
+UTC_Z = "%Y-%m-%dT%H:%M:%SZ"  # the one timestamp form of leads and stage history
 
 
 # --------------------------------------------------------------------------
@@ -188,6 +199,40 @@ def test_parquet_metadata_has_no_write_time(tmp_path):
         assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}", meta.created_by)
 
 
+def test_new_sources_do_not_change_the_original_four(tmp_path):
+    """Adding leads and stage history (own RNG streams) left the other files' bytes alone.
+
+    The hashes were obtained before those sources existed: the HEAD version of
+    sample_data.py (``git show HEAD:attribution_pipeline/sample_data.py`` into a
+    temp dir, commit cb5a60a) ran ``generate(out, touches=2000, seed=1, fmt="csv")``
+    and sha256 was taken of each file. A numpy/polars upgrade may change them
+    too (see the module docstring); a change to the generator must not.
+    """
+    generate(tmp_path, touches=N, seed=1, fmt="csv")
+    digests = {
+        source: hashlib.sha256((tmp_path / f"{source}.csv").read_bytes()).hexdigest()
+        for source in ("touches", "campaigns", "opportunities", "opportunity_contacts")
+    }
+    assert digests == {
+        "touches": "c424ad6f9e33b51ea332265aadcb3fa29b2a6266c7526ba4b4915279257fa6ae",
+        "campaigns": "dbe78b97cd58cd14d0d951a6f9ee7c4f05ef59e82aaa530f8bf545d6d54136fc",
+        "opportunities": "c5cf4b042bc8045ba981b2ea1fd167a51f32165721cd0865d82312365b31050d",
+        "opportunity_contacts": "7f34e08f3f3049d90d43402f81f4e18e2d71359c87bef36682acff9a94333d24",
+    }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_funnel_sources_are_reproducible_with_part_files_too(tmp_path, fmt):
+    """Leads start at each person's first touch: same args (chunking too) -> same bytes."""
+    names = [f"leads.{fmt}", f"opportunity_stage_history.{fmt}"]
+    for chunk_rows in (N, 700):
+        a = file_bytes_after(tmp_path / f"a{chunk_rows}", fmt=fmt, seed=3, chunk_rows=chunk_rows)
+        b = file_bytes_after(tmp_path / f"b{chunk_rows}", fmt=fmt, seed=3, chunk_rows=chunk_rows)
+        assert all(name in a for name in names)
+        assert {n: a[n] for n in names} == {n: b[n] for n in names}
+
+
+
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_different_seeds_differ(tmp_path, fmt):
     a = file_bytes_after(tmp_path / "a", fmt=fmt, seed=1)
@@ -229,6 +274,14 @@ def test_rerun_replaces_previous_layout_and_format(tmp_path):
     generate(tmp_path, touches=N, fmt="parquet")
     names = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     assert names == sorted(f"{s}.parquet" for s in SOURCES)
+
+
+def test_refuses_foreign_files_in_a_funnel_source_folder(tmp_path):
+    """leads/ is a source folder too: a file there would be read as leads."""
+    (tmp_path / "leads").mkdir()
+    (tmp_path / "leads" / "hubspot.csv").write_text("lead_id\n")
+    with pytest.raises(FileExistsError, match="hubspot.csv"):
+        generate(tmp_path, touches=N)
 
 
 def test_refuses_to_mix_with_foreign_files(tmp_path):
@@ -449,3 +502,206 @@ def test_opportunity_contacts(tables):
     assert pairs.is_duplicated().any()  # a repeated (opportunity_id, email) counts once
     # ...and the repeats are whole-row copies, so no reading of SPEC 2 rejects them
     assert contacts.is_duplicated().sum() == pairs.is_duplicated().sum()
+
+
+# --------------------------------------------------------------------------
+# the funnel: leads and opportunity stage history
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def funnel(tmp_path_factory) -> dict[str, pl.DataFrame]:
+    """A larger run (shares are measurable), timestamps parsed with str.to_datetime."""
+    folder = tmp_path_factory.mktemp("funnel")
+    generate(folder, touches=40_000, fmt="parquet", seed=5)
+    return {
+        "leads": parsed_leads(read_source(folder, "leads")),
+        "history": parsed_history(read_source(folder, "opportunity_stage_history")),
+        "opportunities": read_source(folder, "opportunities"),
+    }
+
+
+def parsed_leads(leads: pl.DataFrame) -> pl.DataFrame:
+    """Every time column as Datetime (strict: an unparseable value fails the test)."""
+    return leads.with_columns(pl.col(c).str.to_datetime(UTC_Z, time_zone="UTC") for c in LEAD_TIMES)
+
+
+def parsed_history(history: pl.DataFrame) -> pl.DataFrame:
+    return history.with_columns(pl.col("entered_at").str.to_datetime(UTC_Z, time_zone="UTC"))
+
+
+def stage_sequences(history: pl.DataFrame) -> dict[str, list[tuple[str, datetime]]]:
+    """Per opportunity, its (stage, entered_at) in time order, as the consumer must sort them."""
+    ordered = history.sort("opportunity_id", "entered_at")
+    sequences: dict[str, list[tuple[str, datetime]]] = {}
+    for row in ordered.iter_rows(named=True):
+        sequences.setdefault(row["opportunity_id"], []).append((row["stage"], row["entered_at"]))
+    return sequences
+
+
+def same_instant(written: str, at: datetime) -> bool:
+    """A deal's created_at / closed_at (any SPEC 1 form) names the instant ``at``.
+
+    A date-only value names only the UTC day, so it matches any time on that day.
+    """
+    if DATE.match(written):
+        return written == at.astimezone(UTC).date().isoformat()
+    return parse_ts(written) == at
+
+
+def test_funnel_files_have_exactly_the_columns(landing):
+    folder, _ = landing
+    expected = {"leads": LEAD_COLUMNS, "opportunity_stage_history": STAGE_HISTORY_COLUMNS}
+    for source, columns in expected.items():
+        files = source_files(folder, source)
+        assert [p.name for p in files] == [f"{source}{files[0].suffix}"]
+        assert read_raw(files[0]).columns == columns, source
+
+
+def test_lead_ids_unique_emails_and_domains(tables):
+    leads = tables["leads"]
+    assert leads["lead_id"].null_count() == 0
+    assert leads["lead_id"].n_unique() == leads.height
+    assert all(re.fullmatch(r"lead-\d{6}", lead_id) for lead_id in leads["lead_id"])
+    assert leads["email"].null_count() == 0
+    assert leads["email"].str.to_lowercase().n_unique() == leads.height  # one lead per person
+    for email, domain in zip(leads["email"], leads["account_domain"], strict=True):
+        if email_domain(email) in FREEMAIL:
+            assert domain is None
+        else:
+            assert domain == email_domain(email)
+    # every person who appears in touches or opportunity_contacts has a lead
+    people = set(leads["email"].str.to_lowercase())
+    assert set(tables["touches"]["email"].drop_nulls().str.to_lowercase()) <= people
+    assert set(tables["opportunity_contacts"]["email"].str.to_lowercase()) <= people
+
+
+def test_lead_stages_never_precede_the_one_before(tables, funnel):
+    for leads in (parsed_leads(tables["leads"]), funnel["leads"]):
+        assert leads["created_at"].null_count() == 0
+        created, mql, sql = pl.col("created_at"), pl.col("mql_at"), pl.col("sql_at")
+        activity, disqualified = pl.col("first_sales_activity_at"), pl.col("disqualified_at")
+        broken = leads.filter(
+            (mql < created)
+            | (sql < mql)
+            | (sql.is_not_null() & mql.is_null())  # no SQL without MQL
+            | (activity < mql)
+            | (activity.is_not_null() & mql.is_null())
+            | (disqualified < created)
+            | (disqualified < mql)
+            | (disqualified.is_not_null() & sql.is_not_null())  # an SQL is not disqualified
+        )
+        assert broken.is_empty(), broken.head()
+        latest = leads.select(pl.max_horizontal(LEAD_TIMES).max()).item()
+        first = leads["created_at"].min()
+        assert datetime(2024, 1, 1, tzinfo=UTC) <= first
+        assert latest < datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_lead_funnel_shares(funnel):
+    leads = funnel["leads"]
+    mql = leads.filter(pl.col("mql_at").is_not_null())
+    sql = mql.filter(pl.col("sql_at").is_not_null())
+    assert 0.5 <= mql.height / leads.height <= 0.7  # ~60% reach MQL
+    assert 0.4 <= sql.height / mql.height <= 0.6  # ~half of them SQL
+    assert 0.08 <= mql["first_sales_activity_at"].null_count() / mql.height <= 0.25  # ~15%
+    hours = (mql["first_sales_activity_at"] - mql["mql_at"]).dt.total_seconds().drop_nulls() / 3600
+    assert 0.7 <= (hours <= 24).mean() <= 0.9  # mostly the same day ...
+    assert hours.max() > 24 and hours.max() <= 96  # ... some up to four days
+    never_sql = leads.filter(pl.col("sql_at").is_null())
+    assert 0.12 <= never_sql["disqualified_at"].is_not_null().mean() <= 0.28  # ~20%
+
+
+def test_lead_owner_is_a_rep_from_mql_on(tables):
+    leads = tables["leads"]
+    assert (leads["owner"].is_null() == leads["mql_at"].is_null()).all()
+    reps = set(leads["owner"].drop_nulls())
+    assert 4 <= len(reps) <= 8
+    assert all(re.fullmatch(r"[a-z]+\.[a-z]+", rep) for rep in reps)
+
+
+def test_converted_leads_point_at_their_deal_and_precede_it(tables, funnel):
+    small = (parsed_leads(tables["leads"]), tables["opportunities"])
+    for leads, opps in (small, (funnel["leads"], funnel["opportunities"])):
+        created_of = dict(zip(opps["opportunity_id"], opps["created_at"], strict=True))
+        converted = leads.filter(pl.col("converted_opportunity_id").is_not_null())
+        assert set(converted["converted_opportunity_id"]) <= set(created_of)
+        assert converted["converted_opportunity_id"].n_unique() == converted.height  # one per deal
+        assert converted.height >= 0.7 * opps.height  # ... for most deals
+        for row in converted.iter_rows(named=True):
+            deal_created = parse_ts(created_of[row["converted_opportunity_id"]])  # date-only: 00:00
+            assert row["mql_at"] is not None and row["sql_at"] is not None
+            assert row["created_at"] <= row["mql_at"] <= row["sql_at"] <= deal_created
+    # the converted person is one of the deal's opportunity_contacts
+    links = tables["opportunity_contacts"].select(
+        "opportunity_id", pl.col("email").str.to_lowercase()
+    )
+    converted = tables["leads"].filter(pl.col("converted_opportunity_id").is_not_null())
+    assert set(converted.select("converted_opportunity_id", "email").iter_rows()) <= set(
+        links.iter_rows()
+    )
+
+
+def test_leads_start_at_the_first_touch_of_their_person(tables):
+    """created_at is the person's first touch carrying their email (+ < 15 min for the CRM sync).
+
+    Touch times are written in mixed forms; a date-only one only bounds the
+    instant to its day, so each touch gives an earliest and a latest instant.
+    Converted leads may start earlier (before the deal), never later.
+    """
+    touches = tables["touches"].filter(pl.col("email").is_not_null())
+    bounds: dict[str, tuple[datetime, datetime]] = {}
+    for email, occurred in zip(touches["email"], touches["occurred_at"], strict=True):
+        low = parse_ts(occurred) - timedelta(seconds=1)  # the form with milliseconds adds < 1 s
+        high = parse_ts(occurred, end_of_day=True)
+        key = email.lower()
+        old = bounds.get(key, (low, high))
+        bounds[key] = (min(old[0], low), min(old[1], high))
+    leads = parsed_leads(tables["leads"])
+    checked = 0
+    for row in leads.iter_rows(named=True):
+        if row["email"] not in bounds:
+            continue
+        low, high = bounds[row["email"]]
+        assert row["created_at"] <= high + timedelta(minutes=15), row
+        if row["converted_opportunity_id"] is None:
+            assert low <= row["created_at"], row
+            checked += 1
+    assert checked >= 0.5 * leads.height
+
+
+def test_stage_history_covers_every_opportunity_in_order(tables, funnel):
+    small = (parsed_history(tables["opportunity_stage_history"]), tables["opportunities"])
+    for history, opps in (small, (funnel["history"], funnel["opportunities"])):
+        assert history.null_count().sum_horizontal().item() == 0
+        assert set(history["stage"]) <= {*PIPELINE_STAGES, "closed_won", "closed_lost"}
+        sequences = stage_sequences(history)
+        assert set(sequences) == set(opps["opportunity_id"])
+        for row in opps.iter_rows(named=True):
+            sequence = sequences[row["opportunity_id"]]
+            stages = [stage for stage, _ in sequence]
+            times = [at for _, at in sequence]
+            assert all(a < b for a, b in zip(times, times[1:])), sequence  # strictly increasing
+            assert stages[0] == "qualification" and same_instant(row["created_at"], times[0])
+            closed, won = as_bool(row["is_closed"]), as_bool(row["is_won"])
+            if won:
+                assert stages[-1] == "closed_won" and same_instant(row["closed_at"], times[-1])
+            elif closed:
+                assert stages[-1] == "closed_lost" and same_instant(row["closed_at"], times[-1])
+            else:  # open: stops at its current stage
+                assert stages[-1] == {"prospecting": "qualification"}.get(
+                    row["stage"].lower(), row["stage"].lower()
+                )
+            pipeline = stages[:-1] if closed else stages
+            assert all(stage in PIPELINE_STAGES for stage in pipeline)  # closed only at the end
+            steps = [
+                PIPELINE_STAGES.index(b) - PIPELINE_STAGES.index(a)
+                for a, b in zip(pipeline, pipeline[1:])
+            ]
+            assert set(steps) <= {1, -1} and steps.count(-1) <= 1, stages
+
+
+def test_stage_history_reentries_and_shuffle(funnel):
+    history = funnel["history"]
+    sequences = stage_sequences(history)
+    went_back = sum(len({stage for stage, _ in seq}) < len(seq) for seq in sequences.values())
+    assert 0.02 <= went_back / len(sequences) <= 0.09  # ~5% re-enter an earlier stage once
+    assert not history.equals(history.sort("opportunity_id", "entered_at"))  # consumer must sort
