@@ -10,7 +10,8 @@ Dagster's own multi-run backfills take:
    partitioned assets (journeys, touch_credit, channel_attribution), N worker
    processes at a time; each run replaces its own months in one transaction
    per table, and PostgreSQL's advisory lock keeps writes to one table apart;
-3. one run of the all-months marts (campaign_attribution, runs).
+3. one run of every all-months asset (campaign_attribution, the funnel tables,
+   runs, the report).
 
 DuckDB allows one writer per file, so there the CLI runs the whole range as
 one run instead (identical results, tested).
@@ -27,12 +28,8 @@ import dagster as dg
 
 from attribution_pipeline.partitions import month_key
 
-SOURCES_STAGE = ("raw", "staging", "quarantine")
-PARTITIONED_STAGE = (("attribution", "journeys"), ("attribution", "touch_credit"), ("attribution", "channel_attribution"))
-MARTS_STAGE = (
-    ("attribution", "campaign_attribution"), ("attribution", "pipeline_sourcing"), ("attribution", "lead_sla"),
-    ("attribution", "lead_sla_compliance"), ("attribution", "stage_velocity"), ("attribution", "runs"), ("attribution", "report"),
-)
+SOURCES_STAGE, PARTITIONED_STAGE, MARTS_STAGE = "sources", "partitioned", "marts"
+_SOURCE_SCHEMAS = ("raw", "staging", "quarantine")
 
 
 @dataclass(frozen=True)
@@ -61,14 +58,20 @@ def range_tags(first: str, last: str) -> dict[str, str]:
     return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
 
 
-def _keys(defs: dg.Definitions, stage) -> list[dg.AssetKey]:
-    if stage is SOURCES_STAGE:
-        graph = defs.resolve_asset_graph()
-        return [key for key in graph.get_all_asset_keys() if key.path[0] in SOURCES_STAGE]
-    return [dg.AssetKey(list(path)) for path in stage]
+def _keys(defs: dg.Definitions, stage: str) -> list[dg.AssetKey]:
+    """A stage's assets, from the graph itself: sources (raw, staging, quarantine),
+    the close-month partitioned assets, or every other (all-months) asset."""
+    graph = defs.resolve_asset_graph()
+    keys = []
+    for key in graph.get_all_asset_keys():
+        partitioned = graph.get(key).partitions_def is not None
+        kind = SOURCES_STAGE if key.path[0] in _SOURCE_SCHEMAS else PARTITIONED_STAGE if partitioned else MARTS_STAGE
+        if kind == stage:
+            keys.append(key)
+    return keys
 
 
-def run_stage(defs: dg.Definitions, stage, run_config: dict, first: str, last: str, label: str) -> StageRun:
+def run_stage(defs: dg.Definitions, stage: str, run_config: dict, first: str, last: str, label: str) -> StageRun:
     """Execute one stage as its own Dagster run, in this process."""
     from attribution_pipeline.cli import failure_message
     from attribution_pipeline.definitions import ALL_ASSETS_JOB
@@ -121,4 +124,4 @@ def is_duckdb(url: str) -> bool:
     return url.split(":", 1)[0].split("+", 1)[0] == "duckdb"
 
 
-__all__ = ["StageRun", "is_duckdb", "month_chunks", "run_parallel", "run_stage"]
+__all__ = ["StageRun", "is_duckdb", "month_chunks", "range_tags", "run_parallel", "run_stage"]

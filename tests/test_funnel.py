@@ -14,6 +14,7 @@ from pipeline_runs import output_tables, read, run_cli
 
 UTC = dt.timezone.utc
 CREATED = dt.datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
+NON_MARKETING = ["direct", "email", "paid_search"]
 
 
 def at(days: float) -> dt.datetime:
@@ -92,15 +93,10 @@ def test_shares_are_per_created_month_and_sum_to_one():
     assert got.filter(pl.col("created_month") == dt.date(2024, 3, 1)).get_column("share_of_amount").to_list() == [1.0]
 
 
-@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_pipeline_sourcing_table_accounts_for_every_opportunity(kind, tmp_path, dagster_home, monkeypatch, request):
-    """Through the whole pipeline: every staged opportunity is in exactly one row, to
-    the cent, and each created month's shares sum to 1 (non-marketing channels set
-    from the command line, so some deals become sales-sourced)."""
-    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}" if kind == "duckdb" else request.getfixturevalue("postgres_database")
-    generate(tmp_path / "landing", touches=1200, seed=8)
-    assert run_cli("--source", str(tmp_path / "landing"), "--warehouse", url, "--non-marketing-channels", "direct,email,paid_search") == 0
+def check_pipeline_sourcing(url: str) -> None:
+    """Every staged opportunity is in exactly one row, to the cent, and each created
+    month's shares sum to 1 (non-marketing channels set from the command line, so
+    some deals become sales-sourced)."""
     table = output_tables(url)["pipeline_sourcing"]
     deals = read(url, "staging", "opportunities")
     assert table.get_column("opportunities").sum() == deals.height
@@ -108,7 +104,7 @@ def test_pipeline_sourcing_table_accounts_for_every_opportunity(kind, tmp_path, 
     months = table.group_by("created_month").agg(pl.col("share_of_opportunities").sum())
     assert all(abs(total - 1) < 1e-12 for total in months.get_column("share_of_opportunities"))
     assert {"marketing_sourced", "sales_sourced"} <= set(table.get_column("sourcing"))
-    assert not table.filter(pl.col("channel").is_in(["direct", "email", "paid_search"])).height
+    assert not table.filter(pl.col("channel").is_in(NON_MARKETING)).height
 
 
 def leads_frame(rows: list[tuple[str, str | None, float | None, float | None]]) -> pl.LazyFrame:
@@ -176,19 +172,13 @@ L7,g@acme.com,acme.com,2024-03-08T08:00:00Z,2024-03-08T09:00:00Z,,,,ana,
 """
 
 
-@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_lead_sla_through_the_pipeline(kind, tmp_path, dagster_home, monkeypatch, request):
+def check_lead_sla(url: str) -> None:
     """Hand-derived, as-of = the latest lead timestamp, 2024-03-08T09:00Z, SLA 24 h:
     L1 2 h -> met; L2 24 h -> met (inclusive); L3 24 h 1 s -> breached; L4 no activity,
     MQL 24 h before as-of -> still waiting (not past the limit); L5 never MQL -> absent;
     L6 sql_at before mql_at -> quarantined (rule sql_at.before_mql_at), absent;
     L7 MQL at the as-of itself -> waiting. All in the week of Monday 2024-03-04: ana
     2 met + 1 waiting -> 1.0; ben 1 breached + 1 waiting -> 0.0."""
-    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}" if kind == "duckdb" else request.getfixturevalue("postgres_database")
-    generate(tmp_path / "landing", touches=600, seed=2)
-    (tmp_path / "landing" / "leads.csv").write_text(LEADS_CSV)
-    assert run_cli("--source", str(tmp_path / "landing"), "--warehouse", url) == 0
     sla = read(url, "attribution", "lead_sla").sort("lead_id")
     assert sla.select("lead_id", "status").rows() == [("L1", "met"), ("L2", "met"), ("L3", "breached"), ("L4", "waiting"), ("L7", "waiting")]
     assert sla.get_column("hours_to_first_activity").to_list()[:3] == [2.0, 24.0, pytest.approx(24 + 1 / 3600)]
@@ -196,6 +186,7 @@ def test_lead_sla_through_the_pipeline(kind, tmp_path, dagster_home, monkeypatch
     assert quarantined.select("rule").to_series().to_list() == ["sql_at.before_mql_at"]
     compliance = read(url, "attribution", "lead_sla_compliance").sort("owner").select("mql_week", "owner", "leads", "met", "breached", "waiting", "compliance")
     assert compliance.rows() == [(dt.date(2024, 3, 4), "ana", 3, 2, 0, 1, 1.0), (dt.date(2024, 3, 4), "ben", 2, 0, 1, 1, 0.0)]
+
 
 
 def test_stage_velocity_known_answers():
@@ -242,23 +233,22 @@ def test_stage_velocity_known_answers():
         assert row["created_month"] == dt.date(2024, 3, 1)
 
 
-@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_stage_velocity_through_the_pipeline(kind, tmp_path, dagster_home, monkeypatch, request):
-    """Stage history for two real sample deals, out of order: a closed one that went
-    qualification (2 days) -> proposal (3 days) -> its closing stage, and one
-    repeated-identical row (quarantined as a duplicate row, not double counted).
-    With --stage-order qualification,proposal both deals convert from qualification."""
-    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}" if kind == "duckdb" else request.getfixturevalue("postgres_database")
-    generate(tmp_path / "landing", touches=600, seed=2)
-    deals = pl.read_csv(tmp_path / "landing" / "opportunities.csv", infer_schema=False)
+def stage_history_for(landing) -> None:
+    """Stage history for two real sample deals, out of order: each went qualification
+    (2 days) -> proposal (3 days) -> its closing stage, plus one repeated identical
+    row (quarantined as a duplicate row, not double counted)."""
+    deals = pl.read_csv(landing / "opportunities.csv", infer_schema=False)
     deals = deals.rename({c: c.strip().lower() for c in deals.columns})
     closed = deals.filter(pl.col("is_closed").str.to_lowercase().is_in(["true", "t", "yes", "y", "1"])).get_column("opportunity_id").head(2).to_list()
     history = "opportunity_id,stage,entered_at\n" + "".join(
         f"{o},closed_won,2024-01-06T00:00:00Z\n{o},Qualification,2024-01-01T00:00:00Z\n{o},proposal,2024-01-03T00:00:00Z\n" for o in closed
     ) + f"{closed[0]},proposal,2024-01-03T00:00:00Z\n"
-    (tmp_path / "landing" / "opportunity_stage_history.csv").write_text(history)
-    assert run_cli("--source", str(tmp_path / "landing"), "--warehouse", url, "--stage-order", "qualification,proposal") == 0
+    (landing / "opportunity_stage_history.csv").write_text(history)
+
+
+def check_stage_velocity(url: str) -> None:
+    """With --stage-order qualification,proposal both deals convert from qualification;
+    proposal is the last stage of that order."""
     got = read(url, "attribution", "stage_velocity")
     quarantined = read(url, "quarantine", "opportunity_stage_history")
     assert quarantined.get_column("rule").to_list() == ["opportunity_id+stage+entered_at.duplicate_row"]
@@ -267,3 +257,22 @@ def test_stage_velocity_through_the_pipeline(kind, tmp_path, dagster_home, monke
     assert dict(totals.select("stage", "median_days").iter_rows()) == {"qualification": 2.0, "proposal": 3.0}
     assert dict(totals.select("stage", "converted_to_next").iter_rows())["qualification"] == 2
     assert got.filter(pl.col("stage") == "proposal").get_column("converted_to_next").is_null().all()  # last stage of the order
+
+
+@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_funnel_tables_through_the_pipeline(kind, tmp_path, dagster_home, monkeypatch, request):
+    """One run per warehouse with hand-made leads and stage history in a sample
+    landing folder; each table is checked against its hand-derived answers above."""
+    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}" if kind == "duckdb" else request.getfixturevalue("postgres_database")
+    landing = tmp_path / "landing"
+    generate(landing, touches=1200, seed=8)
+    (landing / "leads.csv").write_text(LEADS_CSV)
+    stage_history_for(landing)
+    assert run_cli(
+        "--source", str(landing), "--warehouse", url,
+        "--non-marketing-channels", ",".join(NON_MARKETING), "--stage-order", "qualification,proposal",
+    ) == 0
+    check_pipeline_sourcing(url)
+    check_lead_sla(url)
+    check_stage_velocity(url)
