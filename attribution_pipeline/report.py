@@ -219,6 +219,8 @@ def _reconciliation(d: ReportData) -> str:
 
 
 def _channels(d: ReportData) -> str:
+    if d.by_channel.is_empty():
+        return "<p class=muted>No credited revenue in these months.</p>"
     pivot = d.by_channel.pivot(on="model", index="channel", values="credited_revenue", aggregate_function="sum").fill_null(0.0)
     models = sorted(c for c in pivot.columns if c != "channel")
     pivot = pivot.sort(d.model if d.model in models else models[0], descending=True) if models else pivot
