@@ -96,7 +96,7 @@ def test_referential_warnings_count_each_kind():
     }
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_staging_in_chunks_equals_staging_at_once(data, monkeypatch):
     """Chunks change memory only: the same staged and quarantined rows, and the same
@@ -106,7 +106,7 @@ def test_staging_in_chunks_equals_staging_at_once(data, monkeypatch):
 
     from assets import staging
 
-    monkeypatch.setattr(staging, "CHUNK_ROWS", 13)
+    monkeypatch.setattr(staging, "CHUNK_ROWS", 17)
     context = SimpleNamespace(log=logging.getLogger("test"))
     for source, contract in CONTRACTS.items():
         raw = data.draw(raw_frame(source), label=source)
