@@ -202,7 +202,7 @@ CAMPAIGNS, CONTACTS, FX = "campaigns.csv", "opportunity_contacts.csv", "fx_rates
 
 SQL = "'; DROP TABLE x; --"
 SQL_TOUCH_ID = f"t_sql{SQL}"
-SQL_OPPORTUNITY_ID = f"o'; DROP TABLE attribution.runs; --"
+SQL_OPPORTUNITY_ID = "o'; DROP TABLE attribution.runs; --"
 SQL_CAMPAIGN_NAME = 'O\'Brien "Q1"; DROP TABLE staging.campaigns; --'
 SQL_COLUMN = 'x"; drop table staging.touches; --'  # an extra column, as written (lower-cased) into the file's header
 LONG_TEXT = "".join(chr(ord("a") + i % 26) for i in range(100_000))
