@@ -71,19 +71,26 @@ def _keys(defs: dg.Definitions, stage: str) -> list[dg.AssetKey]:
     return keys
 
 
-def run_stage(defs: dg.Definitions, stage: str, run_config: dict, first: str, last: str, label: str) -> StageRun:
-    """Execute one stage as its own Dagster run, in this process."""
-    from attribution_pipeline.cli import failure_message
+def execute(defs: dg.Definitions, run_config: dict, first: str, last: str, selection: list[dg.AssetKey] | None = None):
+    """One Dagster run over close months [first, last], in this process, recorded in
+    the instance ($DAGSTER_HOME); every asset unless ``selection`` narrows it."""
     from attribution_pipeline.definitions import ALL_ASSETS_JOB
 
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def(ALL_ASSETS_JOB).execute_in_process(
+        return defs.resolve_job_def(ALL_ASSETS_JOB).execute_in_process(
             run_config=run_config,
             instance=instance,
             raise_on_error=False,
-            asset_selection=_keys(defs, stage),
+            asset_selection=selection,
             tags=range_tags(first, last),
         )
+
+
+def run_stage(defs: dg.Definitions, stage: str, run_config: dict, first: str, last: str, label: str) -> StageRun:
+    """Execute one stage as its own Dagster run, in this process."""
+    from attribution_pipeline.cli import failure_message
+
+    result = execute(defs, run_config, first, last, _keys(defs, stage))
     return StageRun(label, result.run_id, result.success, "" if result.success else failure_message(result))
 
 
@@ -124,4 +131,4 @@ def is_duckdb(url: str) -> bool:
     return url.split(":", 1)[0].split("+", 1)[0] == "duckdb"
 
 
-__all__ = ["StageRun", "is_duckdb", "month_chunks", "range_tags", "run_parallel", "run_stage"]
+__all__ = ["StageRun", "execute", "is_duckdb", "month_chunks", "range_tags", "run_parallel", "run_stage"]

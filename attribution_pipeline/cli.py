@@ -267,8 +267,6 @@ def run_pipeline(args: argparse.Namespace) -> int:
     os.environ["ATTRIBUTION_SOURCE"] = source
     os.environ["ATTRIBUTION_WAREHOUSE_URL"] = args.warehouse
 
-    import dagster as dg
-
     from attribution_pipeline.definitions import ALL_ASSETS_JOB, definitions_from_environment
 
     defs = definitions_from_environment()
@@ -278,7 +276,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         "resources": {"settings": {"config": settings}, **({"source": {"config": {"location": source, "tables": tables}}} if tables else {})},
     }
     print(f"attribution: source {args.source} -> warehouse {args.warehouse}, close months {first_month[:7]} to {last_month[:7]}", file=sys.stderr)
-    from attribution_pipeline.backfill import is_duckdb, range_tags, run_parallel
+    from attribution_pipeline.backfill import execute, is_duckdb, run_parallel
 
     parallel = args.parallel > 1 and first_month != last_month
     if parallel and is_duckdb(args.warehouse):
@@ -289,14 +287,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
             keys = defs.resolve_job_def(ALL_ASSETS_JOB).partitions_def.get_partition_keys()
             outcome = _Outcome.of_stages(run_parallel(defs, run_config, first_month, last_month, args.parallel, keys))
         else:
-            with dg.DagsterInstance.get() as instance:
-                result = defs.resolve_job_def(ALL_ASSETS_JOB).execute_in_process(
-                    run_config=run_config,
-                    instance=instance,
-                    raise_on_error=False,
-                    tags=range_tags(first_month, last_month),
-                )
-            outcome = _Outcome.of_result(result)
+            outcome = _Outcome.of_result(execute(defs, run_config, first_month, last_month))
     except Exception as error:  # a failure before any step ran (bad URL, config)
         message = f"{type(error).__name__}: {_first_line(error)}"
         _record_failure(args.warehouse, None, message, settings)

@@ -57,11 +57,12 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
             raise ValueError(f"{url} holds no attribution tables; run `attribution run` first")
         with client.connect() as conn:
             run = conn.execute(sa.text(
-                "SELECT run_id, finished_at, parameters FROM attribution.runs WHERE status = 'success' ORDER BY finished_at DESC LIMIT 1"
+                "SELECT run_id, finished_at, parameters, warnings FROM attribution.runs "
+                "WHERE status = 'success' ORDER BY finished_at DESC LIMIT 1"
             )).mappings().first()
             if run is None:
                 raise ValueError(f"{url} holds no successful run (attribution.runs); run `attribution run` first")
-            run = {**run, "parameters": json.loads(run["parameters"] or "{}")}
+            run = {**run, "parameters": json.loads(run["parameters"] or "{}"), "warnings": json.loads(run["warnings"] or "{}")}
             months = _frame(conn, "SELECT MIN(close_month) AS first, MAX(close_month) AS last FROM attribution.channel_attribution")
             start = first or months["first"][0] or dt.date(2000, 1, 1)
             end_month = last or months["last"][0] or start
@@ -85,9 +86,7 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
                 "MAX(CASE WHEN match_type IN ('email', 'both') THEN 1 ELSE 0 END) AS by_email "
                 "FROM attribution.journeys WHERE is_won AND conversion_at >= :start AND conversion_at < :end GROUP BY opportunity_id"
             ), start=_utc(start), end=_utc(end))
-            quarantine = _quarantine(conn, client)
-            warnings = json.loads(conn.execute(sa.text(
-                "SELECT warnings FROM attribution.runs WHERE run_id = :run"), {"run": run["run_id"]}).scalar() or "{}")
+            quarantine = _quarantine(conn)
     finally:
         client.dispose()
     cents = (pl.col("credited_revenue").cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64)  # exact, for the reconciliation
@@ -101,7 +100,7 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
         model=chosen, months=(start, end), currency=run["parameters"].get("reporting_currency", ""), run=run,
         won_deals=int(won[0]), won_cents=int(won[1]), by_model=by_model, by_channel=by_channel,
         trend=_floats(trend, "credited_revenue"), campaigns=_floats(campaigns, "cost", "credited_revenue", "roas"),
-        journeys=_journey_facts(journeys), quarantine=quarantine, warnings=warnings,
+        journeys=_journey_facts(journeys), quarantine=quarantine, warnings=run["warnings"],
     )
 
 
@@ -125,7 +124,7 @@ def _journey_facts(journeys: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _quarantine(conn: sa.Connection, client: WarehouseClient) -> pl.DataFrame:
+def _quarantine(conn: sa.Connection) -> pl.DataFrame:
     frames = []
     for name in sorted(sa.inspect(conn).get_table_names(schema="quarantine")):
         table = sa.table(name, sa.column("rule"), schema="quarantine")

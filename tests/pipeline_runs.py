@@ -29,6 +29,21 @@ def run_cli(*args: str) -> int:
     return main(["run", *args])
 
 
+def run_in_own_home(folder: Path, landing: Path, url: str, *args: str) -> Path:
+    """`attribution run` with a Dagster home of its own under ``folder`` (for module-scoped
+    fixtures, which cannot use the per-test ``dagster_home``); returns that home."""
+    import pytest
+
+    home = folder / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(home))
+        patch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
+        assert run_cli("--source", str(landing), "--warehouse", url, *args) == 0
+    return home
+
+
 def output_tables(url: str) -> dict[str, pl.DataFrame]:
     """Every public output table, in engine types, sorted, run ids dropped."""
     client = WarehouseClient(url)

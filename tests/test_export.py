@@ -8,7 +8,7 @@ from polars.testing import assert_frame_equal
 
 from attribution_pipeline.cli import main
 from attribution_pipeline.sample_data import generate
-from pipeline_runs import read, run_cli
+from pipeline_runs import read, run_in_own_home
 
 
 @pytest.fixture(scope="module")
@@ -16,12 +16,7 @@ def warehouse(tmp_path_factory) -> str:
     folder = tmp_path_factory.mktemp("export")
     generate(folder / "landing", touches=800, seed=5)
     url = f"duckdb:///{folder / 'w.duckdb'}"
-    with pytest.MonkeyPatch.context() as patch:
-        (folder / "home").mkdir()
-        (folder / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        patch.setenv("DAGSTER_HOME", str(folder / "home"))
-        patch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
-        assert run_cli("--source", str(folder / "landing"), "--warehouse", url) == 0
+    run_in_own_home(folder, folder / "landing", url)
     return url
 
 

@@ -15,7 +15,7 @@ from attribution_pipeline.sample_data import generate
 from models.credit import credit_touches
 from models.journeys import build_journeys, resolve_as_of
 from models.params import AttributionParams
-from pipeline_runs import output_tables, read, run_cli
+from pipeline_runs import output_tables, read, run_cli, run_in_own_home
 
 PARTITIONED = {"journeys": "conversion_at", "touch_credit": "closed_at", "channel_attribution": "close_month"}
 
@@ -36,11 +36,7 @@ def landing(tmp_path_factory):
 def full_run(landing, tmp_path_factory) -> Path:
     """One run of every month on DuckDB, shared: tests copy the file before changing it."""
     folder = tmp_path_factory.mktemp("full")
-    (folder / "home").mkdir()
-    (folder / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DAGSTER_HOME", str(folder / "home"))
-        assert run_cli("--source", str(landing), "--warehouse", f"duckdb:///{folder / 'full.duckdb'}") == 0
+    run_in_own_home(folder, landing, f"duckdb:///{folder / 'full.duckdb'}")
     return folder / "full.duckdb"
 
 

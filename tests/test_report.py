@@ -16,7 +16,7 @@ import pytest
 from attribution_pipeline.cli import main
 from attribution_pipeline.report import SECTIONS
 from attribution_pipeline.sample_data import generate
-from pipeline_runs import read, run_cli
+from pipeline_runs import read, run_cli, run_in_own_home
 
 ARTIFACTS = Path(os.environ.get("ATTRIBUTION_TEST_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts"))
 CHARTS = ("chart-channels", "chart-trend", "chart-journeys")
@@ -46,13 +46,8 @@ def built(tmp_path_factory) -> tuple[str, Path]:
     folder = tmp_path_factory.mktemp("report")
     generate(folder / "landing", touches=1500, seed=3)
     url = f"duckdb:///{folder / 'w.duckdb'}"
-    with pytest.MonkeyPatch.context() as patch:
-        (folder / "home").mkdir()
-        (folder / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        patch.setenv("DAGSTER_HOME", str(folder / "home"))
-        patch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
-        assert run_cli("--source", str(folder / "landing"), "--warehouse", url) == 0
-        assert (folder / "home" / "attribution_report.html").exists()  # the Dagster asset wrote one too
+    home = run_in_own_home(folder, folder / "landing", url)
+    assert (home / "attribution_report.html").exists()  # the Dagster asset wrote one too
     page = folder / "report.html"
     assert main(["report", "--warehouse", url, "--out", str(page)]) == 0
     return url, page
