@@ -11,11 +11,12 @@ from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, table_meta
 from attribution_pipeline.resources import AttributionSettings, Warehouse
 from attribution_pipeline.run_log import record_run
 from attribution_pipeline.contract import LEAD_TIMES
-from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, LEAD_SLA, LEAD_SLA_COMPLIANCE, PIPELINE_SOURCING, RUNS, STAGE_VELOCITY
+from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, FUNNEL_MONTHLY, LEAD_SLA, LEAD_SLA_COMPLIANCE, PIPELINE_SOURCING, RUNS, STAGE_VELOCITY
 from models import funnel, marts
 from models.registry import get_models
 
 _CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])
+_FIRST_TOUCH = dg.AssetIn(key=["staging", "lead_first_touch"])
 
 @dg.asset(
     key=["attribution", "campaign_attribution"],
@@ -23,19 +24,20 @@ _CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])
     backfill_policy=SINGLE_RUN,
     group_name="marts",
     kinds={"polars", "sql"},
-    ins={"touch_credit": _CREDIT, "campaigns": dg.AssetIn(key=["staging", "campaigns"])},
+    ins={"touch_credit": _CREDIT, "campaigns": dg.AssetIn(key=["staging", "campaigns"]), "lead_first_touch": _FIRST_TOUCH},
     metadata=table_metadata(CAMPAIGN_ATTRIBUTION),
     description=(
-        "Per model and campaign: credited revenue, credited deals, the campaign's cost and ROAS. Includes campaigns "
-        "with no credit, campaign ids missing from campaigns, and a null campaign row, so it sums to the won total. "
+        "Per model and campaign: credited revenue, credited deals, the campaign's cost, ROAS, leads whose first touch "
+        "carries it, CPL and CPA. Includes campaigns with no credit, campaign ids missing from campaigns, and a null "
+        "campaign row, so it sums to the won total and to all leads. "
         "Not partitioned: a campaign's cost and ROAS span all months, so it is rebuilt from all of touch_credit."
     ),
 )
 def campaign_attribution(
-    context: dg.AssetExecutionContext, touch_credit: pl.DataFrame, campaigns: pl.DataFrame
+    context: dg.AssetExecutionContext, touch_credit: pl.DataFrame, campaigns: pl.DataFrame, lead_first_touch: pl.DataFrame
 ) -> pl.DataFrame:
     names = [model.name for model in get_models()]
-    frame = marts.campaign_attribution(touch_credit.lazy(), campaigns.lazy(), names).collect()
+    frame = marts.campaign_attribution(touch_credit.lazy(), campaigns.lazy(), names, lead_first_touch.lazy()).collect()
     return frame.with_columns(run_id=pl.lit(context.run.run_id))
 
 @dg.asset(
@@ -56,6 +58,32 @@ def pipeline_sourcing(
     context: dg.AssetExecutionContext, settings: AttributionSettings, journeys: pl.DataFrame, opportunities: pl.DataFrame
 ) -> pl.DataFrame:
     frame = funnel.pipeline_sourcing(journeys.lazy(), opportunities.lazy(), tuple(settings.non_marketing_channels)).collect()
+    return frame.with_columns(run_id=pl.lit(context.run.run_id))
+
+
+@dg.asset(
+    key=["attribution", "funnel_monthly"],
+    retry_policy=WRITE_RETRY,
+    backfill_policy=SINGLE_RUN,
+    group_name="marts",
+    kinds={"polars", "sql"},
+    ins={
+        "leads": dg.AssetIn(key=["staging", "leads"]),
+        "lead_first_touch": _FIRST_TOUCH,
+        "opportunities": dg.AssetIn(key=["staging", "opportunities"]),
+    },
+    metadata=table_metadata(FUNNEL_MONTHLY),
+    description=(
+        "Per lead-created month and first-touch channel: leads, MQLs, SQLs, opportunities, won deals and won revenue, "
+        "each step's conversion rate to date and median days per step. Empty without a leads source."
+    ),
+)
+def funnel_monthly(
+    context: dg.AssetExecutionContext, leads: pl.DataFrame, lead_first_touch: pl.DataFrame, opportunities: pl.DataFrame
+) -> pl.DataFrame:
+    if leads.is_empty():
+        context.log.info("no leads source (or no valid lead): funnel_monthly holds no rows")
+    frame = funnel.funnel_monthly(leads.lazy(), lead_first_touch.lazy(), opportunities.lazy()).collect()
     return frame.with_columns(run_id=pl.lit(context.run.run_id))
 
 
@@ -180,7 +208,7 @@ def run_months(tags: dict) -> dict:
     backfill_policy=SINGLE_RUN,
     group_name="marts",
     kinds={"sql"},
-    deps=[campaign_attribution, pipeline_sourcing, lead_sla_compliance, stage_velocity, dg.AssetKey(["attribution", "channel_attribution"])],
+    deps=[campaign_attribution, pipeline_sourcing, funnel_monthly, lead_sla_compliance, stage_velocity, dg.AssetKey(["attribution", "channel_attribution"])],
     metadata=table_metadata(RUNS),
     description="Appends this run's row to attribution.runs (parameters, status, per-source row accounting) and attribution.run_sources.",
 )

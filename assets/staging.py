@@ -10,6 +10,7 @@ from attribution_pipeline.contract import CONTRACTS, CONVERTED_MONEY, LINEAGE, S
 from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY
 from attribution_pipeline.resources import AttributionSettings
 from attribution_pipeline.validation import check_keys, check_rows, merge_outcomes
+from models import funnel
 
 
 # Rows staged and validated at a time: the parsed and judged columns of a chunk
@@ -139,3 +140,20 @@ def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
 
 
 STAGING_ASSETS = [staging_asset(contract) for contract in CONTRACTS.values()]
+
+
+@dg.asset(
+    key=["staging", "lead_first_touch"],
+    retry_policy=WRITE_RETRY,
+    backfill_policy=SINGLE_RUN,
+    group_name="staging",
+    kinds={"polars", "sql"},
+    ins={"leads": dg.AssetIn(key=["staging", "leads"]), "touches": dg.AssetIn(key=["staging", "touches"])},
+    description=(
+        "Per lead: channel and campaign of the first touch with the lead's e-mail at or before the lead's creation "
+        "('(none)' when there is none). Read by funnel_monthly (first-touch channel) and campaign_attribution (CPL)."
+    ),
+)
+def lead_first_touch(leads: pl.DataFrame, touches: pl.DataFrame) -> pl.DataFrame:
+    """Computed once, next to staging, so the marts need not hold every staged touch."""
+    return funnel.lead_first_touch(leads.lazy(), touches.lazy()).collect()

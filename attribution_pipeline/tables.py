@@ -79,6 +79,9 @@ CAMPAIGN_ATTRIBUTION = _table(
     _col("credited_deals", sa.Double, "Sum of the weights credited to the campaign", nullable=False),
     _col("cost", Money, "The campaign's whole cost; null when unknown"),
     _col("roas", sa.Double, "credited_revenue / cost; null when cost is null or 0"),
+    _col("leads", sa.BigInteger, "Leads whose first touch (at or before the lead's creation) carries the campaign; on the null row, leads whose first touch has no campaign or who have none", nullable=False),
+    _col("cpl", sa.Double, "Cost per lead: cost / leads; null when cost is unknown or leads is 0"),
+    _col("cpa", sa.Double, "Cost per acquisition: cost / credited_deals under this model; null when cost is unknown or credited_deals is 0"),
     _col(*RUN_ID),
 )
 
@@ -202,15 +205,45 @@ STAGE_VELOCITY = _table(
     _col(*RUN_ID),
 )
 
+FUNNEL_MONTHLY = _table(
+    ATTRIBUTION,
+    "funnel_monthly",
+    "One row per (month the lead was created, the lead's first-touch channel): the lead funnel from lead to won deal.",
+    _col("created_month", sa.Date, "Calendar month of the lead's created_at in UTC, as its first day", nullable=False),
+    _col("channel", sa.Text, "Channel of the lead's first touch at or before its creation (by e-mail); '(none)' when no touch precedes it", nullable=False),
+    _col("leads", sa.BigInteger, "Leads created", nullable=False),
+    _col("mqls", sa.BigInteger, "Of them, leads that reached MQL (mql_at, or a later stage)", nullable=False),
+    _col("sqls", sa.BigInteger, "Of them, leads sales accepted (sql_at, or an opportunity)", nullable=False),
+    _col("opportunities", sa.BigInteger, "Of them, leads converted into a known opportunity (counted once per opportunity, on its first lead)", nullable=False),
+    _col("won_deals", sa.BigInteger, "Of those opportunities, the closed-won ones", nullable=False),
+    _col("won_revenue", Money, "Amount of those won deals, in the reporting currency", nullable=False),
+    _col("lead_to_mql", sa.Double, "mqls / leads (to date)"),
+    _col("mql_to_sql", sa.Double, "sqls / mqls (to date); null when mqls is 0"),
+    _col("sql_to_opportunity", sa.Double, "opportunities / sqls (to date); null when sqls is 0"),
+    _col("opportunity_to_won", sa.Double, "won_deals / opportunities (to date, open deals count as not won yet); null when opportunities is 0"),
+    _col("median_days_lead_to_mql", sa.Double, "Median days from created_at to mql_at, over leads with both"),
+    _col("median_days_mql_to_sql", sa.Double, "Median days from mql_at to sql_at, over leads with both"),
+    _col("median_days_sql_to_opportunity", sa.Double, "Median days from sql_at to the opportunity's created_at"),
+    _col("median_days_opportunity_to_won", sa.Double, "Median days from the opportunity's created_at to its closed_at, over won deals"),
+    _col(*RUN_ID),
+)
+
 PUBLIC_TABLES = [
-    JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, LEAD_SLA, LEAD_SLA_COMPLIANCE,
-    STAGE_VELOCITY, RUNS, RUN_SOURCES,
+    JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, FUNNEL_MONTHLY, LEAD_SLA,
+    LEAD_SLA_COMPLIANCE, STAGE_VELOCITY, RUNS, RUN_SOURCES,
 ]
+# Columns added to a public table after it first shipped, so a warehouse written by
+# an older version gets them on its next run (any other difference is refused).
+ADDED_COLUMNS = {
+    "attribution.campaign_attribution": ("leads", "cpl", "cpa"),
+}
+
 MONEY_COLUMNS = {  # frame column in integer cents -> table column in Numeric(18, 2)
     "credited_cents": "credited_amount",
     "credited_revenue_cents": "credited_revenue",
     "cost_cents": "cost",
     "amount_cents": "amount",
+    "won_revenue_cents": "won_revenue",
 }
 
 # Partitioned tables (by close month) and the column whose month is the partition:

@@ -21,7 +21,7 @@ import polars as pl
 import pyarrow as pa
 import sqlalchemy as sa
 
-from attribution_pipeline.tables import MONEY_COLUMNS
+from attribution_pipeline.tables import ADDED_COLUMNS, MONEY_COLUMNS
 
 DEFAULT_WAREHOUSE_URL = "duckdb:///warehouse.duckdb"
 SCHEMAS = ("raw", "staging", "quarantine", "attribution")
@@ -232,19 +232,39 @@ class WarehouseClient:
 
     def _prepare(self, conn: sa.Connection, table: sa.Table) -> None:
         """Before writing a declared table: take its write lock, create schema and table
-        if missing, and refuse a table whose columns are not the declared ones (a table
-        left by another version), with a message instead of a failed insert."""
+        if missing, add columns a newer version declares, and refuse a table with
+        columns this version does not declare (a table left by another version), with
+        a message instead of a failed insert. Writes and reads name their columns, so
+        the order of an upgraded table's columns does not matter."""
         self._lock_table(conn, table)
         self._ensure_schema(conn, table.schema)
         table.create(conn, checkfirst=True)
         found = list(conn.execute(sa.select(sa.text("*")).select_from(table).limit(0)).keys())
         declared = [column.name for column in table.columns]
-        if found != declared:
+        added = [name for name in declared if name not in found]
+        if added and set(found) <= set(declared) and set(added) <= set(ADDED_COLUMNS.get(table.fullname, ())):
+            self._add_columns(conn, table, added)
+            found = found + added
+        if sorted(found) != sorted(declared):
             raise TableSchemaMismatch(
                 f"{table.fullname} in the warehouse has columns {found}, but this version writes {declared}; "
                 f"drop or migrate the table (e.g. ALTER TABLE {table.fullname} ADD COLUMN ...) and run again"
             )
         self._comment(conn, table)
+
+    @staticmethod
+    def _add_columns(conn: sa.Connection, table: sa.Table, names: list[str]) -> None:
+        """A newer version added columns to a public table (tables.ADDED_COLUMNS): add them (nullable, since
+        older rows have no value; the write that follows replaces those rows), so an
+        upgrade needs no manual migration. DDL is transactional on both dialects, so a
+        failed write leaves the table as it was."""
+        preparer = conn.dialect.identifier_preparer
+        for name in names:
+            column = table.columns[name]
+            conn.execute(sa.text(
+                f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {preparer.format_column(column)} "
+                f"{column.type.compile(dialect=conn.dialect)}"
+            ))
 
     @staticmethod
     def _comment(conn: sa.Connection, table: sa.Table) -> None:

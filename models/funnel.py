@@ -163,3 +163,112 @@ def stage_velocity(history: pl.LazyFrame, opportunities: pl.LazyFrame, stage_ord
         .drop("_waiting")
         .sort("created_month", "stage")
     )
+
+
+NO_TOUCH = "(none)"
+
+
+def lead_first_touch(leads: pl.LazyFrame, touches: pl.LazyFrame) -> pl.LazyFrame:
+    """Per lead: channel and campaign of the first touch with the lead's e-mail at or
+    before the lead was created (SPEC 3 order: occurred_at, then touch_id bytes).
+
+    A lead no touch precedes has channel ``(none)`` and no campaign; a first touch
+    without a channel has ``(unknown)``, as in pipeline_sourcing.
+    """
+    people = leads.select("lead_id", "email", "created_at").filter(pl.col("email").is_not_null())
+    first = (
+        touches.select("email", "occurred_at", "touch_id", "channel", "campaign_id")
+        .join(people.select("email").unique(), on="email", how="semi")
+        .join(people, on="email")
+        .filter(pl.col("occurred_at") <= pl.col("created_at"))
+        .sort("lead_id", "occurred_at", "touch_id")
+        .group_by("lead_id")
+        .agg(pl.col("channel").first().fill_null("(unknown)"), pl.col("campaign_id").first())
+    )
+    return (
+        leads.select("lead_id")
+        .join(first, on="lead_id", how="left")
+        .with_columns(pl.col("channel").fill_null(NO_TOUCH))
+    )
+
+
+FUNNEL_STEPS = (
+    ("lead", "mql", "created_at", "mql_at"),
+    ("mql", "sql", "mql_at", "sql_at"),
+    ("sql", "opportunity", "sql_at", "opportunity_created_at"),
+    ("opportunity", "won", "opportunity_created_at", "closed_at"),
+)
+
+
+def _days(later: str, earlier: str) -> pl.Expr:
+    return (pl.col(later) - pl.col(earlier)).dt.total_microseconds() / 86_400_000_000
+
+
+def funnel_monthly(leads: pl.LazyFrame, first_touch: pl.LazyFrame, opportunities: pl.LazyFrame) -> pl.LazyFrame:
+    """Per (month the lead was created, first-touch channel): leads, MQLs, SQLs,
+    opportunities, won deals and won revenue, each step's conversion rate to date,
+    and the median days of each step.
+
+    Stages are cumulative: a lead that reached a later stage has passed the earlier
+    ones even when their time was not recorded, so no rate exceeds 1. A lead reached
+    the opportunity stage when its converted_opportunity_id is a known opportunity;
+    an opportunity several leads converted into counts once, on its first lead
+    (earliest created_at, then lead_id), so won revenue is never counted twice.
+    Median days of a step use the leads with both times recorded.
+    """
+    deals = opportunities.select(
+        pl.col("opportunity_id").alias("converted_opportunity_id"),
+        pl.col("created_at").alias("opportunity_created_at"),
+        "closed_at", "is_won", "amount_cents",
+    )
+    first_lead = (
+        leads.filter(pl.col("converted_opportunity_id").is_not_null())
+        .sort("created_at", "lead_id")
+        .group_by("converted_opportunity_id")
+        .agg(pl.col("lead_id").first().alias("first_lead_id"))
+    )
+    per_lead = (
+        leads.select("lead_id", "created_at", "mql_at", "sql_at", "converted_opportunity_id")
+        .join(first_touch.select("lead_id", "channel"), on="lead_id", how="left")
+        .join(first_lead, on="converted_opportunity_id", how="left")
+        .join(deals, on="converted_opportunity_id", how="left")
+        .with_columns(
+            opportunity=pl.col("opportunity_created_at").is_not_null() & (pl.col("first_lead_id") == pl.col("lead_id")),
+        )
+        .with_columns(won=pl.col("opportunity") & pl.col("is_won").fill_null(False))
+        .with_columns(sql=pl.col("sql_at").is_not_null() | pl.col("opportunity"))
+        .with_columns(mql=pl.col("mql_at").is_not_null() | pl.col("sql"))
+        .with_columns(
+            # Times of a stage the lead did not reach (a duplicate lead of one deal) do not count.
+            pl.when(pl.col("opportunity")).then(pl.col(name)).alias(name)
+            for name in ("opportunity_created_at", "closed_at")
+        )
+        .with_columns(pl.when(pl.col("won")).then(pl.col("closed_at")).alias("closed_at"))
+        .with_columns(
+            created_month=pl.col("created_at").dt.truncate("1mo").dt.date(),
+            channel=pl.col("channel").fill_null(NO_TOUCH),
+        )
+    )
+    plural = {"lead": "leads", "mql": "mqls", "sql": "sqls", "opportunity": "opportunities", "won": "won_deals"}
+    medians = [
+        _days(later, earlier).median().alias(f"median_days_{step}_to_{to}") for step, to, earlier, later in FUNNEL_STEPS
+    ]
+    grouped = per_lead.group_by("created_month", "channel").agg(
+        pl.len().cast(pl.Int64).alias("leads"),
+        *(pl.col(stage).sum().cast(pl.Int64).alias(plural[stage]) for stage in ("mql", "sql", "opportunity", "won")),
+        pl.col("amount_cents").filter(pl.col("won")).sum().alias("won_revenue_cents"),
+        *medians,
+    )
+    rates = [
+        pl.when(pl.col(plural[step]) > 0).then(pl.col(plural[to]) / pl.col(plural[step])).alias(f"{step}_to_{to}")
+        for step, to, _, _ in FUNNEL_STEPS
+    ]
+    return (
+        grouped.with_columns(rates)
+        .select(
+            "created_month", "channel", *plural.values(), "won_revenue_cents",
+            *(f"{step}_to_{to}" for step, to, _, _ in FUNNEL_STEPS),
+            *(f"median_days_{step}_to_{to}" for step, to, _, _ in FUNNEL_STEPS),
+        )
+        .sort("created_month", "channel")
+    )

@@ -19,14 +19,22 @@ _deals = (
 
 
 def campaign_attribution(
-    touch_credit: pl.LazyFrame, campaigns: pl.LazyFrame, model_names: list[str]
+    touch_credit: pl.LazyFrame, campaigns: pl.LazyFrame, model_names: list[str], lead_first_touch: pl.LazyFrame
 ) -> pl.LazyFrame:
-    """Per model: every known campaign, every campaign_id seen on credit, and a null row."""
+    """Per model: every known campaign, every campaign_id seen on credit or on a lead's
+    first touch, and a null row; with cost per lead (CPL) and per credited deal (CPA).
+
+    ``lead_first_touch`` (models.funnel.lead_first_touch) gives each lead's first
+    campaign; leads whose first touch has none, or who have no touch, count on the
+    null row, so leads sum to all leads like revenue sums to the won total.
+    """
     credited = touch_credit.group_by("model", "campaign_id").agg(_revenue, _deals)
+    leads = lead_first_touch.group_by("campaign_id").agg(pl.len().cast(pl.Int64).alias("leads"))
     campaign_ids = pl.concat(
         [
             campaigns.select("campaign_id"),
             touch_credit.select("campaign_id"),
+            leads.select("campaign_id"),
             pl.LazyFrame({"campaign_id": [None]}, schema={"campaign_id": pl.String}),
         ]
     ).unique()
@@ -34,6 +42,7 @@ def campaign_attribution(
     return (
         models.join(campaign_ids, how="cross")
         .join(credited, on=["model", "campaign_id"], how="left", nulls_equal=True)
+        .join(leads, on="campaign_id", how="left", nulls_equal=True)
         .join(
             campaigns.select("campaign_id", "campaign_name", "channel", "cost_cents"),
             on="campaign_id",
@@ -42,15 +51,18 @@ def campaign_attribution(
         .with_columns(
             pl.col("credited_revenue_cents").fill_null(0),
             pl.col("credited_deals").fill_null(0.0),
+            pl.col("leads").fill_null(0),
         )
         .with_columns(
             roas=pl.when(pl.col("cost_cents") > 0).then(
                 pl.col("credited_revenue_cents") / pl.col("cost_cents")
-            )
+            ),
+            cpl=pl.when(pl.col("leads") > 0).then(pl.col("cost_cents") / 100 / pl.col("leads")),
+            cpa=pl.when(pl.col("credited_deals") > 0).then(pl.col("cost_cents") / 100 / pl.col("credited_deals")),
         )
         .select(
             "model", "campaign_id", "campaign_name", "channel", "credited_revenue_cents",
-            "credited_deals", "cost_cents", "roas",
+            "credited_deals", "cost_cents", "roas", "leads", "cpl", "cpa",
         )
         .sort("model", "campaign_id", nulls_last=True)
     )

@@ -12,16 +12,17 @@ import polars as pl
 
 from attribution_pipeline.cli import main
 from attribution_pipeline.io_managers import conform
-from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, JOURNEYS, PIPELINE_SOURCING, TOUCH_CREDIT
+from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, FUNNEL_MONTHLY, JOURNEYS, PIPELINE_SOURCING, TOUCH_CREDIT
 from attribution_pipeline.warehouse import WarehouseClient
 
-OUTPUTS = {table.name: table for table in (JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING)}
+OUTPUTS = {table.name: table for table in (JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, FUNNEL_MONTHLY)}
 SORT_KEYS = {
     "journeys": ["opportunity_id", "position"],
     "touch_credit": ["model", "opportunity_id", "position"],
     "campaign_attribution": ["model", "campaign_id"],
     "channel_attribution": ["model", "close_month", "channel"],
     "pipeline_sourcing": ["created_month", "sourcing", "channel"],
+    "funnel_monthly": ["created_month", "channel"],
 }
 
 

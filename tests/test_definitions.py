@@ -20,7 +20,8 @@ def specs() -> dict[str, dg.AssetSpec]:
 
 def test_every_layer_has_its_assets():
     expected = {f"{layer}/{source}" for layer in ("raw", "staging", "quarantine") for source in SOURCES}
-    expected |= {f"attribution/{name}" for name in ("journeys", "touch_credit", "campaign_attribution", "channel_attribution", "pipeline_sourcing", "lead_sla", "lead_sla_compliance", "stage_velocity", "runs", "report")}
+    expected |= {f"attribution/{name}" for name in ("journeys", "touch_credit", "campaign_attribution", "channel_attribution", "pipeline_sourcing", "funnel_monthly", "lead_sla", "lead_sla_compliance", "stage_velocity", "runs", "report")}
+    expected |= {"staging/lead_first_touch"}
     assert set(specs()) == expected
 
 

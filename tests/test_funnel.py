@@ -171,6 +171,52 @@ L6,f@acme.com,acme.com,2024-03-01T09:00:00Z,2024-03-04T09:00:00Z,2024-03-03T09:0
 L7,g@acme.com,acme.com,2024-03-08T08:00:00Z,2024-03-08T09:00:00Z,,,,ana,
 """
 
+LAST_LEAD_TIME = "2024-03-08T09:00:00Z"  # the leads' as-of; L8 must not move it
+
+
+def converted_lead(landing) -> str:
+    """L8: a lead of a sample contact who was touched before 2024-03-08 09:00, converted
+    into a won sample deal, with no stage times (it reaches every stage by conversion)."""
+    touches = pl.read_csv(landing / "touches.csv", infer_schema=False)
+    touches = touches.rename({c: c.strip().lower() for c in touches.columns})
+    early = touches.filter(pl.col("occurred_at").str.strip_chars() < "2024-03-01", pl.col("email").str.contains("@"))
+    email = early.sort("occurred_at").get_column("email")[0]
+    deals = pl.read_csv(landing / "opportunities.csv", infer_schema=False)
+    deals = deals.rename({c: c.strip().lower() for c in deals.columns})
+    won = deals.filter(pl.col("is_won").str.to_lowercase() == "true").get_column("opportunity_id")[0]
+    return f"L8,{email},,{LAST_LEAD_TIME},,,,,,{won}\n"
+
+
+def check_funnel_monthly(url: str) -> None:
+    """March 2024: L1-L5 and L7 have no touch ((none)); L6 is quarantined. MQLs L1 L2 L3 L4 L7,
+    SQL L2 only, no opportunity. L8 sits under its first touch's channel, found here in
+    plain Python from the staged touches, and is a won deal with the deal's amount."""
+    got = output_tables(url)["funnel_monthly"]
+    touches = read(url, "staging", "touches")
+    deals = read(url, "staging", "opportunities")
+    lead = read(url, "staging", "leads").filter(pl.col("lead_id") == "L8").row(0, named=True)
+    earlier = [r for r in touches.iter_rows(named=True) if r["email"] == lead["email"] and r["occurred_at"] <= lead["created_at"]]
+    first = min(earlier, key=lambda r: (r["occurred_at"], r["touch_id"].encode()))
+    amount = deals.filter(pl.col("opportunity_id") == lead["converted_opportunity_id"]).get_column("amount_cents").item()
+    march = dt.date(2024, 3, 1)
+    columns = ["created_month", "channel", "leads", "mqls", "sqls", "opportunities", "won_deals", "won_revenue_cents", "lead_to_mql", "mql_to_sql"]
+    assert sorted(got.select(columns).rows()) == sorted([
+        (march, "(none)", 6, 5, 1, 0, 0, 0, 5 / 6, 1 / 5),
+        (march, first["channel"] or "(unknown)", 1, 1, 1, 1, 1, amount, 1.0, 1.0),
+    ])
+
+
+def check_campaign_cost_per_lead(url: str) -> None:
+    """Every model's rows count each of the 7 valid leads once; CPL and CPA are the cost
+    over leads and over credited deals wherever both are known and non-zero."""
+    got = output_tables(url)["campaign_attribution"]
+    assert set(got.group_by("model").agg(pl.col("leads").sum()).get_column("leads")) == {7}
+    costed = got.filter(pl.col("cost_cents").is_not_null())
+    for row in costed.iter_rows(named=True):
+        assert row["cpl"] == (pytest.approx(row["cost_cents"] / 100 / row["leads"]) if row["leads"] else None)
+        assert row["cpa"] == (pytest.approx(row["cost_cents"] / 100 / row["credited_deals"]) if row["credited_deals"] else None)
+    assert costed.get_column("cpa").is_not_null().any()
+
 
 def check_lead_sla(url: str) -> None:
     """Hand-derived, as-of = the latest lead timestamp, 2024-03-08T09:00Z, SLA 24 h:
@@ -187,6 +233,140 @@ def check_lead_sla(url: str) -> None:
     compliance = read(url, "attribution", "lead_sla_compliance").sort("owner").select("mql_week", "owner", "leads", "met", "breached", "waiting", "compliance")
     assert compliance.rows() == [(dt.date(2024, 3, 4), "ana", 3, 2, 0, 1, 1.0), (dt.date(2024, 3, 4), "ben", 2, 0, 1, 1, 0.0)]
 
+
+
+def touches_frame(rows: list[tuple[str, str | None, float, str | None, str | None]]) -> pl.LazyFrame:
+    """(touch_id, email, days after CREATED, channel, campaign_id)."""
+    return pl.DataFrame(
+        [{"touch_id": t, "email": e, "occurred_at": at(d), "channel": c, "campaign_id": k} for t, e, d, c, k in rows],
+        schema={"touch_id": pl.String, "email": pl.String, "occurred_at": pl.Datetime("us", "UTC"), "channel": pl.String, "campaign_id": pl.String},
+    ).lazy()
+
+
+def test_lead_first_touch_known_answers():
+    """Leads created at CREATED (A, B, C, D, E) or 40 days before it (A0):
+    A (a@x): t1 and t2 both at -8 days, t1 first by touch_id bytes -> paid_search, c2;
+      the touch at +1 day is after the lead's creation and does not count.
+    A0 (a@x, created at -40 days): no touch precedes it -> (none), even though A's touches exist.
+    B (b@x): its only touch is exactly at creation -> counts (at or before): social.
+    C (c@x): its only touch is 1 microsecond later -> (none).
+    D (no e-mail): (none).  E (e@x): a touch without a channel -> (unknown), campaign c3."""
+    from models.funnel import lead_first_touch
+
+    touches = touches_frame([
+        ("t2", "a@x", -8, "email", "c1"), ("t1", "a@x", -8, "paid_search", "c2"), ("t0", "a@x", 1, "social", "c1"),
+        ("tb", "b@x", 0, "social", None), ("tc", "c@x", 1 / 86_400_000_000, "email", "c1"), ("te", "e@x", -1, None, "c3"),
+    ])
+    leads = pl.DataFrame(
+        {"lead_id": ["A", "A0", "B", "C", "D", "E"], "email": ["a@x", "a@x", "b@x", "c@x", None, "e@x"],
+         "created_at": [CREATED, at(-40), CREATED, CREATED, CREATED, CREATED]},
+        schema={"lead_id": pl.String, "email": pl.String, "created_at": pl.Datetime("us", "UTC")},
+    ).lazy()
+    got = lead_first_touch(leads, touches).collect().sort("lead_id")
+    assert got.rows() == [
+        ("A", "paid_search", "c2"), ("A0", "(none)", None), ("B", "social", None), ("C", "(none)", None),
+        ("D", "(none)", None), ("E", "(unknown)", "c3"),
+    ]
+
+
+def day(month: int, day_: float) -> dt.datetime:
+    return dt.datetime(2024, month, 1, tzinfo=UTC) + dt.timedelta(days=day_ - 1)
+
+
+def test_funnel_monthly_known_answers():
+    """March 2024, first touch email:
+    L1 created 3/1, MQL 3/3 (2 d), SQL 3/4 (1 d), converted O1 (created 3/6: 2 d), O1 won 3/16 (10 d), 10.00.
+    L2 created 3/1, MQL 3/5 (4 d), nothing more.
+    L3 created 3/2, no stage times, converted O2 (open): reached MQL, SQL and opportunity (stages are
+       cumulative), not won; no step times.
+    L4 created 3/2, MQL 3/2 12:00 (0.5 d), SQL 3/3 12:00 (1 d), converted O1 too: O1 counts once, on
+       its first lead L1, so L4 stops at SQL.
+    L5 created 3/3, converted O9, which is no known opportunity: a lead only.
+    -> leads 5; MQLs L1 L2 L3 L4 = 4; SQLs L1 L3 L4 = 3; opportunities L1 L3 = 2; won L1 = 1, 10.00.
+       Rates 4/5, 3/4, 2/3, 1/2. Median days: lead->MQL [2, 4, 0.5] -> 2; MQL->SQL [1, 1] -> 1;
+       SQL->opportunity [2] (L4's O1 is not its own) -> 2; opportunity->won [10] -> 10.
+    April 2024, no first touch (channel (none)):
+    L6 created 4/1, converted O3 (lost): MQL, SQL, opportunity 1 each, won 0 -> rates 1, 1, 1, 0; no times."""
+    from models.funnel import funnel_monthly
+
+    ts = pl.Datetime("us", "UTC")
+    leads = pl.DataFrame(
+        {
+            "lead_id": ["L1", "L2", "L3", "L4", "L5", "L6"],
+            "created_at": [day(3, 1), day(3, 1), day(3, 2), day(3, 2), day(3, 3), day(4, 1)],
+            "mql_at": [day(3, 3), day(3, 5), None, day(3, 2.5), None, None],
+            "sql_at": [day(3, 4), None, None, day(3, 3.5), None, None],
+            "converted_opportunity_id": ["O1", None, "O2", "O1", "O9", "O3"],
+        },
+        schema={"lead_id": pl.String, "created_at": ts, "mql_at": ts, "sql_at": ts, "converted_opportunity_id": pl.String},
+    ).lazy()
+    first_touch = pl.LazyFrame({"lead_id": ["L1", "L2", "L3", "L4", "L5"], "channel": ["email"] * 5})
+    opportunities = pl.DataFrame(
+        {"opportunity_id": ["O1", "O2", "O3"], "created_at": [day(3, 6), day(3, 10), day(4, 2)],
+         "closed_at": [day(3, 16), None, day(4, 5)], "is_won": [True, False, False], "amount_cents": [1000, 5000, 7000]},
+        schema={"opportunity_id": pl.String, "created_at": ts, "closed_at": ts, "is_won": pl.Boolean, "amount_cents": pl.Int64},
+    ).lazy()
+    got = funnel_monthly(leads, first_touch, opportunities).collect()
+    expected = pl.DataFrame(
+        {
+            "created_month": [dt.date(2024, 3, 1), dt.date(2024, 4, 1)], "channel": ["email", "(none)"],
+            "leads": [5, 1], "mqls": [4, 1], "sqls": [3, 1], "opportunities": [2, 1], "won_deals": [1, 0],
+            "won_revenue_cents": [1000, 0],
+            "lead_to_mql": [0.8, 1.0], "mql_to_sql": [0.75, 1.0], "sql_to_opportunity": [2 / 3, 1.0], "opportunity_to_won": [0.5, 0.0],
+            "median_days_lead_to_mql": [2.0, None], "median_days_mql_to_sql": [1.0, None],
+            "median_days_sql_to_opportunity": [2.0, None], "median_days_opportunity_to_won": [10.0, None],
+        }
+    )
+    assert_frame_equal(got, expected, check_dtypes=False)
+
+
+def test_funnel_rates_are_null_when_a_step_has_no_one():
+    from models.funnel import funnel_monthly
+
+    leads = pl.DataFrame(
+        {"lead_id": ["L1"], "created_at": [CREATED], "mql_at": [None], "sql_at": [None], "converted_opportunity_id": [None]},
+        schema={"lead_id": pl.String, "created_at": pl.Datetime("us", "UTC"), "mql_at": pl.Datetime("us", "UTC"),
+                "sql_at": pl.Datetime("us", "UTC"), "converted_opportunity_id": pl.String},
+    ).lazy()
+    deals_ = pl.DataFrame(schema={"opportunity_id": pl.String, "created_at": pl.Datetime("us", "UTC"), "closed_at": pl.Datetime("us", "UTC"),
+                                  "is_won": pl.Boolean, "amount_cents": pl.Int64}).lazy()
+    row = funnel_monthly(leads, pl.LazyFrame({"lead_id": ["L1"], "channel": ["email"]}), deals_).collect().row(0, named=True)
+    assert (row["leads"], row["lead_to_mql"], row["mql_to_sql"], row["sql_to_opportunity"], row["opportunity_to_won"]) == (1, 0.0, None, None, None)
+
+
+def test_campaign_cost_per_lead_and_per_acquisition():
+    """linear: O1 (10.00) half to c1, half without a campaign; O2 (3.00) all to c1.
+    c1 cost 12.00, 3 leads first touched by it, credited deals 0.5 + 1 = 1.5:
+      revenue 8.00, ROAS 8/12, CPL 12.00 / 3 = 4.00, CPA 12.00 / 1.5 = 8.00.
+    c2: cost unknown -> CPL and CPA null.  c4: cost 5.00, no leads, no credit -> CPL and CPA null, ROAS 0.
+    c9: only on a lead's first touch, not in campaigns -> 1 lead, cost unknown.
+    null row: O1's other half, and L4 whose first touch has no campaign. Leads sum to all 5."""
+    from models.marts import campaign_attribution
+
+    credit = pl.LazyFrame({
+        "model": ["linear"] * 3, "opportunity_id": ["O1", "O1", "O2"], "campaign_id": ["c1", None, "c1"],
+        "weight": [0.5, 0.5, 1.0], "credited_cents": [500, 500, 300],
+    })
+    campaigns = pl.LazyFrame(
+        {"campaign_id": ["c1", "c2", "c4"], "campaign_name": ["One", "Two", "Four"], "channel": ["email"] * 3, "cost_cents": [1200, None, 500]},
+        schema={"campaign_id": pl.String, "campaign_name": pl.String, "channel": pl.String, "cost_cents": pl.Int64},
+    )
+    first = pl.LazyFrame({"lead_id": ["L1", "L2", "L3", "L4", "L5"], "campaign_id": ["c1", "c1", "c1", None, "c9"]})
+    got = campaign_attribution(credit, campaigns, ["linear"], first).collect()
+    rows = {row["campaign_id"]: row for row in got.iter_rows(named=True)}
+    want = {  # revenue, deals, cost, roas, leads, cpl, cpa
+        "c1": (800, 1.5, 1200, 800 / 1200, 3, 4.0, 8.0),
+        "c2": (0, 0.0, None, None, 0, None, None),
+        "c4": (0, 0.0, 500, 0.0, 0, None, None),
+        "c9": (0, 0.0, None, None, 1, None, None),
+        None: (500, 0.5, None, None, 1, None, None),
+    }
+    assert set(rows) == set(want)
+    for campaign, expect in want.items():
+        row = rows[campaign]
+        got_row = tuple(row[c] for c in ("credited_revenue_cents", "credited_deals", "cost_cents", "roas", "leads", "cpl", "cpa"))
+        assert got_row == pytest.approx(expect), campaign
+    assert got.get_column("leads").sum() == 5
 
 
 def test_stage_velocity_known_answers():
@@ -267,7 +447,7 @@ def test_funnel_tables_through_the_pipeline(kind, tmp_path, dagster_home, monkey
     url = f"duckdb:///{tmp_path / 'w.duckdb'}" if kind == "duckdb" else request.getfixturevalue("postgres_database")
     landing = tmp_path / "landing"
     generate(landing, touches=1200, seed=8)
-    (landing / "leads.csv").write_text(LEADS_CSV)
+    (landing / "leads.csv").write_text(LEADS_CSV + converted_lead(landing))
     stage_history_for(landing)
     assert run_cli(
         "--source", str(landing), "--warehouse", url,
@@ -276,3 +456,5 @@ def test_funnel_tables_through_the_pipeline(kind, tmp_path, dagster_home, monkey
     check_pipeline_sourcing(url)
     check_lead_sla(url)
     check_stage_velocity(url)
+    check_funnel_monthly(url)
+    check_campaign_cost_per_lead(url)

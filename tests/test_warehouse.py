@@ -72,3 +72,30 @@ def test_every_output_table_and_column_carries_its_documented_comment(kind, duck
             assert all(columns.values())
     finally:
         client.dispose()
+
+
+@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_table_from_before_cpl_and_cpa_gets_the_new_columns_on_its_next_write(kind, duckdb_url, request):
+    """campaign_attribution gained leads, cpl and cpa (tables.ADDED_COLUMNS): a warehouse
+    written by the older version is upgraded in place, not refused."""
+    from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION
+
+    url = duckdb_url if kind == "duckdb" else request.getfixturevalue("postgres_database")
+    client = WarehouseClient(url)
+    old = sa.Table("campaign_attribution", sa.MetaData(), *(sa.Column(column.name, column.type) for column in CAMPAIGN_ATTRIBUTION.columns
+                   if column.name not in ("leads", "cpl", "cpa")), schema="attribution")
+    frame = pl.DataFrame({
+        "model": ["linear"], "campaign_id": ["c1"], "campaign_name": ["C"], "channel": ["email"],
+        "credited_revenue_cents": [1234], "credited_deals": [0.5], "cost_cents": [1000], "roas": [1.234],
+        "leads": [4], "cpl": [2.5], "cpa": [20.0], "run_id": ["r"],
+    })
+    try:
+        with client.transaction() as conn:
+            client._ensure_schema(conn, "attribution")
+            old.create(conn)
+        client.replace(CAMPAIGN_ATTRIBUTION, frame)
+        back = client.read("attribution", "campaign_attribution")
+    finally:
+        client.dispose()
+    assert set(back.columns) == {column.name for column in CAMPAIGN_ATTRIBUTION.columns}
+    assert back.select("leads", "cpl", "cpa").row(0) == (4, 2.5, 20.0)
