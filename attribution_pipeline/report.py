@@ -42,6 +42,19 @@ class ReportData:
     journeys: pl.DataFrame  # one row per won deal: touches, days_to_close, matched_by
     quarantine: pl.DataFrame  # source, rule, rows
     warnings: dict
+    funnel: Funnel
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """The funnel tables, summed over the created months in scope (all of them unless
+    --from/--to narrow the report); empty frames when a table is absent or empty."""
+
+    months: tuple[dt.date, dt.date] | None  # created months [first, after the last), None: all
+    by_channel: pl.DataFrame  # channel, leads, mqls, sqls, opportunities, won_deals, won_revenue
+    sourcing: pl.DataFrame  # created_month, sourcing, opportunities, amount
+    velocity: pl.DataFrame  # stage_velocity rows in scope
+    sla: pl.DataFrame  # mql_week, met, breached, waiting
 
 
 def _frame(conn: sa.Connection, sql: str, **params) -> pl.DataFrame:
@@ -87,6 +100,7 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
                 "FROM attribution.journeys WHERE is_won AND conversion_at >= :start AND conversion_at < :end GROUP BY opportunity_id"
             ), start=_utc(start), end=_utc(end))
             quarantine = _quarantine(conn)
+            funnel = _funnel(client, conn, window if (first or last) else None)
     finally:
         client.dispose()
     cents = (pl.col("credited_revenue").cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64)  # exact, for the reconciliation
@@ -100,7 +114,7 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
         model=chosen, months=(start, end), currency=run["parameters"].get("reporting_currency", ""), run=run,
         won_deals=int(won[0]), won_cents=int(won[1]), by_model=by_model, by_channel=by_channel,
         trend=_floats(trend, "credited_revenue"), campaigns=_floats(campaigns, "cost", "credited_revenue", "roas"),
-        journeys=_journey_facts(journeys), quarantine=quarantine, warnings=run["warnings"],
+        journeys=_journey_facts(journeys), quarantine=quarantine, warnings=run["warnings"], funnel=funnel,
     )
 
 
@@ -122,6 +136,38 @@ def _journey_facts(journeys: pl.DataFrame) -> pl.DataFrame:
         ((pl.col("closed_at") - pl.col("first_touch")).dt.total_seconds() / 86400).alias("days_to_close"),
         pl.when(pl.col("by_email") == 1).then(pl.lit("e-mail")).otherwise(pl.lit("domain only")).alias("matched_by"),
     )
+
+
+FUNNEL_STAGES = ("leads", "mqls", "sqls", "opportunities", "won_deals")
+
+
+def _funnel(client: WarehouseClient, conn: sa.Connection, window: dict | None) -> Funnel:
+    where = "WHERE {column} >= :start AND {column} < :end" if window else ""
+    params = window or {}
+
+    def read(table: str, sql: str, column: str = "created_month") -> pl.DataFrame:
+        if not client.has_table("attribution", table):
+            return pl.DataFrame()
+        return _frame(conn, sql.format(where=where.format(column=column)), **params)
+
+    stages = ", ".join(f"SUM({stage}) AS {stage}" for stage in FUNNEL_STAGES)
+    by_channel = read("funnel_monthly", f"SELECT channel, {stages}, SUM(won_revenue) AS won_revenue FROM attribution.funnel_monthly {{where}} GROUP BY channel")
+    sourcing = read("pipeline_sourcing", "SELECT created_month, sourcing, SUM(opportunities) AS opportunities, SUM(amount) AS amount "
+                    "FROM attribution.pipeline_sourcing {where} GROUP BY created_month, sourcing ORDER BY created_month, sourcing")
+    velocity = read("stage_velocity", "SELECT * FROM attribution.stage_velocity {where} ORDER BY created_month, stage")
+    sla = read("lead_sla_compliance", "SELECT mql_week, SUM(met) AS met, SUM(breached) AS breached, SUM(waiting) AS waiting "
+               "FROM attribution.lead_sla_compliance {where} GROUP BY mql_week ORDER BY mql_week", column="mql_week")
+    months = (window["start"], window["end"]) if window else None
+    return Funnel(
+        months, _ints(_floats(by_channel, "won_revenue"), *FUNNEL_STAGES), _ints(_floats(sourcing, "amount"), "opportunities"),
+        velocity, _ints(sla, "met", "breached", "waiting"),
+    )
+
+
+def _ints(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """SQL SUMs of counts come back as HUGEINT (DuckDB) or NUMERIC (PostgreSQL)."""
+    present = [c for c in columns if c in frame.columns]
+    return frame.with_columns(pl.col(present).cast(pl.Int64)) if present else frame
 
 
 def _quarantine(conn: sa.Connection) -> pl.DataFrame:
@@ -296,12 +342,121 @@ def _provenance(d: ReportData) -> str:
     return _table(["", "value"], ["<tr>" + _cell(k) + _cell(v) + "</tr>" for k, v in rows], numeric_from=9)
 
 
+def _rate(numerator: float, denominator: float) -> str:
+    return f"{numerator / denominator:.1%}" if denominator else "–"
+
+
+def _funnel_section(d: ReportData) -> str:
+    f = d.funnel
+    scope = f"created {f.months[0]:%Y-%m} to {(f.months[1] - dt.timedelta(days=1)):%Y-%m}" if f.months else "created in any month"
+    parts = [f"<p class=sub>Leads and opportunities {scope} (MQL weeks likewise); stages are cumulative and rates are to date "
+             "(the README defines every figure).</p>"]
+    parts.append(_lead_funnel(f, d.currency))
+    parts.append("<h3>Marketing-sourced share of pipeline</h3>" + _sourcing(f, d.currency))
+    parts.append("<h3>Stage velocity</h3>" + _velocity(f, d.run["parameters"].get("stage_order") or []))
+    parts.append("<h3>Lead hand-off SLA compliance</h3>" + _sla(f))
+    return "".join(parts)
+
+
+def _lead_funnel(f: Funnel, currency: str) -> str:
+    if f.by_channel.is_empty() or not f.by_channel["leads"].sum():
+        return "<p class=muted>No leads (the leads source is absent or empty).</p>"
+    totals = {stage: int(f.by_channel[stage].sum()) for stage in FUNNEL_STAGES}
+    names = ["leads", "MQLs", "SQLs", "opportunities", "won deals"]
+    figure = go.Figure(go.Funnel(y=names, x=list(totals.values()), textinfo="value+percent previous"))
+    cards = "<div class=cards>" + "".join(
+        f"<div class=card>{html.escape(name)}<b id=funnel-{stage}>{totals[stage]:,}</b>"
+        + (f"<span class=sub>{_rate(totals[stage], totals[previous])} of {html.escape(names[i - 1])}</span>" if i else "")
+        + "</div>"
+        for i, (name, stage, previous) in enumerate(zip(names, FUNNEL_STAGES, (None, *FUNNEL_STAGES)))
+    ) + f"<div class=card>won revenue<b id=funnel-won-revenue>{_money(float(f.by_channel['won_revenue'].sum()), currency)}</b></div></div>"
+    rows = []
+    for row in f.by_channel.sort("leads", descending=True).iter_rows(named=True):
+        cells = _cell(row["channel"]) + "".join(_cell(f"{int(row[stage]):,}", row[stage], True) for stage in FUNNEL_STAGES)
+        cells += "".join(
+            _cell(_rate(row[later], row[earlier]), row[later] / row[earlier] if row[earlier] else -1, True)
+            for earlier, later in zip(FUNNEL_STAGES, FUNNEL_STAGES[1:])
+        )
+        cells += _cell(_amount(row["won_revenue"]), row["won_revenue"], True)
+        rows.append(f"<tr>{cells}</tr>")
+    headers = ["first-touch channel", *names, "lead→MQL", "MQL→SQL", "SQL→opportunity", "opportunity→won", f"won revenue ({currency})"]
+    return cards + _chart(figure, "chart-funnel") + _table(headers, rows, sortable=True)
+
+
+def _sourcing(f: Funnel, currency: str) -> str:
+    if f.sourcing.is_empty():
+        return "<p class=muted>No opportunities.</p>"
+    total = f.sourcing["amount"].sum()
+    sourced = f.sourcing.filter(pl.col("sourcing") == "marketing_sourced")["amount"].sum()
+    influenced = f.sourcing.filter(pl.col("sourcing") == "marketing_influenced")["amount"].sum()
+    figure = go.Figure()
+    for kind in ("marketing_sourced", "marketing_influenced", "sales_sourced"):
+        part = f.sourcing.filter(pl.col("sourcing") == kind)
+        figure.add_bar(name=kind.replace("_", " "), x=[str(m) for m in part["created_month"].to_list()], y=part["amount"].to_list())
+    figure.update_layout(barmode="stack", yaxis_title=f"pipeline created ({currency})")
+    cards = (
+        f"<div class=cards><div class=card>marketing-sourced share of pipeline<b id=sourced-share>{_rate(sourced, total)}</b></div>"
+        f"<div class=card>marketing-influenced share<b id=influenced-share>{_rate(influenced, total)}</b></div>"
+        f"<div class=card>pipeline created<b>{_money(float(total), currency)}</b></div></div>"
+    )
+    return cards + _chart(figure, "chart-sourcing")
+
+
+def _velocity(f: Funnel, stage_order: list[str]) -> str:
+    v = f.velocity
+    if v.is_empty():
+        return "<p class=muted>No stage history (the opportunity_stage_history source is absent or empty).</p>"
+    order = [stage.strip().lower() for stage in stage_order]
+    v = v.with_columns(_order=pl.col("stage").replace_strict(order, list(range(len(order))), default=len(order))).sort("_order", "stage", "created_month")
+    figure = go.Figure()
+    for stage in v["stage"].unique(maintain_order=True).to_list():
+        part = v.filter(pl.col("stage") == stage)
+        figure.add_scatter(name=stage, mode="lines+markers", x=[str(m) for m in part["created_month"].to_list()], y=part["median_days"].to_list())
+    figure.update_layout(yaxis_title="median days in stage", xaxis_title="month the deal was created")
+    # Per row, the deals a conversion rate is over: converted / rate, or all that
+    # left when none converted (then every deal still in the stage is waiting).
+    decided = (
+        pl.when(pl.col("conversion_to_next") > 0).then((pl.col("converted_to_next") / pl.col("conversion_to_next")).round())
+        .when(pl.col("conversion_to_next") == 0).then(pl.col("deals_entered") - pl.col("still_in_stage"))
+        .otherwise(0)
+    )
+    per_stage = (
+        v.with_columns(decided=decided)
+        .group_by("stage", maintain_order=True)
+        .agg(pl.col("deals_entered").sum(), pl.col("still_in_stage").sum(), pl.col("next_stage").first(),
+             pl.col("converted_to_next").sum(), pl.col("decided").sum())
+    )
+    rows = [
+        "<tr>" + _cell(r["stage"]) + _cell(f"{r['deals_entered']:,}", r["deals_entered"], True)
+        + _cell(f"{r['still_in_stage']:,}", r["still_in_stage"], True) + _cell(r["next_stage"] or "–")
+        + _cell(_rate(r["converted_to_next"] or 0, r["decided"]) if r["next_stage"] else "–", (r["converted_to_next"] or 0) / r["decided"] if r["decided"] else -1, True)
+        + "</tr>"
+        for r in per_stage.iter_rows(named=True)
+    ]
+    return _chart(figure, "chart-velocity") + _table(["stage", "deals entered", "still in stage", "next stage", "conversion to next"], rows, numeric_from=1)
+
+
+def _sla(f: Funnel) -> str:
+    if f.sla.is_empty():
+        return "<p class=muted>No MQLs (the leads source is absent or has no mql_at).</p>"
+    sla = f.sla.with_columns(compliance=pl.when(pl.col("met") + pl.col("breached") > 0).then(pl.col("met") / (pl.col("met") + pl.col("breached"))))
+    figure = go.Figure(go.Scatter(x=[str(w) for w in sla["mql_week"].to_list()], y=sla["compliance"].to_list(), mode="lines+markers"))
+    figure.update_layout(yaxis_title="SLA compliance", yaxis_tickformat=".0%", xaxis_title="week the leads became MQL")
+    met, breached, waiting = (int(sla[c].sum()) for c in ("met", "breached", "waiting"))
+    cards = (
+        f"<div class=cards><div class=card>SLA compliance<b id=sla-compliance>{_rate(met, met + breached)}</b></div>"
+        f"<div class=card>met / breached / waiting<b>{met:,} / {breached:,} / {waiting:,}</b></div></div>"
+    )
+    return cards + _chart(figure, "chart-sla")
+
+
 SECTIONS = (
     ("reconciliation", "Reconciliation", _reconciliation),
     ("channels", "Credited revenue by channel, every model", _channels),
     ("campaigns", "Campaigns: cost, credited revenue and ROAS per model", _campaigns),
     ("trend", "Monthly trend by channel", _trend),
     ("journeys", "Journeys of won deals", _journeys),
+    ("funnel", "Funnel: leads to revenue, pipeline sourcing, velocity and hand-off", _funnel_section),
     ("quality", "Data quality", _quality),
     ("provenance", "Run and parameters", _provenance),
 )

@@ -19,7 +19,7 @@ from attribution_pipeline.sample_data import generate
 from pipeline_runs import read, run_cli, run_in_own_home
 
 ARTIFACTS = Path(os.environ.get("ATTRIBUTION_TEST_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts"))
-CHARTS = ("chart-channels", "chart-trend", "chart-journeys")
+CHARTS = ("chart-channels", "chart-trend", "chart-journeys", "chart-funnel", "chart-sourcing", "chart-velocity", "chart-sla")
 
 
 def chromium() -> str:
@@ -59,6 +59,7 @@ def test_report_in_chromium(built):
     dom = check_renders_every_section_and_chart_offline(page)
     check_figures_match_the_warehouse(url, dom)
     check_channel_table_matches_touch_credit(url, page)
+    check_funnel_agrees_with_the_tables(url, dom)
 
 
 def check_renders_every_section_and_chart_offline(page: Path) -> str:
@@ -112,6 +113,31 @@ def check_channel_table_matches_touch_credit(url: str, page: Path) -> None:
         assert cells == [f"{expected.get(m, 0) / 100:,.2f}" for m in models], channel
         checked += 1
     assert checked >= 5
+
+
+def card(dom: str, element_id: str) -> str:
+    return dom.split(f'id="{element_id}">', 1)[1].split("<", 1)[0]
+
+
+def check_funnel_agrees_with_the_tables(url: str, dom: str) -> None:
+    """The funnel section against the tables, each figure from a source other than the
+    one the page reads where there is one: leads from staging, won deals and revenue
+    summed from funnel_monthly, the sourced share from pipeline_sourcing, and SLA
+    compliance from the per-lead lead_sla (the page reads the weekly roll-up)."""
+    leads = read(url, "staging", "leads")
+    assert card(dom, "funnel-leads") == f"{leads.height:,}"
+    funnel = read(url, "attribution", "funnel_monthly")
+    for stage in ("mqls", "sqls", "opportunities", "won_deals"):
+        assert card(dom, f"funnel-{stage}") == f"{int(funnel.get_column(stage).sum()):,}", stage
+    assert card(dom, "funnel-won-revenue") == f"{float(funnel.get_column('won_revenue').sum()):,.2f} USD"
+    assert int(funnel.get_column("won_deals").sum()) > 0 and int(funnel.get_column("mqls").sum()) < leads.height
+    sourcing = read(url, "attribution", "pipeline_sourcing")
+    amount = sourcing.get_column("amount").cast(pl.Float64)
+    sourced = sourcing.filter(pl.col("sourcing") == "marketing_sourced").get_column("amount").cast(pl.Float64).sum()
+    assert card(dom, "sourced-share") == f"{sourced / amount.sum():.1%}"
+    sla = read(url, "attribution", "lead_sla").get_column("status").value_counts()
+    counts = dict(sla.iter_rows())
+    assert card(dom, "sla-compliance") == f"{counts.get('met', 0) / (counts.get('met', 0) + counts.get('breached', 0)):.1%}"
 
 
 @pytest.mark.postgres

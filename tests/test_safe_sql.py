@@ -32,10 +32,15 @@ def load_source_database(url: str, landing) -> None:
         conn.execute(sa.text("INSERT INTO sentinel VALUES (1)"))
     engine.dispose()
     client = WarehouseClient(url)
-    for source in ("touches", "campaigns", "opportunities", "opportunity_contacts"):
+    for source in sources(landing):
         frame = pl.read_csv(landing / f"{source}.csv", infer_schema=False)
         client.replace_shaped(HOSTILE_SCHEMA, HOSTILE_TABLE if source == "touches" else source, frame)
     client.dispose()
+
+
+def sources(landing) -> list[str]:
+    """Every source the sample landing folder holds (leads and stage history included)."""
+    return sorted(path.stem for path in landing.glob("*.csv"))
 
 
 def sentinel_alive(url: str) -> bool:
@@ -58,8 +63,9 @@ def test_hostile_schema_table_and_file_names(kind, tmp_path, request):
         warehouse = source_url  # the warehouse shares the database with the hostile source schema
     load_source_database(source_url, landing)
     args = ["--source", source_url, "--warehouse", warehouse, "--source-table", f"touches={HOSTILE_SCHEMA}.{HOSTILE_TABLE}"]
-    for source in ("campaigns", "opportunities", "opportunity_contacts"):
-        args += ["--source-table", f"{source}={HOSTILE_SCHEMA}.{source}"]
+    for source in sources(landing):
+        if source != "touches":
+            args += ["--source-table", f"{source}={HOSTILE_SCHEMA}.{source}"]
     assert run_cli(*args) == 0
     assert sentinel_alive(source_url)
 
