@@ -60,6 +60,33 @@ def count_excluded(
     return rows.select(is_excluded(params).sum()).collect().item()
 
 
+def won_paths(
+    journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: AttributionParams
+) -> pl.LazyFrame:
+    """Each won deal's journey as every model sees it, in journey order.
+
+    One row per (won deal, touch not excluded), positions renumbered 1..n' and
+    n_touches recomputed after the exclusions; with the deal's amount_cents,
+    account_domain, closed_at and created_at beside the touch's columns.
+    """
+    won = opportunities.filter(pl.col("is_won")).select(
+        "opportunity_id", "amount_cents", "account_domain", "closed_at", "created_at"
+    )
+    paths = journeys.select(
+        "opportunity_id", "touch_id", "position", "n_touches", "occurred_at", "conversion_at",
+        "channel", "campaign_id", "touch_type",
+    ).join(won, on="opportunity_id", how="inner")
+    # Journey order, made explicit: a join does not keep it, and time_decay's float
+    # normalization must add the same numbers in the same order on every run.
+    paths = paths.sort("opportunity_id", "position")
+    if params.excluded_touch_types or params.excluded_channels:
+        paths = paths.filter(~is_excluded(params)).with_columns(
+            position=(pl.int_range(pl.len()).over("opportunity_id") + 1).cast(pl.Int32),
+            n_touches=pl.len().over("opportunity_id").cast(pl.Int32),
+        )
+    return paths
+
+
 def credit_touches(
     journeys: pl.LazyFrame,
     opportunities: pl.LazyFrame,
@@ -67,28 +94,16 @@ def credit_touches(
     model_names: list[str] | None = None,
 ) -> pl.LazyFrame:
     """One row per (model, won deal, touch) with weight > 0, plus unattributed rows."""
-    won = opportunities.filter(pl.col("is_won")).select(
-        "opportunity_id", "amount_cents", "account_domain", "closed_at", "created_at"
-    )
-    won_paths = journeys.select(
-        "opportunity_id", "touch_id", "position", "n_touches", "occurred_at", "conversion_at",
-        "channel", "campaign_id", "touch_type",
-    ).join(won, on="opportunity_id", how="inner")
-    # Journey order, made explicit: a join does not keep it, and time_decay's float
-    # normalization must add the same numbers in the same order on every run.
-    won_paths = won_paths.sort("opportunity_id", "position")
+    paths = won_paths(journeys, opportunities, params)
+    won = opportunities.filter(pl.col("is_won"))
     kept = journeys
     if params.excluded_touch_types or params.excluded_channels:
         kept = journeys.filter(~is_excluded(params))
-        won_paths = won_paths.filter(~is_excluded(params)).with_columns(
-            position=(pl.int_range(pl.len()).over("opportunity_id") + 1).cast(pl.Int32),
-            n_touches=pl.len().over("opportunity_id").cast(pl.Int32),
-        )
     unmatched = won.join(kept.select("opportunity_id").unique(), on="opportunity_id", how="anti")
 
     frames = []
     for model in get_models(model_names):
-        credited = allocate_cents(model.weights(won_paths, params), exact=model.exact)
+        credited = allocate_cents(model.weights(paths, params), exact=model.exact)
         frames.append(credited.with_columns(model=pl.lit(model.name)).select(CREDIT_COLUMNS))
         frames.append(
             unmatched.select(
