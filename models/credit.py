@@ -3,6 +3,11 @@
 Won deals with no matched touch are not dropped: each model credits their
 whole amount to one ``(unattributed)`` row, so per model the credited total
 equals the won total exactly.
+
+Touches of an excluded type or channel (``params.excluded_touch_types``,
+``params.excluded_channels``) never take credit: they leave each won deal's
+journey before any model runs, the rest are renumbered 1..n', and a won deal
+left with no touch is unattributed like one that never had any.
 """
 
 from __future__ import annotations
@@ -31,6 +36,57 @@ CREDIT_COLUMNS = [
 ]
 
 
+def is_excluded(params: AttributionParams) -> pl.Expr:
+    """True for a journey row whose touch_type or channel is excluded (null never is)."""
+    by_type = pl.col("touch_type").is_in(sorted(params.excluded_touch_types))
+    by_channel = pl.col("channel").is_in(sorted(params.excluded_channels))
+    return (by_type.fill_null(False) | by_channel.fill_null(False)).alias("excluded")
+
+
+def count_excluded(
+    journeys: pl.LazyFrame | pl.DataFrame,
+    params: AttributionParams,
+    opportunities: pl.LazyFrame | pl.DataFrame | None = None,
+) -> int:
+    """How many journey rows the exclusions remove from credit.
+
+    With ``opportunities``, only the rows of its won deals count (those
+    ``credit_touches`` would have credited); without, every row of ``journeys``.
+    """
+    rows = journeys.lazy()
+    if opportunities is not None:
+        won = opportunities.lazy().filter(pl.col("is_won")).select("opportunity_id")
+        rows = rows.join(won, on="opportunity_id", how="semi")
+    return rows.select(is_excluded(params).sum()).collect().item()
+
+
+def won_paths(
+    journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: AttributionParams
+) -> pl.LazyFrame:
+    """Each won deal's journey as every model sees it, in journey order.
+
+    One row per (won deal, touch not excluded), positions renumbered 1..n' and
+    n_touches recomputed after the exclusions; with the deal's amount_cents,
+    account_domain, closed_at and created_at beside the touch's columns.
+    """
+    won = opportunities.filter(pl.col("is_won")).select(
+        "opportunity_id", "amount_cents", "account_domain", "closed_at", "created_at"
+    )
+    paths = journeys.select(
+        "opportunity_id", "touch_id", "position", "n_touches", "occurred_at", "conversion_at",
+        "channel", "campaign_id", "touch_type",
+    ).join(won, on="opportunity_id", how="inner")
+    # Journey order, made explicit: a join does not keep it, and time_decay's float
+    # normalization must add the same numbers in the same order on every run.
+    paths = paths.sort("opportunity_id", "position")
+    if params.excluded_touch_types or params.excluded_channels:
+        paths = paths.filter(~is_excluded(params)).with_columns(
+            position=(pl.int_range(pl.len()).over("opportunity_id") + 1).cast(pl.Int32),
+            n_touches=pl.len().over("opportunity_id").cast(pl.Int32),
+        )
+    return paths
+
+
 def credit_touches(
     journeys: pl.LazyFrame,
     opportunities: pl.LazyFrame,
@@ -38,21 +94,16 @@ def credit_touches(
     model_names: list[str] | None = None,
 ) -> pl.LazyFrame:
     """One row per (model, won deal, touch) with weight > 0, plus unattributed rows."""
-    won = opportunities.filter(pl.col("is_won")).select(
-        "opportunity_id", "amount_cents", "account_domain", "closed_at"
-    )
-    won_paths = journeys.select(
-        "opportunity_id", "touch_id", "position", "n_touches", "occurred_at", "conversion_at",
-        "channel", "campaign_id",
-    ).join(won, on="opportunity_id", how="inner")
-    # Journey order, made explicit: a join does not keep it, and time_decay's float
-    # normalization must add the same numbers in the same order on every run.
-    won_paths = won_paths.sort("opportunity_id", "position")
-    unmatched = won.join(journeys.select("opportunity_id").unique(), on="opportunity_id", how="anti")
+    paths = won_paths(journeys, opportunities, params)
+    won = opportunities.filter(pl.col("is_won"))
+    kept = journeys
+    if params.excluded_touch_types or params.excluded_channels:
+        kept = journeys.filter(~is_excluded(params))
+    unmatched = won.join(kept.select("opportunity_id").unique(), on="opportunity_id", how="anti")
 
     frames = []
     for model in get_models(model_names):
-        credited = allocate_cents(model.weights(won_paths, params), exact=model.exact)
+        credited = allocate_cents(model.weights(paths, params), exact=model.exact)
         frames.append(credited.with_columns(model=pl.lit(model.name)).select(CREDIT_COLUMNS))
         frames.append(
             unmatched.select(

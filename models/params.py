@@ -1,8 +1,9 @@
 """Run parameters of the engine (SPEC 4), independent of how they are configured.
 
 The Dagster layer turns its ``Config`` into one of these; tests build them
-directly. Position weights are kept as exact fractions so that the cents of
-position_based can be split in integers (SPEC 4, money rule 1).
+directly. Position and milestone weights are kept as exact fractions so that
+the cents of position_based, w_shaped and full_path can be split in integers
+(SPEC 4, money rule 1).
 """
 
 from __future__ import annotations
@@ -61,6 +62,50 @@ class PositionWeights:
 
 
 @dataclass(frozen=True)
+class MilestoneWeights:
+    """Shares of the milestone models (w_shaped, full_path); non-negative, summing to 1.
+
+    ``first``, ``lead``, ``opportunity`` and ``closed`` go to the first touch,
+    the lead-creation touch, the opportunity-creation touch and the last touch;
+    ``rest`` is shared by the touches that are no milestone (models/milestones.py).
+    """
+
+    first: Fraction
+    lead: Fraction
+    opportunity: Fraction
+    closed: Fraction
+    rest: Fraction
+
+    @classmethod
+    def of(cls, first, lead, opportunity, closed, rest, *, model: str = "milestone") -> MilestoneWeights:
+        """Reads strings and floats exactly (``0.3`` is 3/10); ``model`` names it in errors."""
+        weights = cls(*(exact_fraction(part) for part in (first, lead, opportunity, closed, rest)))
+        weights.validate(model)
+        return weights
+
+    def validate(self, model: str = "milestone") -> None:
+        parts = (self.first, self.lead, self.opportunity, self.closed, self.rest)
+        if any(part < 0 for part in parts):
+            raise ValueError(f"{model} weights must be >= 0, got {self.describe()}")
+        if sum(parts) != 1:
+            raise ValueError(f"{model} weights must sum to 1, got {self.describe()}")
+
+    def describe(self) -> str:
+        """first/lead/opportunity/closed/rest, e.g. ``0.3/0.3/0.3/0.0/0.1``."""
+        parts = (self.first, self.lead, self.opportunity, self.closed, self.rest)
+        return "/".join(str(float(part)) for part in parts)
+
+
+W_SHAPED_WEIGHTS = MilestoneWeights(
+    Fraction(3, 10), Fraction(3, 10), Fraction(3, 10), Fraction(0), Fraction(1, 10)
+)
+FULL_PATH_WEIGHTS = MilestoneWeights(
+    Fraction(9, 40), Fraction(9, 40), Fraction(9, 40), Fraction(9, 40), Fraction(1, 10)
+)
+DEFAULT_LEAD_TOUCH_TYPES: frozenset[str] = frozenset({"form_submit"})
+
+
+@dataclass(frozen=True)
 class AttributionParams:
     """Everything a run's numbers depend on besides its inputs."""
 
@@ -70,6 +115,14 @@ class AttributionParams:
     reporting_currency: str = "USD"
     as_of: dt.datetime | None = None
     freemail_domains: frozenset[str] = DEFAULT_FREEMAIL_DOMAINS
+    w_shaped_weights: MilestoneWeights = W_SHAPED_WEIGHTS
+    full_path_weights: MilestoneWeights = FULL_PATH_WEIGHTS
+    # touch_type values that create a lead (the LC milestone: the first such touch)
+    lead_touch_types: frozenset[str] = DEFAULT_LEAD_TOUCH_TYPES
+    # Touches of these types or channels never take credit: they are removed from
+    # every won deal's journey before any model runs (models/credit.py).
+    excluded_touch_types: frozenset[str] = frozenset()
+    excluded_channels: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.lookback_days < 0:
@@ -77,5 +130,7 @@ class AttributionParams:
         if not self.half_life_days > 0:
             raise ValueError(f"half_life_days must be > 0, got {self.half_life_days}")
         self.position_weights.validate()
+        self.w_shaped_weights.validate("w_shaped")
+        self.full_path_weights.validate("full_path")
         if self.as_of is not None and self.as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware (UTC)")

@@ -1,4 +1,4 @@
-"""The models by name. Adding a model is one function in ``rules`` and one line here."""
+"""The models by name. Adding a model is one function (``rules``, ``milestones``) and one line here."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from models import rules
+from models import milestones, rules
 from models.params import AttributionParams
 
 WeightFunction = Callable[[pl.LazyFrame, AttributionParams], pl.LazyFrame]
@@ -39,6 +39,9 @@ MODELS: dict[str, Model] = {
             True,
             "U-shaped: first and last weighted, the middle shares the rest.",
         ),
+        Model("w_shaped", milestones.w_shaped, True, "First touch, lead and opportunity creation weighted; others share the rest."),
+        Model("full_path", milestones.full_path, True, "W-shaped plus the closing touch; others share the rest."),
+        Model("last_non_direct", milestones.last_non_direct, True, "All credit to the last touch not on the direct channel."),
     )
 }
 

@@ -70,9 +70,10 @@ from bad_input_cases import (
     base_rows,
     build_corpus,
 )
+from models.registry import MODELS as REGISTRY
 from pipeline_runs import fast_directory
 
-MODELS = ["first_touch", "last_touch", "linear", "position_based", "time_decay"]
+MODELS = sorted(REGISTRY)  # the checks sort by model name
 OUTPUT_TABLES = ["journeys", "touch_credit", "campaign_attribution", "channel_attribution"]
 WAREHOUSES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 CORPUS = build_corpus()

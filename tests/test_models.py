@@ -240,7 +240,10 @@ def test_position_weights_must_sum_to_one_exactly():
     assert PositionWeights.of(0.4, 0.2, 0.4).first == Fraction(2, 5)
 
 
-def test_registry_lists_the_five_models_and_rejects_unknown():
-    assert list(MODELS) == ["first_touch", "last_touch", "linear", "time_decay", "position_based"]
+def test_registry_lists_the_models_and_rejects_unknown():
+    assert list(MODELS) == [
+        "first_touch", "last_touch", "linear", "time_decay", "position_based",
+        "w_shaped", "full_path", "last_non_direct",
+    ]
     with pytest.raises(ValueError, match="unknown model"):
-        get_models(["linear", "w_shaped"])
+        get_models(["linear", "u_shaped"])

@@ -16,9 +16,10 @@ from polars.testing import assert_frame_equal
 
 from attribution_pipeline.cli import main
 from attribution_pipeline.sample_data import generate
+from models.registry import MODELS as REGISTRY
 from pipeline_runs import output_tables, read, run_cli
 
-MODELS = ["first_touch", "last_touch", "linear", "position_based", "time_decay"]
+MODELS = sorted(REGISTRY)  # the mart queries sort by model name
 
 
 @pytest.fixture(autouse=True)
