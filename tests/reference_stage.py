@@ -22,8 +22,8 @@ Milestones of a won deal's journey (positions 1..n):
     CW  closed won:           position n
 
 A model's weights are (first, lead, opportunity, closed, rest): non-negative
-Fractions summing to 1.  Its milestones are FT, LC, OC, plus CW when
-closed > 0.
+Fractions summing to 1.  Its milestones are FT, LC, OC, plus CW for
+full_path always and for w_shaped when its closed share is > 0.
 
 Rules:
   1. A touch that is several milestones receives the sum of their shares.
@@ -140,16 +140,18 @@ def find_milestones(touches, created_at, lead_types=DEFAULT_LEAD_TYPES) -> dict:
 # --------------------------------------------------------------------------
 
 
-def milestone_weights(touches, created_at, weights, lead_types=frozenset({"form_submit"})) -> list[Fraction]:
+def milestone_weights(touches, created_at, weights, lead_types=frozenset({"form_submit"}), closed_milestone=None) -> list[Fraction]:
     """Exact weights, one Fraction per touch, for a milestone model
-    (w_shaped / full_path are this with their own 5-tuple of weights)."""
+    (w_shaped / full_path are this with their own 5-tuple of weights).
+    ``closed_milestone``: whether CW is one of the model's milestones; None
+    means "when its closed share is > 0" (w_shaped)."""
     first, lead, opportunity, closed, rest = validate_weights(weights)
     found = find_milestones(touches, created_at, lead_types)
     n = len(touches)
 
     # The model's milestone roles and their nominal shares.
     model_shares = {FT: first, LC: lead, OC: opportunity}
-    if closed > 0:
+    if closed_milestone or (closed_milestone is None and closed > 0):
         model_shares[CW] = closed
 
     # Which of the model's roles exist in this journey (role -> touch index).
@@ -238,7 +240,7 @@ def stage_weights(
     if model == "w_shaped":
         return milestone_weights(touches, created_at, w_shaped, lead_types)
     if model == "full_path":
-        return milestone_weights(touches, created_at, full_path, lead_types)
+        return milestone_weights(touches, created_at, full_path, lead_types, closed_milestone=True)
     if model == "last_non_direct":
         return last_non_direct_weights(touches)
     raise ValueError(f"not a stage-aware model: {model!r}")

@@ -2,8 +2,8 @@
 
 Known answers are derived by hand next to each case (shares: w_shaped FT/LC/OC
 0.3 each and rest 0.1; full_path FT/LC/OC/CW 0.225 = 9/40 each and rest 0.1),
-then hypothesis checks every registered model's sums and the three new models
-against a small pure-Python reading of the rules in models/milestones.py.
+then hypothesis checks every registered model's sums, and the three new models'
+weights and cents against the independent oracle tests/reference_stage.py.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import reference_stage
 from engine_frames import UTC, at, deal, frames, touch
 from models.credit import UNATTRIBUTED, count_excluded, credit_touches, won_paths
 from models.journeys import build_journeys, resolve_as_of
@@ -400,37 +401,15 @@ def per_deal(frame: pl.DataFrame) -> dict[str, list[Fraction]]:
 
 
 def oracle(model: str, touches: list[dict], created_at, params: AttributionParams) -> list[Fraction]:
-    """The rules of models/milestones.py read literally, role by role, in Python fractions."""
-    n = len(touches)
-    if model == "last_non_direct":
-        non_direct = [p for p, row in enumerate(touches, start=1) if row["channel"] != "direct"]
-        target = non_direct[-1] if non_direct else n
-        return [Fraction(int(p == target)) for p in range(1, n + 1)]
-    shares = params.w_shaped_weights if model == "w_shaped" else params.full_path_weights
-    names = ["first", "lead", "opportunity"] + (["closed"] if model == "full_path" or shares.closed > 0 else [])
-    found = {"first": 1, "closed": n}
-    leads = [p for p, row in enumerate(touches, start=1) if row["touch_type"] in params.lead_touch_types]
-    before = [p for p, row in enumerate(touches, start=1) if row["occurred_at"] <= created_at]
-    if leads:
-        found["lead"] = leads[0]
-    if before:
-        found["opportunity"] = before[-1]
-    existing = [name for name in names if name in found]
-    missing = sum((getattr(shares, name) for name in names if name not in found), Fraction(0))
-    weights = [Fraction(0)] * n
-    for name in existing:  # rule 2 then rule 1
-        weights[found[name] - 1] += getattr(shares, name) + missing / len(existing)
-    milestones = {found[name] for name in existing}
-    free = [p for p in range(1, n + 1) if p not in milestones]
-    total = sum(weights)
-    for p in range(1, n + 1):  # rule 3
-        if free:
-            weights[p - 1] += shares.rest / len(free) if p in free else 0
-        elif total > 0:
-            weights[p - 1] += shares.rest * weights[p - 1] / total
-        else:
-            weights[p - 1] = Fraction(1, len(milestones)) if p in milestones else Fraction(0)
-    return weights
+    """tests/reference_stage.py: the rules written from the issue text alone, without
+    reading models/ (another author, plain loops and fractions)."""
+    def five(w):
+        return (w.first, w.lead, w.opportunity, w.closed, w.rest)
+
+    return reference_stage.stage_weights(
+        model, touches, created_at, w_shaped=five(params.w_shaped_weights), full_path=five(params.full_path_weights),
+        lead_types=params.lead_touch_types,
+    )
 
 
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -460,14 +439,21 @@ def test_every_model_weights_sum_to_one_exactly_and_cents_to_the_amount(case):
 
 @PROPERTY
 @given(scenario())
-def test_new_models_agree_with_the_rules_read_literally(case):
+def test_new_models_agree_with_the_independent_oracle_to_the_weight_and_the_cent(case):
     touches, deals, params = case
-    _, _, paths = engine_paths(touches, deals, params)
+    journeys_frame, opportunities, paths = engine_paths(touches, deals, params)
     created = {d["opportunity_id"]: d["created_at"] for d in deals}
+    amounts = {d["opportunity_id"]: d["amount_cents"] for d in deals}
     journeys = {key[0]: rows.sort("position").to_dicts() for key, rows in paths.group_by("opportunity_id")}
-    for name in ("w_shaped", "full_path", "last_non_direct"):
-        got = per_deal(MODELS[name].weights(paths.lazy(), params).collect())
-        assert got == {deal_id: oracle(name, rows, created[deal_id], params) for deal_id, rows in journeys.items()}
+    names = ["w_shaped", "full_path", "last_non_direct"]
+    credited = credit_touches(journeys_frame.lazy(), opportunities.lazy(), params, names).collect()
+    for name in names:
+        expected = {deal_id: oracle(name, rows, created[deal_id], params) for deal_id, rows in journeys.items()}
+        assert per_deal(MODELS[name].weights(paths.lazy(), params).collect()) == expected
+        for deal_id, weights in expected.items():
+            cents = reference_stage.stage_cents(amounts[deal_id], weights)
+            got = credited.filter(model=name, opportunity_id=deal_id).sort("position").get_column("credited_cents").to_list()
+            assert got == [c for c, w in zip(cents, weights) if w > 0], (name, deal_id)
 
 
 @PROPERTY
