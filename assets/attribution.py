@@ -8,9 +8,8 @@ from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, table_meta
 from attribution_pipeline.resources import AttributionSettings
 from attribution_pipeline.tables import JOURNEYS, TOUCH_CREDIT
 from attribution_pipeline.validation import referential_warnings
-from models.credit import credit_touches
+from models.credit import count_excluded, credit_touches
 from models.journeys import build_journeys, resolve_as_of, with_conversion_at
-from models.registry import get_models
 
 _STAGED = {
     "touches": dg.AssetIn(key=["staging", "touches"]),
@@ -139,16 +138,21 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
     ):
         window = context.partition_time_window
         won = opportunities.filter(pl.col("is_won") & _in_window("closed_at", window))
-        frame = credit_touches(journeys.lazy(), won.lazy(), settings.params()).collect()
+        params, names = settings.params(), settings.model_names()
+        frame = credit_touches(journeys.lazy(), won.lazy(), params, names).collect()
         frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
         won_cents = int(won.get_column("amount_cents").sum())
         totals = dict(frame.group_by("model").agg(pl.col("credited_cents").sum()).iter_rows())
-        off = {m.name: totals.get(m.name, 0) - won_cents for m in get_models() if totals.get(m.name, 0) != won_cents}
+        off = {name: totals.get(name, 0) - won_cents for name in names if totals.get(name, 0) != won_cents}
+        excluded = count_excluded(journeys, params, won)
+        if excluded:
+            context.log.info(f"{excluded:,} touches of won deals excluded from credit (excluded touch types or channels)")
         yield dg.Output(
             frame,
             metadata={
                 "credited_by_model": dg.MetadataValue.json({m: c / 100 for m, c in sorted(totals.items())}),
                 "won_total": dg.MetadataValue.float(won_cents / 100),
+                "excluded_touches": dg.MetadataValue.int(excluded),
             },
         )
         yield dg.AssetCheckResult(

@@ -13,7 +13,6 @@ from attribution_pipeline.run_log import record_run
 from attribution_pipeline.contract import LEAD_TIMES
 from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, FUNNEL_MONTHLY, LEAD_SLA, LEAD_SLA_COMPLIANCE, PIPELINE_SOURCING, RUNS, STAGE_VELOCITY
 from models import funnel, marts
-from models.registry import get_models
 
 _CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])
 _FIRST_TOUCH = dg.AssetIn(key=["staging", "lead_first_touch"])
@@ -34,9 +33,10 @@ _FIRST_TOUCH = dg.AssetIn(key=["staging", "lead_first_touch"])
     ),
 )
 def campaign_attribution(
-    context: dg.AssetExecutionContext, touch_credit: pl.DataFrame, campaigns: pl.DataFrame, lead_first_touch: pl.DataFrame
+    context: dg.AssetExecutionContext, settings: AttributionSettings, touch_credit: pl.DataFrame, campaigns: pl.DataFrame,
+    lead_first_touch: pl.DataFrame,
 ) -> pl.DataFrame:
-    names = [model.name for model in get_models()]
+    names = settings.model_names()
     frame = marts.campaign_attribution(touch_credit.lazy(), campaigns.lazy(), names, lead_first_touch.lazy()).collect()
     return frame.with_columns(run_id=pl.lit(context.run.run_id))
 
@@ -192,7 +192,7 @@ def resolved_parameters(instance: dg.DagsterInstance, settings: AttributionSetti
     if journeys is not None and journeys.asset_materialization is not None:
         meta = journeys.asset_materialization.metadata
         parameters["as_of_resolved"] = meta["as_of"].value if "as_of" in meta else None
-    parameters["models"] = [model.name for model in get_models()]
+    parameters["models"] = settings.model_names()
     return parameters
 
 
@@ -218,6 +218,8 @@ def runs(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Attr
     counts = source_counts(context.instance)
     journeys = context.instance.get_latest_materialization_event(dg.AssetKey(["attribution", "journeys"]))
     warnings = journeys.asset_materialization.metadata.get("referential_warnings") if journeys and journeys.asset_materialization else None
+    credit = context.instance.get_latest_materialization_event(dg.AssetKey(["attribution", "touch_credit"]))
+    excluded = credit.asset_materialization.metadata.get("excluded_touches") if credit and credit.asset_materialization else None
     record_run(
         warehouse.client,
         run_id=context.run.run_id,
@@ -227,5 +229,6 @@ def runs(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Attr
         parameters={**resolved_parameters(context.instance, settings), **run_months(context.run.tags)},
         source_rows=counts,
         warnings=dict(warnings.value) if warnings is not None else {},
+        excluded_touches=excluded.value if excluded is not None else None,
     )
     return dg.MaterializeResult(metadata={"source_rows": dg.MetadataValue.json(counts)})

@@ -20,6 +20,8 @@ _INSTANCE_YAML = "# Written by `attribution run`: Dagster instance for CLI runs.
 
 
 def _parser() -> argparse.ArgumentParser:
+    from models.registry import MODELS
+
     parser = argparse.ArgumentParser(
         prog="attribution",
         description="Multi-touch campaign attribution: touches, campaigns and CRM deals in; exact credited revenue per model out.",
@@ -42,6 +44,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--half-life-days", type=float, default=7.0, help="time_decay half-life in days (default 7)")
     run.add_argument("--position-weights", default="0.4,0.2,0.4", metavar="F,M,L",
                      help="position_based first,middle,last shares summing to 1 (default 0.4,0.2,0.4)")
+    run.add_argument("--models", default=None, metavar="M1,M2",
+                     help=f"models to compute (default all: {','.join(MODELS)})")
+    run.add_argument("--w-shaped-weights", default="0.3,0.3,0.3,0.1", metavar="FT,LC,OC,REST",
+                     help="w_shaped shares of the first, lead-creation and opportunity-creation touches and of the rest (default 0.3,0.3,0.3,0.1)")
+    run.add_argument("--full-path-weights", default="0.225,0.225,0.225,0.225,0.1", metavar="FT,LC,OC,CW,REST",
+                     help="full_path shares of the first, lead-creation, opportunity-creation and closing touches and of the rest "
+                          "(default 0.225,0.225,0.225,0.225,0.1)")
+    run.add_argument("--lead-touch-types", default="form_submit", metavar="T1,T2",
+                     help="touch types that create a lead, the lead-creation milestone (default form_submit)")
+    run.add_argument("--exclude-touch-types", default="", metavar="T1,T2",
+                     help="touch types that never take credit, e.g. page_view (default none)")
+    run.add_argument("--exclude-channels", default="", metavar="C1,C2", help="channels that never take credit (default none)")
     run.add_argument("--reporting-currency", default="USD", help="ISO 4217 reporting currency (default USD)")
     run.add_argument("--as-of", default=None, metavar="TIMESTAMP",
                      help="ISO-8601 as-of time for open deals (default: latest timestamp in the inputs)")
@@ -97,6 +111,17 @@ def _dagster_home() -> None:
     os.environ["DAGSTER_HOME"] = str(home)
 
 
+def _numbers(option: str, text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{option} {text!r} must be comma-separated numbers")
+
+
+def _names(text: str | None) -> list[str]:
+    return [part.strip().lower() for part in (text or "").split(",") if part.strip()]
+
+
 def _settings(args: argparse.Namespace) -> dict:
     try:
         first, middle, last = (float(part) for part in args.position_weights.split(","))
@@ -114,10 +139,19 @@ def _settings(args: argparse.Namespace) -> dict:
         "lead_sla_hours": args.lead_sla_hours,
         "stage_order": [stage.strip().lower() for stage in args.stage_order.split(",") if stage.strip()],
         "non_marketing_channels": [c.strip().lower() for c in args.non_marketing_channels.split(",") if c.strip()],
+        "w_shaped_weights": _numbers("--w-shaped-weights", args.w_shaped_weights),
+        "full_path_weights": _numbers("--full-path-weights", args.full_path_weights),
+        "lead_touch_types": _names(args.lead_touch_types),
+        "excluded_touch_types": _names(args.exclude_touch_types),
+        "excluded_channels": _names(args.exclude_channels),
     }
+    if args.models is not None:
+        settings["models"] = _names(args.models)
     from attribution_pipeline.resources import AttributionSettings
 
-    AttributionSettings(**settings).params()  # validate before anything runs
+    resource = AttributionSettings(**settings)
+    resource.params()  # validate before anything runs
+    resource.model_names()
     if not 0 <= args.max_quarantine_share <= 1:
         raise ValueError("--max-quarantine-share must be between 0 and 1")
     return settings

@@ -24,7 +24,8 @@ from attribution_pipeline.sources import (
 )
 from attribution_pipeline.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseClient
 from models.funnel import DEFAULT_NON_MARKETING_CHANNELS, DEFAULT_SLA_HOURS, DEFAULT_STAGE_ORDER
-from models.params import DEFAULT_FREEMAIL_DOMAINS, AttributionParams, PositionWeights
+from models.params import DEFAULT_FREEMAIL_DOMAINS, DEFAULT_LEAD_TOUCH_TYPES, AttributionParams, MilestoneWeights, PositionWeights
+from models.registry import MODELS, get_models
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -109,6 +110,28 @@ class AttributionSettings(dg.ConfigurableResource):
         description="pipeline_sourcing: channels whose touches are not marketing (sales activity, direct visits)",
     )
 
+    models: list[str] = Field(
+        default_factory=lambda: list(MODELS), description="Models the run computes, by name (default: every registered model)"
+    )
+    w_shaped_weights: list[float] = Field(
+        default_factory=lambda: [0.3, 0.3, 0.3, 0.1],
+        description="w_shaped: shares of the first touch, the lead-creation touch, the opportunity-creation touch, and the rest (sum 1)",
+    )
+    full_path_weights: list[float] = Field(
+        default_factory=lambda: [0.225, 0.225, 0.225, 0.225, 0.1],
+        description="full_path: shares of the first, lead-creation, opportunity-creation and closing touches, and the rest (sum 1)",
+    )
+    lead_touch_types: list[str] = Field(
+        default_factory=lambda: sorted(DEFAULT_LEAD_TOUCH_TYPES),
+        description="w_shaped, full_path: touch types that create a lead (the first such touch is the lead-creation milestone)",
+    )
+    excluded_touch_types: list[str] = Field(
+        default_factory=list, description="Touch types that never take credit: removed from journeys before every model"
+    )
+    excluded_channels: list[str] = Field(
+        default_factory=list, description="Channels that never take credit: removed from journeys before every model"
+    )
+
     def params(self) -> AttributionParams:
         return AttributionParams(
             lookback_days=self.lookback_days,
@@ -117,7 +140,28 @@ class AttributionSettings(dg.ConfigurableResource):
             reporting_currency=self.reporting_currency.strip().upper(),
             as_of=parse_as_of(self.as_of),
             freemail_domains=frozenset(domain.strip().lower() for domain in self.freemail_domains),
+            w_shaped_weights=milestone_weights("w_shaped", self.w_shaped_weights, ("first", "lead", "opportunity", "rest")),
+            full_path_weights=milestone_weights("full_path", self.full_path_weights, ("first", "lead", "opportunity", "closed", "rest")),
+            lead_touch_types=_lower(self.lead_touch_types),
+            excluded_touch_types=_lower(self.excluded_touch_types),
+            excluded_channels=_lower(self.excluded_channels),
         )
+
+    def model_names(self) -> list[str]:
+        """The models this run computes, in registry order; an unknown name is an error."""
+        return [model.name for model in get_models([name.strip().lower() for name in self.models])]
+
+
+def _lower(values: list[str]) -> frozenset[str]:
+    return frozenset(value.strip().lower() for value in values if value.strip())
+
+
+def milestone_weights(model: str, values: list[float], names: tuple[str, ...]) -> MilestoneWeights:
+    """w_shaped takes (first, lead, opportunity, rest), full_path also a closing share."""
+    if len(values) != len(names):
+        raise ValueError(f"{model} weights need {len(names)} numbers ({', '.join(names)}), got {len(values)}")
+    shares = dict(zip(names, values)) | ({"closed": 0} if "closed" not in names else {})
+    return MilestoneWeights.of(**shares, model=model)
 
 
 def parse_as_of(text: str | None) -> dt.datetime | None:

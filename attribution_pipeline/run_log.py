@@ -25,6 +25,7 @@ def record_run(
     parameters: dict,
     source_rows: dict[str, dict],
     warnings: dict[str, int] | None = None,
+    excluded_touches: int | None = None,
 ) -> None:
     finished_at = dt.datetime.now(dt.timezone.utc)
     run = pl.DataFrame(
@@ -37,11 +38,12 @@ def record_run(
             "parameters": [json.dumps(parameters, sort_keys=True, default=str)],
             "source_rows": [json.dumps(source_rows, sort_keys=True)],
             "warnings": [json.dumps(warnings or {}, sort_keys=True)],
+            "excluded_touches": [excluded_touches],
         },
         schema={
             "run_id": pl.String, "started_at": pl.Datetime("us", "UTC"), "finished_at": pl.Datetime("us", "UTC"),
             "status": pl.String, "message": pl.String, "parameters": pl.String, "source_rows": pl.String,
-            "warnings": pl.String,
+            "warnings": pl.String, "excluded_touches": pl.Int64,
         },
     )
     sources = pl.DataFrame(

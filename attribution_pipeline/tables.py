@@ -110,6 +110,7 @@ RUNS = _table(
     _col("parameters", sa.Text, "The run's parameters as JSON (as_of resolved)"),
     _col("source_rows", sa.Text, "Per source: rows in, passed and quarantined, as JSON"),
     _col("warnings", sa.Text, "Referential warnings (counts) as JSON: unknown campaign ids, contacts of unknown deals, won deals without touches, touches matching no deal"),
+    _col("excluded_touches", sa.BigInteger, "Touches of won deals removed from credit by the excluded touch types and channels; null for a failed run"),
 )
 
 RUN_SOURCES = _table(
@@ -236,6 +237,7 @@ PUBLIC_TABLES = [
 # an older version gets them on its next run (any other difference is refused).
 ADDED_COLUMNS = {
     "attribution.campaign_attribution": ("leads", "cpl", "cpa"),
+    "attribution.runs": ("excluded_touches",),
 }
 
 MONEY_COLUMNS = {  # frame column in integer cents -> table column in Numeric(18, 2)

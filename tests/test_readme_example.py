@@ -40,6 +40,50 @@ def test_worked_example_credits_match_the_readme():
         assert figure in text
 
 
+def stage_credit(touches, created, model_names):
+    t, o, c = frames(touches, [deal("o1", "acme.com", created, at(2024, 3, 29), cents=100_000)])
+    params = AttributionParams()
+    journeys = build_journeys(t.lazy(), o.lazy(), c.lazy(), params, resolve_as_of(t.lazy(), o.lazy(), None))
+    credit = credit_touches(journeys, o.lazy(), params, model_names).collect()
+    return {
+        model: {r["touch_id"]: r["credited_cents"] for r in credit.filter(model=model).iter_rows(named=True)}
+        for model in model_names
+    }
+
+
+def typed(touch_id, when, channel, touch_type=None):
+    return {**touch(touch_id, when, domain="acme.com", channel=channel), "touch_type": touch_type}
+
+
+def test_stage_aware_worked_examples_match_the_readme():
+    t1, t2, t3 = typed("t1", at(2024, 3, 1), "paid_search", "page_view"), typed("t2", at(2024, 3, 5), "email", "form_submit"), typed("t3", at(2024, 3, 8), "webinar")
+    t4, t5 = typed("t4", at(2024, 3, 20), "email"), typed("t5", at(2024, 3, 25), "direct")
+    got = stage_credit([t1, t2, t3, t4, t5], at(2024, 3, 10), ["w_shaped", "full_path", "last_non_direct"])
+    assert got == {
+        "w_shaped": {"t1": 30_000, "t2": 30_000, "t3": 30_000, "t4": 5_000, "t5": 5_000},
+        "full_path": {"t1": 22_500, "t2": 22_500, "t3": 22_500, "t4": 10_000, "t5": 22_500},
+        "last_non_direct": {"t4": 100_000},
+    }
+    collision = stage_credit([typed("t1", at(2024, 3, 11), "paid_search", "form_submit"), t4, t5], at(2024, 3, 10), ["w_shaped"])
+    assert collision == {"w_shaped": {"t1": 90_000, "t4": 5_000, "t5": 5_000}}
+    text = README.read_text()
+    for figure in ("| w_shaped | 300.00 | 300.00 | 300.00 | 50.00 | 50.00 |", "| full_path | 225.00 | 225.00 | 225.00 | 100.00 | 225.00 |",
+                   "0.3 + 0.15 + 0.3 + 0.15 = 0.9 = 900.00"):
+        assert figure in text
+
+
+def test_readme_model_example_is_a_working_model():
+    """The README's "adding a model" snippet, run as written: weights sum to 1."""
+    import polars as pl
+
+    source = README.read_text().split("# models/rules.py\n", 1)[1].split("\n\n", 1)[0]
+    namespace = {"pl": pl}
+    exec("\n".join(line[2:] for line in source.splitlines()), namespace)
+    journeys = pl.LazyFrame({"opportunity_id": ["a", "b", "b", "b"], "position": [1, 1, 2, 3], "n_touches": [1, 3, 3, 3]})
+    got = namespace["last_two"](journeys, None).collect()
+    assert got.select("num", "den").rows() == [(1, 1), (0, 2), (1, 2), (1, 2)]
+
+
 def test_readme_table_dictionary_is_generated_from_the_declarations():
     text = README.read_text()
     inside = text[text.index(START) + len(START) : text.index(END)].strip()
