@@ -1,0 +1,79 @@
+"""Data-driven credit: channel values learned from all deals, turned into touch weights.
+
+``fit`` learns one value per channel once per run, from every closed deal
+(won and lost; open ones too with ``include_open``): Markov removal effects
+(``models.markov``) or Shapley values (``models.shapley``). ``channel_weights``
+then shares each won deal among its touches in proportion to those values,
+so a deal is credited only to channels in its own journey.
+
+The weights are floats, so the cents are split by SPEC 4's float rule
+(``allocate_cents(..., exact=False)``): still exact per deal, at most a cent
+apart per row between two correct implementations.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from models.markov import removal_effects
+from models.paths import UNKNOWN_CHANNEL, deal_paths, path_counts
+from models.shapley import shapley_values
+
+FITTERS = ("markov", "shapley")
+
+
+def fit(
+    journeys_with_amounts: pl.LazyFrame | pl.DataFrame,
+    model: str,
+    order: int = 1,
+    dedupe: bool = False,
+    include_open: bool = False,
+) -> dict[str, float]:
+    """Channel -> value learned from every deal's path: "markov" or "shapley".
+
+    ``journeys_with_amounts`` is the journeys frame (SPEC 5) with each deal's
+    amount_cents. ``order`` applies to "markov" only; a Shapley value looks at
+    channel sets, where neither order nor repeats (``dedupe``) matter.
+    """
+    counts = path_counts(deal_paths(journeys_with_amounts, include_open=include_open, dedupe=dedupe))
+    if model == "markov":
+        return removal_effects(counts, order=order)
+    if model == "shapley":
+        return shapley_values(counts)
+    raise ValueError(f"unknown data-driven model {model!r}; known: {list(FITTERS)}")
+
+
+def channel_weights(won_paths: pl.LazyFrame, values: dict[str, float]) -> pl.LazyFrame:
+    """Adds a float ``weight``: each touch's share of its deal, from the channel values.
+
+    A channel's share of a deal is its value over the sum of the values of
+    the distinct channels in that deal's journey, split evenly among its
+    touches there (so a channel touched three times does not count three
+    times). A negative value (a Shapley value can be) counts as 0: it says
+    the channel's journeys convert less, not that it should give credit back.
+    A channel without a value counts as 0. When a deal's channels all count
+    0, every touch gets 1/n (linear), so no won deal goes uncredited.
+    """
+    key = pl.col("channel").fill_null(UNKNOWN_CHANNEL)
+    known = sorted(values)
+    value = (
+        key.replace_strict(known, [max(float(values[c]), 0.0) for c in known], default=0.0)
+        if known
+        else pl.lit(0.0)
+    ).cast(pl.Float64)
+    deal = "opportunity_id"
+    touches_of_channel = pl.len().over(deal, "_key").cast(pl.Float64)
+    first_of_channel = pl.col("_key").is_first_distinct().over(deal)
+    deal_total = pl.when(first_of_channel).then(pl.col("_value")).otherwise(0.0).sum().over(deal)
+    linear = 1.0 / pl.len().over(deal).cast(pl.Float64)
+    return (
+        won_paths.sort(deal, "position")
+        .with_columns(_key=key, _value=value)
+        .with_columns(_total=deal_total, _count=touches_of_channel)
+        .with_columns(
+            weight=pl.when(pl.col("_total") > 0)
+            .then(pl.col("_value") / pl.col("_total") / pl.col("_count"))
+            .otherwise(linear)
+        )
+        .drop("_key", "_value", "_total", "_count")
+    )
