@@ -19,10 +19,11 @@ States follow ChannelAttribution (``markov_model_cpp`` in its
 - a path adds its conversions + nulls to every transition it makes, its
   conversions to last state -> ``(conversion)`` and its nulls to
   last state -> ``(null)``.
-Unlike ChannelAttribution, walks are not cut off at the longest observed path
-(its simulation counts a walk still going after that many steps as a null),
-so on data whose chain has cycles the two differ slightly; on acyclic data
-they agree up to its sampling error.
+Unlike ChannelAttribution, walks are never cut off: its simulation counts a
+walk still going after ``max_step`` steps (by default the longest observed
+path) as a null, and a chain can hold longer walks (cycles, or one path's
+start joined to another's end). With a large ``max_step`` the two agree up to
+its sampling error.
 
 Removing a channel turns every state that contains it into ``(null)``. Its
 removal effect is ``RE(c) = 1 - P(conversion without c) / P(conversion)``,
