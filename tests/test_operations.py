@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from attribution_pipeline.crash_trials import crash_trial, environment, run_command, same, snapshot
 from attribution_pipeline.sample_data import generate
-from pipeline_runs import run_cli
+from pipeline_runs import run_cli, run_in_own_home
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +25,20 @@ def inputs(tmp_path_factory) -> tuple[Path, Path]:
     generate(root / "old", touches=2_500, seed=1)
     generate(root / "new", touches=2_500, seed=2)
     return root / "old", root / "new"
+
+
+@pytest.fixture(scope="module")
+def expected(inputs, tmp_path_factory) -> dict[str, dict]:
+    """The tables one complete run of each input leaves, computed once for the module
+    (DuckDB and PostgreSQL hold identical rows: tests/test_pipeline.py)."""
+    folder = tmp_path_factory.mktemp("expected")
+    tables = {}
+    for name, source in zip(("old", "new"), inputs):
+        (folder / name).mkdir()
+        url = f"duckdb:///{folder / name / 'w.duckdb'}"
+        run_in_own_home(folder / name, source, url)
+        tables[name] = snapshot(url)
+    return tables
 
 
 @pytest.fixture(autouse=True)
@@ -58,29 +72,28 @@ def _drop(admin: str, database: str) -> None:
 
 
 @pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_sigkill_during_a_run_leaves_complete_tables_and_the_next_run_succeeds(kind, inputs, tmp_path, request, dagster_home):
+def test_sigkill_during_a_run_leaves_complete_tables_and_the_next_run_succeeds(kind, inputs, expected, tmp_path, request, dagster_home):
     old, new = inputs
     home = dagster_home.parent / "subprocess_home"
-    expected_new_url, url = (warehouse_url(kind, tmp_path, name, request) for name in ("new", "trial"))
+    url = warehouse_url(kind, tmp_path, "trial", request)
     start = time.perf_counter()
-    complete_run(new, expected_new_url)
-    duration = time.perf_counter() - start + 6.0  # a new process also imports Dagster and GX first
     complete_run(old, url)
-    expected_old, expected_new = snapshot(url), snapshot(expected_new_url)
+    duration = time.perf_counter() - start + 6.0  # a new process also imports Dagster and GX first
+    expected_old, expected_new = expected["old"], expected["new"]
+    assert all(same(expected_old[name], got) for name, got in snapshot(url).items())
     rng = random.Random(7)
-    for _ in range(2):  # the suite's trials; benchmarks/crash_trials.py runs 20
-        trial = crash_trial(old, new, url, home, expected_old, expected_new, duration, rng,
-                            rerun=lambda: run_cli("--source", str(old), "--warehouse", url))
-        assert "TORN" not in trial.tables.values(), trial
-        assert trial.rerun_ok, trial
+    # One trial per warehouse in the suite; benchmarks/crash_trials.py runs 20.
+    trial = crash_trial(old, new, url, home, expected_old, expected_new, duration, rng,
+                        rerun=lambda: run_cli("--source", str(old), "--warehouse", url))
+    assert "TORN" not in trial.tables.values(), trial
+    assert trial.rerun_ok, trial
 
 
 @pytest.mark.postgres
-def test_dropped_postgres_connection_is_retried_and_the_run_completes(inputs, tmp_path, request, dagster_home):
+def test_dropped_postgres_connection_is_retried_and_the_run_completes(inputs, expected, tmp_path, request, dagster_home):
     old, _ = inputs
     home = dagster_home.parent / "subprocess_home"
-    expected_url, url = warehouse_url("postgres", tmp_path, "expected", request), warehouse_url("postgres", tmp_path, "faulty", request)
-    complete_run(old, expected_url)
+    url = warehouse_url("postgres", tmp_path, "faulty", request)
     database = sa.engine.make_url(url).database
     admin = sa.create_engine(request.getfixturevalue("postgres_url"), isolation_level="AUTOCOMMIT")
     process = subprocess.Popen(run_command(old, url), env=environment(home), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -96,19 +109,18 @@ def test_dropped_postgres_connection_is_retried_and_the_run_completes(inputs, tm
     assert killed, "the run finished before a connection could be dropped"
     assert process.returncode == 0, output[-2000:]
     assert "Traceback" not in output
-    expected, got = snapshot(expected_url), snapshot(url)
-    assert all(same(expected[name], got[name]) for name in expected)
+    got = snapshot(url)
+    assert all(same(expected["old"][name], got[name]) for name in expected["old"])
 
 
 @pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_two_runs_at_once_never_interleave_writes(kind, inputs, tmp_path, request, dagster_home):
+def test_two_runs_at_once_never_interleave_writes(kind, inputs, expected, tmp_path, request, dagster_home):
     """PostgreSQL: advisory locks make the second writer wait, both succeed. DuckDB:
     one process per file, so the second either waits (retries) or fails with a
     readable message. Either way the tables are one complete version."""
     old, _ = inputs
     home_a, home_b = dagster_home.parent / "home_a", dagster_home.parent / "home_b"
-    expected_url, url = warehouse_url(kind, tmp_path, "expected", request), warehouse_url(kind, tmp_path, "shared", request)
-    complete_run(old, expected_url)
+    url = warehouse_url(kind, tmp_path, "shared", request)
     results = {}
 
     def launch(name: str, home: Path) -> None:
@@ -128,5 +140,5 @@ def test_two_runs_at_once_never_interleave_writes(kind, inputs, tmp_path, reques
     assert codes in ([0, 0], [0, 1])
     if kind == "postgres":
         assert codes == [0, 0]
-    expected, got = snapshot(expected_url), snapshot(url)
-    assert all(same(expected[name], got[name]) for name in expected)
+    got = snapshot(url)
+    assert all(same(expected["old"][name], got[name]) for name in expected["old"])

@@ -412,7 +412,7 @@ def oracle(model: str, touches: list[dict], created_at, params: AttributionParam
     )
 
 
-PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY
