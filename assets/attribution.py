@@ -1,14 +1,18 @@
 """attribution.journeys (SPEC 3) and attribution.touch_credit (SPEC 4), partitioned by
 close month: a run computes and replaces the deals converting in its months only."""
 
+from dataclasses import replace
+
 import dagster as dg
 import polars as pl
 
 from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, table_metadata
 from attribution_pipeline.resources import AttributionSettings
-from attribution_pipeline.tables import JOURNEYS, TOUCH_CREDIT
+from attribution_pipeline.tables import CHANNEL_ATTRIBUTION_INTERVALS, CHANNEL_VALUES, JOURNEYS, TOUCH_CREDIT
 from attribution_pipeline.validation import referential_warnings
 from models.credit import count_excluded, credit_touches
+from models.data_driven import FITTERS, fit_values, values_frame, values_from_frame
+from models.intervals import bootstrap_intervals
 from models.journeys import build_journeys, resolve_as_of, with_conversion_at
 
 _STAGED = {
@@ -107,6 +111,51 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
             metadata={name: dg.MetadataValue.int(count) for name, count in warnings.items()},
         )
 
+    @dg.asset(
+        key=["attribution", "channel_values"],
+        retry_policy=WRITE_RETRY,
+        backfill_policy=SINGLE_RUN,
+        group_name="attribution",
+        kinds={"polars", "sql"},
+        ins={"journeys": dg.AssetIn(key=journeys_key), "opportunities": _STAGED["opportunities"]},
+        metadata=table_metadata(CHANNEL_VALUES),
+        description=(
+            "What the data-driven models learn (issue 10): per channel, the exact Markov removal effect and the Shapley "
+            "value, from every closed deal's path in every month of attribution.journeys (won deals convert, lost ones "
+            "do not). Not partitioned: re-running one month credits it with values learned from all months."
+        ),
+    )
+    def channel_values(context: dg.AssetExecutionContext, settings: AttributionSettings, journeys: pl.DataFrame, opportunities: pl.DataFrame) -> pl.DataFrame:
+        values = fit_values(journeys.lazy(), opportunities.lazy(), settings.params(), list(FITTERS))
+        frame = values_frame(values)
+        context.log.info(f"data-driven channel values from {journeys.get_column('opportunity_id').n_unique():,} deals' paths")
+        return frame.with_columns(run_id=pl.lit(context.run.run_id))
+
+    @dg.asset(
+        key=["attribution", "channel_attribution_intervals"],
+        retry_policy=WRITE_RETRY,
+        backfill_policy=SINGLE_RUN,
+        group_name="attribution",
+        kinds={"polars", "sql"},
+        ins={"journeys": dg.AssetIn(key=journeys_key), "opportunities": _STAGED["opportunities"]},
+        metadata=table_metadata(CHANNEL_ATTRIBUTION_INTERVALS),
+        description=(
+            "How sure the data-driven models are: per model and channel, credited revenue over all months and its 90% "
+            "interval from a bootstrap over deals (bootstrap_draws draws with bootstrap_seed, values learned again in "
+            "each). Same inputs and seed, same intervals."
+        ),
+    )
+    def channel_attribution_intervals(
+        context: dg.AssetExecutionContext, settings: AttributionSettings, journeys: pl.DataFrame, opportunities: pl.DataFrame
+    ) -> pl.DataFrame:
+        models = [name for name in settings.model_names() if name in FITTERS]
+        rows = journeys.join(opportunities.select("opportunity_id", "amount_cents"), on="opportunity_id", how="left")
+        frame = bootstrap_intervals(rows, settings.params(), models, settings.bootstrap_draws, settings.bootstrap_seed)
+        context.log.info(f"{settings.bootstrap_draws} bootstrap draws for {', '.join(models) or 'no data-driven model'}")
+        return frame.with_columns(
+            draws=pl.lit(settings.bootstrap_draws, pl.Int32), seed=pl.lit(settings.bootstrap_seed, pl.Int64), run_id=pl.lit(context.run.run_id)
+        )
+
     credit_key = dg.AssetKey(["attribution", "touch_credit"])
 
     @dg.asset(
@@ -116,7 +165,11 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         backfill_policy=SINGLE_RUN,
         group_name="attribution",
         kinds={"polars", "sql"},
-        ins={"journeys": dg.AssetIn(key=["attribution", "journeys"]), "opportunities": _STAGED["opportunities"]},
+        ins={
+            "journeys": dg.AssetIn(key=["attribution", "journeys"]),
+            "opportunities": _STAGED["opportunities"],
+            "channel_values": dg.AssetIn(key=["attribution", "channel_values"]),
+        },
         metadata=table_metadata(TOUCH_CREDIT),
         check_specs=[
             dg.AssetCheckSpec(
@@ -135,10 +188,12 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         settings: AttributionSettings,
         journeys: pl.DataFrame,
         opportunities: pl.DataFrame,
+        channel_values: pl.DataFrame,
     ):
         window = context.partition_time_window
         won = opportunities.filter(pl.col("is_won") & _in_window("closed_at", window))
-        params, names = settings.params(), settings.model_names()
+        params = replace(settings.params(), channel_values=values_from_frame(channel_values))
+        names = settings.model_names()
         frame = credit_touches(journeys.lazy(), won.lazy(), params, names).collect()
         frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
         won_cents = int(won.get_column("amount_cents").sum())
@@ -161,4 +216,4 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
             metadata={"won_total": dg.MetadataValue.float(won_cents / 100), "difference_cents_by_model": dg.MetadataValue.json(off)},
         )
 
-    return [journeys, touch_credit]
+    return [journeys, channel_values, channel_attribution_intervals, touch_credit]

@@ -2,16 +2,19 @@
 
 A Dagster run covers one partition range, and the multiprocess executor runs
 the steps of one run side by side, not its months. So a parallel backfill is
-three stages of ordinary runs against the same instance, the same shape
-Dagster's own multi-run backfills take:
+stages of ordinary runs against the same instance, the same shape Dagster's
+own multi-run backfills take (``stages`` derives them from the asset graph):
 
 1. one run of the unpartitioned sources and staging (validated once);
-2. the months split into N contiguous ranges, one run each of the
-   partitioned assets (journeys, touch_credit, channel_attribution), N worker
-   processes at a time; each run replaces its own months in one transaction
-   per table, and PostgreSQL's advisory lock keeps writes to one table apart;
-3. one run of every all-months asset (campaign_attribution, the funnel tables,
-   runs, the report).
+2. the months split into N contiguous ranges, one run each of the partitioned
+   assets that need only the sources (journeys), N worker processes at a
+   time; each run replaces its own months in one transaction per table, and
+   PostgreSQL's advisory lock keeps writes to one table apart;
+3. one run of the all-months assets those feed (channel_values, learned from
+   every month, and the marts that read journeys);
+4. month ranges again for touch_credit and channel_attribution;
+5. one run of every remaining all-months asset (campaign_attribution, runs,
+   the report).
 
 DuckDB allows one writer per file, so there the CLI runs the whole range as
 one run instead (identical results, tested).
@@ -58,17 +61,34 @@ def range_tags(first: str, last: str) -> dict[str, str]:
     return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
 
 
-def _keys(defs: dg.Definitions, stage: str) -> list[dg.AssetKey]:
-    """A stage's assets, from the graph itself: sources (raw, staging, quarantine),
-    the close-month partitioned assets, or every other (all-months) asset."""
+def stages(defs: dg.Definitions) -> list[tuple[str, list[dg.AssetKey]]]:
+    """The assets in stages, from the graph itself: the sources (raw, staging,
+    quarantine) first, then alternately close-month partitioned assets (run by month
+    ranges) and all-months assets (run once), each stage after everything it reads.
+    Today: sources; journeys; channel_values (learned from every month) and the
+    marts that need only journeys; touch_credit and channel_attribution; the rest."""
     graph = defs.resolve_asset_graph()
-    keys = []
+    level: dict[dg.AssetKey, int] = {}
+
+    def place(key: dg.AssetKey) -> int:
+        if key not in level:
+            if key.path[0] in _SOURCE_SCHEMAS:
+                level[key] = 0
+            else:
+                after = max((place(parent) for parent in graph.get(key).parent_keys), default=0)
+                if graph.get(key).partitions_def is not None:  # partitioned stages are odd
+                    level[key] = after if after % 2 else after + 1
+                else:  # all-months stages are even, after the sources
+                    level[key] = max(2, after if after % 2 == 0 else after + 1)
+        return level[key]
+
     for key in graph.get_all_asset_keys():
-        partitioned = graph.get(key).partitions_def is not None
-        kind = SOURCES_STAGE if key.path[0] in _SOURCE_SCHEMAS else PARTITIONED_STAGE if partitioned else MARTS_STAGE
-        if kind == stage:
-            keys.append(key)
-    return keys
+        place(key)
+    layers = sorted(set(level.values()))
+    return [
+        (SOURCES_STAGE if layer == 0 else PARTITIONED_STAGE if layer % 2 else MARTS_STAGE, sorted(k for k, v in level.items() if v == layer))
+        for layer in layers
+    ]
 
 
 def execute(defs: dg.Definitions, run_config: dict, first: str, last: str, selection: list[dg.AssetKey] | None = None):
@@ -86,44 +106,49 @@ def execute(defs: dg.Definitions, run_config: dict, first: str, last: str, selec
         )
 
 
-def run_stage(defs: dg.Definitions, stage: str, run_config: dict, first: str, last: str, label: str) -> StageRun:
-    """Execute one stage as its own Dagster run, in this process."""
+def run_stage(defs: dg.Definitions, keys: list[dg.AssetKey], run_config: dict, first: str, last: str, label: str) -> StageRun:
+    """Execute one stage's assets as their own Dagster run, in this process."""
     from attribution_pipeline.cli import failure_message
 
-    result = execute(defs, run_config, first, last, _keys(defs, stage))
+    result = execute(defs, run_config, first, last, keys)
     return StageRun(label, result.run_id, result.success, "" if result.success else failure_message(result))
 
 
-def _run_months(run_config: dict, first: str, last: str) -> StageRun:
-    """A worker process: one run of the partitioned assets over [first, last]."""
+def _run_months(run_config: dict, first: str, last: str, index: int) -> StageRun:
+    """A worker process: one run of stage ``index`` (partitioned) over [first, last]."""
     from attribution_pipeline.definitions import definitions_from_environment
 
     label = f"months {first[:7]} to {last[:7]}"
     try:
-        return run_stage(definitions_from_environment(), PARTITIONED_STAGE, run_config, first, last, label)
+        defs = definitions_from_environment()
+        return run_stage(defs, stages(defs)[index][1], run_config, first, last, label)
     except Exception as error:  # a failure before any step ran
         return StageRun(label, None, False, f"{type(error).__name__}: {error}")
 
 
 def run_parallel(defs: dg.Definitions, run_config: dict, first: str, last: str, workers: int, keys: list[str]) -> list[StageRun]:
-    """The three stages; stops after the first stage that fails and says which runs ended how."""
+    """The stages in order; stops after the first stage that fails and says which runs ended how."""
     say = lambda line: print(f"attribution: {line}", file=sys.stderr, flush=True)  # noqa: E731
     months = [key for key in keys if month_key(first) <= key <= month_key(last)]
-    say(f"parallel backfill: sources and staging, then {len(months)} month(s) in up to {workers} runs, then the marts")
-    runs = [run_stage(defs, SOURCES_STAGE, run_config, first, last, "sources and staging")]
-    if not runs[0].success:
-        return runs
-    chunks = month_chunks(months, workers)
-    # spawn, not fork: each worker starts clean instead of copying this process's
-    # open database connections and Dagster instance.
-    with ProcessPoolExecutor(max_workers=len(chunks), mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_run_months, run_config, start, end) for start, end in chunks]
-        for future in as_completed(futures):
-            done = future.result()
-            say(f"{done.label}: {'done' if done.success else 'FAILED: ' + done.message} (run {done.run_id})")
-            runs.append(done)
-    if all(run.success for run in runs):
-        runs.append(run_stage(defs, MARTS_STAGE, run_config, first, last, "marts"))
+    plan = stages(defs)
+    say(f"parallel backfill: {len(plan)} stages; {len(months)} month(s) in up to {workers} runs per partitioned stage")
+    runs: list[StageRun] = []
+    for index, (kind, assets) in enumerate(plan):
+        names = ", ".join(key.to_user_string() for key in assets[:4]) + (", ..." if len(assets) > 4 else "")
+        if kind != PARTITIONED_STAGE:
+            runs.append(run_stage(defs, assets, run_config, first, last, f"{kind}: {names}"))
+        else:
+            # spawn, not fork: each worker starts clean instead of copying this process's
+            # open database connections and Dagster instance.
+            chunks = month_chunks(months, workers)
+            with ProcessPoolExecutor(max_workers=len(chunks), mp_context=get_context("spawn")) as pool:
+                futures = [pool.submit(_run_months, run_config, start, end, index) for start, end in chunks]
+                for future in as_completed(futures):
+                    done = future.result()
+                    say(f"{names}, {done.label}: {'done' if done.success else 'FAILED: ' + done.message} (run {done.run_id})")
+                    runs.append(done)
+        if not all(run.success for run in runs):
+            break
     return runs
 
 
@@ -131,4 +156,4 @@ def is_duckdb(url: str) -> bool:
     return url.split(":", 1)[0].split("+", 1)[0] == "duckdb"
 
 
-__all__ = ["StageRun", "execute", "is_duckdb", "month_chunks", "range_tags", "run_parallel", "run_stage"]
+__all__ = ["StageRun", "execute", "is_duckdb", "month_chunks", "range_tags", "run_parallel", "run_stage", "stages"]

@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--exclude-touch-types", default="", metavar="T1,T2",
                      help="touch types that never take credit, e.g. page_view (default none)")
     run.add_argument("--exclude-channels", default="", metavar="C1,C2", help="channels that never take credit (default none)")
+    run.add_argument("--markov-order", type=int, default=1, help="markov: chain order, 1 to 3 (default 1)")
+    run.add_argument("--dedupe-paths", action="store_true", help="markov, shapley: collapse repeated consecutive channels of a path")
+    run.add_argument("--include-open-deals", action="store_true", help="markov, shapley: learn from open deals too, as non-conversions")
+    run.add_argument("--bootstrap-draws", type=int, default=100,
+                     help="markov, shapley: bootstrap draws for the 90%% intervals (default 100; 0: none)")
+    run.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap draws (default 0)")
     run.add_argument("--reporting-currency", default="USD", help="ISO 4217 reporting currency (default USD)")
     run.add_argument("--as-of", default=None, metavar="TIMESTAMP",
                      help="ISO-8601 as-of time for open deals (default: latest timestamp in the inputs)")
@@ -144,6 +150,11 @@ def _settings(args: argparse.Namespace) -> dict:
         "lead_touch_types": _names(args.lead_touch_types),
         "excluded_touch_types": _names(args.exclude_touch_types),
         "excluded_channels": _names(args.exclude_channels),
+        "markov_order": args.markov_order,
+        "dedupe_paths": args.dedupe_paths,
+        "include_open_deals": args.include_open_deals,
+        "bootstrap_draws": args.bootstrap_draws,
+        "bootstrap_seed": args.bootstrap_seed,
     }
     if args.models is not None:
         settings["models"] = _names(args.models)
@@ -152,6 +163,8 @@ def _settings(args: argparse.Namespace) -> dict:
     resource = AttributionSettings(**settings)
     resource.params()  # validate before anything runs
     resource.model_names()
+    if args.bootstrap_draws < 0:
+        raise ValueError("--bootstrap-draws must be >= 0")
     if not 0 <= args.max_quarantine_share <= 1:
         raise ValueError("--max-quarantine-share must be between 0 and 1")
     return settings

@@ -43,6 +43,7 @@ class ReportData:
     quarantine: pl.DataFrame  # source, rule, rows
     warnings: dict
     funnel: Funnel
+    intervals: pl.DataFrame  # model, channel, credited_revenue, lower, upper, draws, seed
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,10 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
             ), start=_utc(start), end=_utc(end))
             quarantine = _quarantine(conn)
             funnel = _funnel(client, conn, window if (first or last) else None)
+            intervals = (
+                _frame(conn, "SELECT model, channel, credited_revenue, lower, upper, draws, seed FROM attribution.channel_attribution_intervals ORDER BY model, credited_revenue DESC")
+                if client.has_table("attribution", "channel_attribution_intervals") else pl.DataFrame()
+            )
     finally:
         client.dispose()
     cents = (pl.col("credited_revenue").cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64)  # exact, for the reconciliation
@@ -115,6 +120,7 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
         won_deals=int(won[0]), won_cents=int(won[1]), by_model=by_model, by_channel=by_channel,
         trend=_floats(trend, "credited_revenue"), campaigns=_floats(campaigns, "cost", "credited_revenue", "roas"),
         journeys=_journey_facts(journeys), quarantine=quarantine, warnings=run["warnings"], funnel=funnel,
+        intervals=intervals,
     )
 
 
@@ -450,12 +456,30 @@ def _sla(f: Funnel) -> str:
     return cards + _chart(figure, "chart-sla")
 
 
+def _intervals(d: ReportData) -> str:
+    if d.intervals.is_empty():
+        return "<p class=muted>No data-driven model in this run, or --bootstrap-draws 0.</p>"
+    first = d.intervals.row(0, named=True)
+    rows = [
+        "<tr>" + _cell(r["model"]) + _cell(r["channel"]) + _cell(_amount(r["credited_revenue"]), r["credited_revenue"], True)
+        + _cell(_amount(r["lower"]), r["lower"], True) + _cell(_amount(r["upper"]), r["upper"], True) + "</tr>"
+        for r in d.intervals.iter_rows(named=True)
+    ]
+    return (
+        f"<p class=sub>Credited revenue over all months and its 90% interval: {first['draws']} bootstrap draws over deals "
+        f"(seed {first['seed']}), the channel values learned again in each draw. A wide interval means the data do not "
+        "settle that channel's value.</p>"
+        + _table(["model", "channel", f"credited revenue ({d.currency})", "5th percentile", "95th percentile"], rows, sortable=True, numeric_from=2)
+    )
+
+
 SECTIONS = (
     ("reconciliation", "Reconciliation", _reconciliation),
     ("channels", "Credited revenue by channel, every model", _channels),
     ("campaigns", "Campaigns: cost, credited revenue and ROAS per model", _campaigns),
     ("trend", "Monthly trend by channel", _trend),
     ("journeys", "Journeys of won deals", _journeys),
+    ("intervals", "Data-driven models: how sure they are", _intervals),
     ("funnel", "Funnel: leads to revenue, pipeline sourcing, velocity and hand-off", _funnel_section),
     ("quality", "Data quality", _quality),
     ("provenance", "Run and parameters", _provenance),

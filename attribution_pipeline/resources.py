@@ -131,6 +131,11 @@ class AttributionSettings(dg.ConfigurableResource):
     excluded_channels: list[str] = Field(
         default_factory=list, description="Channels that never take credit: removed from journeys before every model"
     )
+    markov_order: int = Field(default=1, description="markov: order of the chain, 1 to 3 (states are the last 1-3 channels)")
+    dedupe_paths: bool = Field(default=False, description="markov, shapley: collapse repeated consecutive channels of a path")
+    include_open_deals: bool = Field(default=False, description="markov, shapley: learn from open deals too, as non-conversions")
+    bootstrap_draws: int = Field(default=100, description="channel_attribution_intervals: bootstrap draws over deals (0: no intervals)")
+    bootstrap_seed: int = Field(default=0, description="channel_attribution_intervals: seed of the draws (same seed, same intervals)")
 
     def params(self) -> AttributionParams:
         return AttributionParams(
@@ -145,6 +150,9 @@ class AttributionSettings(dg.ConfigurableResource):
             lead_touch_types=_lower(self.lead_touch_types),
             excluded_touch_types=_lower(self.excluded_touch_types),
             excluded_channels=_lower(self.excluded_channels),
+            markov_order=self.markov_order,
+            dedupe_paths=self.dedupe_paths,
+            include_open_paths=self.include_open_deals,
         )
 
     def model_names(self) -> list[str]:

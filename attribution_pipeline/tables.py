@@ -229,8 +229,33 @@ FUNNEL_MONTHLY = _table(
     _col(*RUN_ID),
 )
 
+CHANNEL_VALUES = _table(
+    ATTRIBUTION,
+    "channel_values",
+    "One row per (data-driven model, channel): the value the model learned from every closed deal's path, won or lost.",
+    _col("model", sa.Text, "markov (removal effect) or shapley (Shapley value)", nullable=False),
+    _col("channel", sa.Text, "Channel; '(unknown)' for touches without one", nullable=False),
+    _col("value", sa.Double, "markov: 1 - P(conversion without the channel) / P(conversion), solved exactly from the absorbing chain; shapley: the channel's Shapley value of the channel-set conversion rates", nullable=False),
+    _col("share", sa.Double, "max(value, 0) / the model's sum of max(value, 0); null when that sum is 0"),
+    _col(*RUN_ID),
+)
+
+CHANNEL_ATTRIBUTION_INTERVALS = _table(
+    ATTRIBUTION,
+    "channel_attribution_intervals",
+    "One row per (data-driven model, channel): credited revenue over all months with its 90% bootstrap interval.",
+    _col("model", sa.Text, "markov or shapley", nullable=False),
+    _col("channel", sa.Text, "Channel; '(unknown)' for touches without one", nullable=False),
+    _col("credited_revenue", sa.Double, "Revenue the model credits to the channel over every won deal with a journey (before cent rounding)", nullable=False),
+    _col("lower", sa.Double, "5th percentile of that revenue over the bootstrap draws (deals resampled, values learned again)", nullable=False),
+    _col("upper", sa.Double, "95th percentile of that revenue over the bootstrap draws", nullable=False),
+    _col("draws", sa.Integer, "Bootstrap draws (--bootstrap-draws)", nullable=False),
+    _col("seed", sa.BigInteger, "Seed of the draws (--bootstrap-seed): the same seed gives the same interval", nullable=False),
+    _col(*RUN_ID),
+)
+
 PUBLIC_TABLES = [
-    JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, FUNNEL_MONTHLY, LEAD_SLA,
+    JOURNEYS, CHANNEL_VALUES, CHANNEL_ATTRIBUTION_INTERVALS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, FUNNEL_MONTHLY, LEAD_SLA,
     LEAD_SLA_COMPLIANCE, STAGE_VELOCITY, RUNS, RUN_SOURCES,
 ]
 # Columns added to a public table after it first shipped, so a warehouse written by

@@ -15,6 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from models.allocation import allocate_cents
+from models.data_driven import with_values
 from models.params import AttributionParams
 from models.registry import get_models
 
@@ -93,7 +94,12 @@ def credit_touches(
     params: AttributionParams,
     model_names: list[str] | None = None,
 ) -> pl.LazyFrame:
-    """One row per (model, won deal, touch) with weight > 0, plus unattributed rows."""
+    """One row per (model, won deal, touch) with weight > 0, plus unattributed rows.
+
+    The data-driven models use ``params.channel_values``; a model missing there
+    learns its values from ``journeys`` (every deal in it, won or lost) first."""
+    models = get_models(model_names)
+    params = with_values(journeys, opportunities, params, [model.name for model in models])
     paths = won_paths(journeys, opportunities, params)
     won = opportunities.filter(pl.col("is_won"))
     kept = journeys
@@ -102,7 +108,7 @@ def credit_touches(
     unmatched = won.join(kept.select("opportunity_id").unique(), on="opportunity_id", how="anti")
 
     frames = []
-    for model in get_models(model_names):
+    for model in models:
         credited = allocate_cents(model.weights(paths, params), exact=model.exact)
         frames.append(credited.with_columns(model=pl.lit(model.name)).select(CREDIT_COLUMNS))
         frames.append(

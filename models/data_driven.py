@@ -13,10 +13,13 @@ apart per row between two correct implementations.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 
 from models.markov import removal_effects
 from models.paths import UNKNOWN_CHANNEL, deal_paths, path_counts
+from models.params import AttributionParams
 from models.shapley import shapley_values
 
 FITTERS = ("markov", "shapley")
@@ -77,3 +80,55 @@ def channel_weights(won_paths: pl.LazyFrame, values: dict[str, float]) -> pl.Laz
         )
         .drop("_key", "_value", "_total", "_count")
     )
+
+
+def markov(won_paths: pl.LazyFrame, params: AttributionParams) -> pl.LazyFrame:
+    """Each channel's share of a deal follows its Markov removal effect."""
+    return channel_weights(won_paths, params.channel_values["markov"])
+
+
+def shapley(won_paths: pl.LazyFrame, params: AttributionParams) -> pl.LazyFrame:
+    """Each channel's share of a deal follows its Shapley value."""
+    return channel_weights(won_paths, params.channel_values["shapley"])
+
+
+def fit_values(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: AttributionParams, models: list[str]) -> dict[str, dict[str, float]]:
+    """Channel values of each data-driven model in ``models``, learned from every deal
+    in ``journeys`` (won, lost, and open ones with include_open_paths)."""
+    wanted = [model for model in models if model in FITTERS]
+    if not wanted:
+        return {}
+    amounts = opportunities.select("opportunity_id", "amount_cents")
+    rows = journeys.lazy().join(amounts.lazy(), on="opportunity_id", how="left").collect()
+    return {
+        model: fit(rows, model, params.markov_order, params.dedupe_paths, params.include_open_paths)
+        for model in wanted
+    }
+
+
+def with_values(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: AttributionParams, models: list[str]) -> AttributionParams:
+    """``params`` with values for every data-driven model in ``models``: those given,
+    else learned from ``journeys`` (so a direct call never falls back silently)."""
+    missing = [model for model in models if model in FITTERS and model not in params.channel_values]
+    if not missing:
+        return params
+    return replace(params, channel_values={**params.channel_values, **fit_values(journeys, opportunities, params, missing)})
+
+
+def values_frame(values: dict[str, dict[str, float]]) -> pl.DataFrame:
+    """attribution.channel_values: one row per (model, channel), value and normalized share."""
+    rows = []
+    for model, by_channel in sorted(values.items()):
+        positive = sum(max(v, 0.0) for v in by_channel.values())
+        rows += [
+            {"model": model, "channel": channel, "value": value, "share": max(value, 0.0) / positive if positive > 0 else None}
+            for channel, value in sorted(by_channel.items())
+        ]
+    return pl.DataFrame(rows, schema={"model": pl.String, "channel": pl.String, "value": pl.Float64, "share": pl.Float64})
+
+
+def values_from_frame(frame: pl.DataFrame) -> dict[str, dict[str, float]]:
+    values: dict[str, dict[str, float]] = {}
+    for model, channel, value in frame.select("model", "channel", "value").iter_rows():
+        values.setdefault(model, {})[channel] = value
+    return values

@@ -9,6 +9,7 @@ the cents of position_based, w_shaped and full_path can be split in integers
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -123,6 +124,15 @@ class AttributionParams:
     # every won deal's journey before any model runs (models/credit.py).
     excluded_touch_types: frozenset[str] = frozenset()
     excluded_channels: frozenset[str] = frozenset()
+    # Data-driven models (models/data_driven.py): Markov chain order (1 to 3),
+    # collapse repeated consecutive channels, count open deals as non-conversions.
+    markov_order: int = 1
+    dedupe_paths: bool = False
+    include_open_paths: bool = False
+    # Learned channel values by model ("markov", "shapley"): fitted once per run on
+    # every month's deals (the channel_values asset); credit_touches fits on the
+    # journeys it is given when a model's values are missing.
+    channel_values: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.lookback_days < 0:
@@ -132,5 +142,7 @@ class AttributionParams:
         self.position_weights.validate()
         self.w_shaped_weights.validate("w_shaped")
         self.full_path_weights.validate("full_path")
+        if self.markov_order not in (1, 2, 3):
+            raise ValueError(f"markov_order must be 1, 2 or 3, got {self.markov_order}")
         if self.as_of is not None and self.as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware (UTC)")

@@ -1,4 +1,5 @@
-"""The models by name. Adding a model is one function (``rules``, ``milestones``) and one line here."""
+"""The models by name. Adding a model is one function (``rules``, ``milestones``,
+``data_driven``) and one line here."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from models import milestones, rules
+from models import data_driven, milestones, rules
 from models.params import AttributionParams
 
 WeightFunction = Callable[[pl.LazyFrame, AttributionParams], pl.LazyFrame]
@@ -42,6 +43,8 @@ MODELS: dict[str, Model] = {
         Model("w_shaped", milestones.w_shaped, True, "First touch, lead and opportunity creation weighted; others share the rest."),
         Model("full_path", milestones.full_path, True, "W-shaped plus the closing touch; others share the rest."),
         Model("last_non_direct", milestones.last_non_direct, True, "All credit to the last touch not on the direct channel."),
+        Model("markov", data_driven.markov, False, "Channels credited by their exact Markov removal effect, learned from won and lost deals."),
+        Model("shapley", data_driven.shapley, False, "Channels credited by their Shapley value over channel-set conversion rates."),
     )
 }
 
