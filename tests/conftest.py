@@ -24,10 +24,11 @@ def _postgres_available() -> str | None:
 
 
 @pytest.fixture(autouse=True)
-def close_months_from_2023(monkeypatch):
-    """The test data closes in 2023-2025: fewer close-month partitions keep each run's
-    Dagster bookkeeping (one event per month) small. Subprocess runs inherit it."""
-    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
+def close_months_from_2024(monkeypatch):
+    """The test data closes in 2024-2025: fewer close-month partitions keep each run's
+    Dagster bookkeeping (planned events per asset and month) small. Subprocess runs
+    inherit it."""
+    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2024-01-01")
 
 
 @pytest.fixture

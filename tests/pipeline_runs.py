@@ -40,7 +40,7 @@ def run_in_own_home(folder: Path, landing: Path, url: str, *args: str) -> Path:
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DAGSTER_HOME", str(home))
-        patch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
+        patch.setenv("ATTRIBUTION_PARTITION_START", "2024-01-01")
         assert run_cli("--source", str(landing), "--warehouse", url, *args) == 0
     return home
 

@@ -17,8 +17,13 @@ Where each case runs
   ``attribution: error:`` line naming the source, the file and the rule, no
   traceback, the previous output tables (and the broken source's staging and
   quarantine tables) unchanged, and a ``failed`` row in attribution.runs saying
-  why. Every case runs on DuckDB (copying one base warehouse file) and on
-  PostgreSQL (cloning one base database with CREATE DATABASE ... TEMPLATE).
+  why. Every case runs on DuckDB (copying one base warehouse file); on
+  PostgreSQL (cloning one base database with CREATE DATABASE ... TEMPLATE) the
+  cases that stop at a different point of the run: an unreadable file
+  (empty_file), a missing source, a part file without a column, and a
+  quarantine share over the limit (staged, then refused). The others fail while
+  reading the file, before the warehouse is touched, exactly as on DuckDB; running
+  all twelve on both kept the suite over its 5-minute budget.
 * ``test_parquet_nested_extra_column_is_ignored`` and ``test_as_of_with_z_offset_runs``
   (bad input to the CLI itself): DuckDB only, one run each.
 
@@ -606,8 +611,11 @@ def base_postgres(module_env, postgres_url, tmp_path_factory):
     admin.dispose()
 
 
+POSTGRES_BLOCKING = {"empty_file", "missing_source", "part_file_missing_column", "quarantine_share"}
+
+
 @pytest.mark.postgres
-@pytest.mark.parametrize("case", list(_blocking_params()))
+@pytest.mark.parametrize("case", [p for p in _blocking_params() if p.id in POSTGRES_BLOCKING])
 def test_blocking_case_on_postgres(case: Blocking, base_postgres: str, postgres_url: str, tmp_path: Path):
     name = f"attr_corpus_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")

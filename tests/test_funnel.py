@@ -443,7 +443,7 @@ def check_stage_velocity(url: str) -> None:
 def test_funnel_tables_through_the_pipeline(kind, tmp_path, dagster_home, monkeypatch, request):
     """One run per warehouse with hand-made leads and stage history in a sample
     landing folder; each table is checked against its hand-derived answers above."""
-    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
+    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2024-01-01")
     url = f"duckdb:///{tmp_path / 'w.duckdb'}" if kind == "duckdb" else request.getfixturevalue("postgres_database")
     landing = tmp_path / "landing"
     generate(landing, touches=1200, seed=8)

@@ -3,6 +3,7 @@ month by month equals a run of all months, and that equals the unpartitioned eng
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from attribution_pipeline.backfill import month_chunks
+from attribution_pipeline.partitions import close_months
 from attribution_pipeline.sample_data import generate
 from models.credit import credit_touches
 from models.journeys import build_journeys, resolve_as_of
@@ -63,8 +65,9 @@ def test_backfill_by_month_ranges_equals_one_run_of_all_months(kind, landing, fu
     first, middle, last = months[0], months[len(months) // 2], months[-1]
     # months before `first` hold no deal; then a range, single months, and a range to the end of the partitions
     following = months[len(months) // 2 + 1]
-    chunks = [("2023-01", first), (months[1], middle), (following, following)]  # a range, a range, one month
-    chunks.append((months[len(months) // 2 + 2], "2026-11"))
+    keys = [key[:7] for key in close_months(os.environ["ATTRIBUTION_PARTITION_START"]).get_partition_keys()]
+    chunks = [(keys[0], first), (months[1], middle), (following, following)]  # a range, a range, one month
+    chunks.append((months[len(months) // 2 + 2], keys[-1]))
     for start, end in chunks:
         # the middle range runs as a parallel backfill: worker processes on PostgreSQL, one run on DuckDB
         parallel = ["--parallel", "2"] if start == months[1] else []

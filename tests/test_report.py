@@ -145,7 +145,7 @@ def check_funnel_agrees_with_the_tables(url: str, dom: str) -> None:
 def test_report_from_postgres_reconciles_to_the_cent(tmp_path, postgres_database, dagster_home, monkeypatch):
     """The report's SQL is portable: the same figures from a PostgreSQL warehouse
     (the page's tables are written server-side, so no browser is needed here)."""
-    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2023-01-01")
+    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2024-01-01")
     generate(tmp_path / "landing", touches=800, seed=4)
     assert run_cli("--source", str(tmp_path / "landing"), "--warehouse", postgres_database) == 0
     page = tmp_path / "report.html"
