@@ -59,8 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--markov-order", type=int, default=1, help="markov: chain order, 1 to 3 (default 1)")
     run.add_argument("--dedupe-paths", action="store_true", help="markov, shapley: collapse repeated consecutive channels of a path")
     run.add_argument("--include-open-deals", action="store_true", help="markov, shapley: learn from open deals too, as non-conversions")
-    run.add_argument("--bootstrap-draws", type=int, default=100,
-                     help="markov, shapley: bootstrap draws for the 90%% intervals (default 100; 0: none)")
+    run.add_argument("--bootstrap-draws", type=int, default=int(os.environ.get("ATTRIBUTION_BOOTSTRAP_DRAWS", "100")),
+                     help="markov, shapley: bootstrap draws for the 90%% intervals (default $ATTRIBUTION_BOOTSTRAP_DRAWS or 100; 0: none)")
     run.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap draws (default 0)")
     run.add_argument("--reporting-currency", default="USD", help="ISO 4217 reporting currency (default USD)")
     run.add_argument("--as-of", default=None, metavar="TIMESTAMP",

@@ -5,6 +5,7 @@ values are read at run time, never at import time.
 
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -134,7 +135,10 @@ class AttributionSettings(dg.ConfigurableResource):
     markov_order: int = Field(default=1, description="markov: order of the chain, 1 to 3 (states are the last 1-3 channels)")
     dedupe_paths: bool = Field(default=False, description="markov, shapley: collapse repeated consecutive channels of a path")
     include_open_deals: bool = Field(default=False, description="markov, shapley: learn from open deals too, as non-conversions")
-    bootstrap_draws: int = Field(default=100, description="channel_attribution_intervals: bootstrap draws over deals (0: no intervals)")
+    bootstrap_draws: int = Field(
+        default_factory=lambda: int(os.environ.get("ATTRIBUTION_BOOTSTRAP_DRAWS", "100")),
+        description="channel_attribution_intervals: bootstrap draws over deals (0: no intervals); default $ATTRIBUTION_BOOTSTRAP_DRAWS or 100",
+    )
     bootstrap_seed: int = Field(default=0, description="channel_attribution_intervals: seed of the draws (same seed, same intervals)")
 
     def params(self) -> AttributionParams:

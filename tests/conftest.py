@@ -29,6 +29,8 @@ def close_months_from_2024(monkeypatch):
     Dagster bookkeeping (planned events per asset and month) small. Subprocess runs
     inherit it."""
     monkeypatch.setenv("ATTRIBUTION_PARTITION_START", "2024-01-01")
+    # A few bootstrap draws per run; tests/test_data_driven_pipeline.py asks for more.
+    monkeypatch.setenv("ATTRIBUTION_BOOTSTRAP_DRAWS", "5")
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ def warehouse(tmp_path_factory):
     folder = tmp_path_factory.mktemp("data_driven")
     generate(folder / "landing", touches=1500, seed=21)
     url = f"duckdb:///{folder / 'w.duckdb'}"
-    run_in_own_home(folder, folder / "landing", url, "--models", "linear,markov,shapley")
+    run_in_own_home(folder, folder / "landing", url, "--models", "linear,markov,shapley", "--bootstrap-draws", "50")
     return url, folder / "landing"
 
 
@@ -78,7 +78,7 @@ def test_a_month_rerun_uses_values_learned_from_every_month(warehouse, tmp_path,
     copy = tmp_path / "w.duckdb"
     shutil.copy(original.removeprefix("duckdb:///"), copy)
     url = f"duckdb:///{copy}"
-    assert run_cli("--source", str(landing), "--warehouse", url, "--models", "linear,markov,shapley", "--month", month) == 0
+    assert run_cli("--source", str(landing), "--warehouse", url, "--models", "linear,markov,shapley", "--month", month, "--bootstrap-draws", "50") == 0
     after_values = read(url, "attribution", "channel_values").drop("run_id").sort("model", "channel")
     assert after_values.equals(before_values)
     intervals = [read(u, "attribution", "channel_attribution_intervals").drop("run_id").sort("model", "channel") for u in (original, url)]
@@ -101,4 +101,4 @@ def test_intervals_hold_every_channel_and_bracket_the_estimate(warehouse):
         assert set(rows.get_column("channel")) == set(values.filter(pl.col("model") == model).get_column("channel"))
         assert abs(rows.get_column("credited_revenue").sum() - won.get_column("amount_cents").sum() / 100) < 0.01
         assert (rows.get_column("lower") <= rows.get_column("upper")).all()
-    assert set(intervals.get_column("draws")) == {100} and set(intervals.get_column("seed")) == {0}
+    assert set(intervals.get_column("draws")) == {50} and set(intervals.get_column("seed")) == {0}
