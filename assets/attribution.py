@@ -111,49 +111,53 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
             metadata={name: dg.MetadataValue.int(count) for name, count in warnings.items()},
         )
 
-    @dg.asset(
-        key=["attribution", "channel_values"],
+    @dg.multi_asset(
+        outs={
+            "channel_values": dg.AssetOut(
+                key=["attribution", "channel_values"], metadata=table_metadata(CHANNEL_VALUES), kinds={"polars", "sql"},
+                description=(
+                    "What the data-driven models learn (issue 10): per channel, the exact Markov removal effect and the "
+                    "Shapley value, from the path of every closed deal in the sources (won convert, lost do not), whatever "
+                    "months the run computes, so a backfill by month ranges credits like one run of all months."
+                ),
+            ),
+            "channel_attribution_intervals": dg.AssetOut(
+                key=["attribution", "channel_attribution_intervals"], metadata=table_metadata(CHANNEL_ATTRIBUTION_INTERVALS),
+                kinds={"polars", "sql"},
+                description=(
+                    "How sure the data-driven models are: per model and channel, credited revenue over all deals and its "
+                    "90% interval from a bootstrap over deals (bootstrap_draws draws with bootstrap_seed, values learned "
+                    "again in each). Same inputs and seed, same intervals."
+                ),
+            ),
+        },
+        ins={name: _REFERENCED[name] for name in ("touches", "opportunities", "contacts")},
         retry_policy=WRITE_RETRY,
         backfill_policy=SINGLE_RUN,
         group_name="attribution",
-        kinds={"polars", "sql"},
-        ins={"journeys": dg.AssetIn(key=journeys_key), "opportunities": _STAGED["opportunities"]},
-        metadata=table_metadata(CHANNEL_VALUES),
-        description=(
-            "What the data-driven models learn (issue 10): per channel, the exact Markov removal effect and the Shapley "
-            "value, from every closed deal's path in every month of attribution.journeys (won deals convert, lost ones "
-            "do not). Not partitioned: re-running one month credits it with values learned from all months."
-        ),
     )
-    def channel_values(context: dg.AssetExecutionContext, settings: AttributionSettings, journeys: pl.DataFrame, opportunities: pl.DataFrame) -> pl.DataFrame:
-        values = fit_values(journeys.lazy(), opportunities.lazy(), settings.params(), list(FITTERS))
-        frame = values_frame(values)
-        context.log.info(f"data-driven channel values from {journeys.get_column('opportunity_id').n_unique():,} deals' paths")
-        return frame.with_columns(run_id=pl.lit(context.run.run_id))
-
-    @dg.asset(
-        key=["attribution", "channel_attribution_intervals"],
-        retry_policy=WRITE_RETRY,
-        backfill_policy=SINGLE_RUN,
-        group_name="attribution",
-        kinds={"polars", "sql"},
-        ins={"journeys": dg.AssetIn(key=journeys_key), "opportunities": _STAGED["opportunities"]},
-        metadata=table_metadata(CHANNEL_ATTRIBUTION_INTERVALS),
-        description=(
-            "How sure the data-driven models are: per model and channel, credited revenue over all months and its 90% "
-            "interval from a bootstrap over deals (bootstrap_draws draws with bootstrap_seed, values learned again in "
-            "each). Same inputs and seed, same intervals."
-        ),
-    )
-    def channel_attribution_intervals(
-        context: dg.AssetExecutionContext, settings: AttributionSettings, journeys: pl.DataFrame, opportunities: pl.DataFrame
-    ) -> pl.DataFrame:
+    def data_driven(
+        context: dg.AssetExecutionContext, settings: AttributionSettings, touches: pl.DataFrame, opportunities: pl.DataFrame,
+        contacts: pl.DataFrame,
+    ):
+        params = settings.params()
+        as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)
+        every = build_journeys(touches.lazy(), opportunities.lazy(), contacts.lazy(), params, as_of).collect()
+        frame = values_frame(fit_values(every.lazy(), opportunities.lazy(), params, list(FITTERS)))
         models = [name for name in settings.model_names() if name in FITTERS]
-        rows = journeys.join(opportunities.select("opportunity_id", "amount_cents"), on="opportunity_id", how="left")
-        frame = bootstrap_intervals(rows, settings.params(), models, settings.bootstrap_draws, settings.bootstrap_seed)
-        context.log.info(f"{settings.bootstrap_draws} bootstrap draws for {', '.join(models) or 'no data-driven model'}")
-        return frame.with_columns(
-            draws=pl.lit(settings.bootstrap_draws, pl.Int32), seed=pl.lit(settings.bootstrap_seed, pl.Int64), run_id=pl.lit(context.run.run_id)
+        rows = every.join(opportunities.select("opportunity_id", "amount_cents"), on="opportunity_id", how="left")
+        intervals = bootstrap_intervals(rows, params, models, settings.bootstrap_draws, settings.bootstrap_seed)
+        context.log.info(
+            f"data-driven values from {every.get_column('opportunity_id').n_unique():,} deals' paths; "
+            f"{settings.bootstrap_draws} bootstrap draws for {', '.join(models) or 'no data-driven model'}"
+        )
+        run_id = pl.lit(context.run.run_id)
+        yield dg.Output(frame.with_columns(run_id=run_id), output_name="channel_values")
+        yield dg.Output(
+            intervals.with_columns(
+                draws=pl.lit(settings.bootstrap_draws, pl.Int32), seed=pl.lit(settings.bootstrap_seed, pl.Int64), run_id=run_id
+            ),
+            output_name="channel_attribution_intervals",
         )
 
     credit_key = dg.AssetKey(["attribution", "touch_credit"])
@@ -216,4 +220,4 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
             metadata={"won_total": dg.MetadataValue.float(won_cents / 100), "difference_cents_by_model": dg.MetadataValue.json(off)},
         )
 
-    return [journeys, channel_values, channel_attribution_intervals, touch_credit]
+    return [journeys, data_driven, touch_credit]

@@ -10,8 +10,9 @@ own multi-run backfills take (``stages`` derives them from the asset graph):
    assets that need only the sources (journeys), N worker processes at a
    time; each run replaces its own months in one transaction per table, and
    PostgreSQL's advisory lock keeps writes to one table apart;
-3. one run of the all-months assets those feed (channel_values, learned from
-   every month, and the marts that read journeys);
+3. one run of the all-months assets that need journeys or only the sources
+   (the data-driven models' fit, learned from every deal in the sources, and
+   the marts that read journeys);
 4. month ranges again for touch_credit and channel_attribution;
 5. one run of every remaining all-months asset (campaign_attribution, runs,
    the report).
@@ -65,8 +66,8 @@ def stages(defs: dg.Definitions) -> list[tuple[str, list[dg.AssetKey]]]:
     """The assets in stages, from the graph itself: the sources (raw, staging,
     quarantine) first, then alternately close-month partitioned assets (run by month
     ranges) and all-months assets (run once), each stage after everything it reads.
-    Today: sources; journeys; channel_values (learned from every month) and the
-    marts that need only journeys; touch_credit and channel_attribution; the rest."""
+    Today: sources; journeys; the data-driven fit and the marts that need only
+    journeys; touch_credit and channel_attribution; the rest."""
     graph = defs.resolve_asset_graph()
     level: dict[dg.AssetKey, int] = {}
 

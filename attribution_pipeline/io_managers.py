@@ -31,9 +31,9 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 # Frames dropped from the in-run cache once all their consumers have them, so the
 # largest frames (raw text, every staged touch) do not live to the end of the run:
 # a raw source is read by its source_is_usable check and its staging step, staged
-# touches by journeys and lead_first_touch. A retried consumer reads them back from
-# the warehouse.
-CONSUMERS = {("raw",): 2, ("staging", "touches"): 2}
+# touches by journeys, lead_first_touch and the data-driven models' fit. A retried
+# consumer reads them back from the warehouse.
+CONSUMERS = {("raw",): 2, ("staging", "touches"): 3}
 
 
 def consumers(path: tuple[str, ...]) -> int | None:

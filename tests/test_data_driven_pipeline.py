@@ -26,7 +26,8 @@ def warehouse(tmp_path_factory):
 
 def test_channel_values_are_learned_from_every_closed_deal(warehouse):
     """The removal effects in the table equal the exact chain built here from the
-    journeys table and the staged amounts (won convert, lost do not, open left out)."""
+    journeys table (the run covered every month, so it holds every deal) and the
+    staged amounts (won convert, lost do not, open left out)."""
     warehouse, _ = warehouse
     journeys = read(warehouse, "attribution", "journeys")
     amounts = read(warehouse, "staging", "opportunities").select("opportunity_id", "amount_cents")
