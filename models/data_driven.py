@@ -82,14 +82,20 @@ def channel_weights(won_paths: pl.LazyFrame, values: dict[str, float]) -> pl.Laz
     )
 
 
+def _learned(params: AttributionParams, model: str) -> dict[str, float]:
+    if model not in params.channel_values:
+        raise ValueError(f"{model} needs learned channel values: call with_values first (credit_touches does)")
+    return dict(params.channel_values[model])
+
+
 def markov(won_paths: pl.LazyFrame, params: AttributionParams) -> pl.LazyFrame:
     """Each channel's share of a deal follows its Markov removal effect."""
-    return channel_weights(won_paths, params.channel_values["markov"])
+    return channel_weights(won_paths, _learned(params, "markov"))
 
 
 def shapley(won_paths: pl.LazyFrame, params: AttributionParams) -> pl.LazyFrame:
     """Each channel's share of a deal follows its Shapley value."""
-    return channel_weights(won_paths, params.channel_values["shapley"])
+    return channel_weights(won_paths, _learned(params, "shapley"))
 
 
 def fit_values(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: AttributionParams, models: list[str]) -> dict[str, dict[str, float]]:

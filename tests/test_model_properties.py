@@ -83,7 +83,7 @@ def oracle(touches, deals, contacts, params):
     return journeys, ref.touch_credit(journeys, deals, p)
 
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS

@@ -243,7 +243,7 @@ def test_position_weights_must_sum_to_one_exactly():
 def test_registry_lists_the_models_and_rejects_unknown():
     assert list(MODELS) == [
         "first_touch", "last_touch", "linear", "time_decay", "position_based",
-        "w_shaped", "full_path", "last_non_direct",
+        "w_shaped", "full_path", "last_non_direct", "markov", "shapley",
     ]
     with pytest.raises(ValueError, match="unknown model"):
         get_models(["linear", "u_shaped"])

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import reference_stage
 from engine_frames import UTC, at, deal, frames, touch
 from models.credit import UNATTRIBUTED, count_excluded, credit_touches, won_paths
+from models.data_driven import with_values
 from models.journeys import build_journeys, resolve_as_of
 from models.params import FULL_PATH_WEIGHTS, W_SHAPED_WEIGHTS, AttributionParams, MilestoneWeights
 from models.registry import MODELS
@@ -420,6 +421,7 @@ PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 def test_every_model_weights_sum_to_one_exactly_and_cents_to_the_amount(case):
     touches, deals, params = case
     journeys, opportunities, paths = engine_paths(touches, deals, params)
+    params = with_values(journeys.lazy(), opportunities.lazy(), params, list(MODELS))  # markov, shapley learn first
     for model in MODELS.values():
         frame = model.weights(paths.lazy(), params).collect()
         if model.exact:
