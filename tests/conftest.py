@@ -36,12 +36,12 @@ def close_months_from_2024(monkeypatch):
 @pytest.fixture
 def dagster_home(tmp_path, monkeypatch):
     """An instance of our own per test (telemetry off), on tmpfs when possible."""
-    from pipeline_runs import fast_directory
+    from pipeline_runs import TEST_INSTANCE_YAML, fast_directory
 
     folder = fast_directory("attr-dagster-", tmp_path / "dagster")
     home = folder / "home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(TEST_INSTANCE_YAML)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("ATTRIBUTION_SOURCE", "unset")
     monkeypatch.setenv("ATTRIBUTION_WAREHOUSE_URL", "unset")

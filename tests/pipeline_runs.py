@@ -26,6 +26,18 @@ SORT_KEYS = {
 }
 
 
+# The tests' Dagster instances keep their event log in memory: a run writes hundreds
+# of events, and every test reads its results from the warehouse, not from Dagster.
+# Runs that span processes (parallel backfills, subprocess runs) and
+# tests/test_instance_storage.py use the on-disk default.
+TEST_INSTANCE_YAML = """telemetry:
+  enabled: false
+event_log_storage:
+  module: dagster._core.storage.event_log
+  class: InMemoryEventLogStorage
+"""
+
+
 def run_cli(*args: str) -> int:
     return main(["run", *args])
 
@@ -37,7 +49,7 @@ def run_in_own_home(folder: Path, landing: Path, url: str, *args: str) -> Path:
 
     home = folder / "home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(TEST_INSTANCE_YAML)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DAGSTER_HOME", str(home))
         patch.setenv("ATTRIBUTION_PARTITION_START", "2024-01-01")

@@ -76,7 +76,7 @@ from bad_input_cases import (
     build_corpus,
 )
 from models.registry import MODELS as REGISTRY
-from pipeline_runs import fast_directory
+from pipeline_runs import TEST_INSTANCE_YAML, fast_directory
 
 MODELS = sorted(REGISTRY)  # the checks sort by model name
 OUTPUT_TABLES = ["journeys", "touch_credit", "campaign_attribution", "channel_attribution"]
@@ -156,7 +156,7 @@ def fresh_postgres(admin_url: str):
 def _dagster_home(folder: Path) -> Path:
     """On tmpfs when there is one (pipeline_runs.fast_directory)."""
     folder = fast_directory("attr-corpus-home-", folder)
-    (folder / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (folder / "dagster.yaml").write_text(TEST_INSTANCE_YAML)
     return folder
 
 
