@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from attribution_pipeline.docs import type_name
 from attribution_pipeline.resources import Warehouse
 from attribution_pipeline.tables import METADATA, MONEY_COLUMNS, PARTITION_COLUMNS, QUARANTINE, quarantine_table
+from attribution_pipeline.warehouse import TableSchemaMismatch
 
 # Writing steps are retried: a dropped connection or a warehouse briefly held by
 # another run is transient, and every write is an idempotent replace.
@@ -113,14 +114,17 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         schema, name = context.asset_key.path[-2:]
         table = declared_table(schema, name)
         window = None
-        if context.has_asset_partitions:  # replace exactly this run's months
-            window = context.asset_partitions_time_window
-            column = PARTITION_COLUMNS[f"{schema}.{name}"]
-            rows = self.warehouse.client.replace_window(table, obj, column, window.start, window.end)
-        elif table is not None:
-            rows = self.warehouse.client.replace(table, obj)
-        else:
-            rows = self.warehouse.client.replace_shaped(schema, name, obj)
+        try:
+            if context.has_asset_partitions:  # replace exactly this run's months
+                window = context.asset_partitions_time_window
+                column = PARTITION_COLUMNS[f"{schema}.{name}"]
+                rows = self.warehouse.client.replace_window(table, obj, column, window.start, window.end)
+            elif table is not None:
+                rows = self.warehouse.client.replace(table, obj)
+            else:
+                rows = self.warehouse.client.replace_shaped(schema, name, obj)
+        except TableSchemaMismatch as error:  # a table of another version: retrying cannot help
+            raise dg.Failure(description=str(error), allow_retries=False) from error
         self._remember(context.run_id, tuple(context.asset_key.path), window, obj)
         context.add_output_metadata(
             {
