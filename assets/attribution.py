@@ -141,10 +141,11 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         contacts: pl.DataFrame,
     ):
         params = settings.params()
+        models = [name for name in settings.model_names() if name in FITTERS]  # none: both tables empty
         as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)
-        every = build_journeys(touches.lazy(), opportunities.lazy(), contacts.lazy(), params, as_of).collect()
-        frame = values_frame(fit_values(every.lazy(), opportunities.lazy(), params, list(FITTERS)))
-        models = [name for name in settings.model_names() if name in FITTERS]
+        deals = opportunities if models else opportunities.clear()
+        every = build_journeys(touches.lazy(), deals.lazy(), contacts.lazy(), params, as_of).collect()
+        frame = values_frame(fit_values(every.lazy(), opportunities.lazy(), params, models))
         rows = every.join(opportunities.select("opportunity_id", "amount_cents"), on="opportunity_id", how="left")
         intervals = bootstrap_intervals(rows, params, models, settings.bootstrap_draws, settings.bootstrap_seed)
         context.log.info(

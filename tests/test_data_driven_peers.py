@@ -65,7 +65,7 @@ def unavailable(reason: str) -> None:
 @pytest.fixture(scope="module")
 def channel_attribution():
     if ChannelAttribution is None:
-        unavailable(f"ChannelAttribution is not importable ({CA_PROBLEM}); install it with uv sync --frozen --group bench")
+        unavailable(f"ChannelAttribution is not importable ({CA_PROBLEM}); install it with uv sync --frozen (it is in the dev group)")
     return ChannelAttribution
 
 
