@@ -21,8 +21,8 @@ How the files map (the dataset README's "How it maps to the engine"):
 - a lead is created and marketing-qualified at its first contact, owned by the SDR
   of its deal; Olist publishes no sales-accepted, activity or disqualification
   times and no lost deals, so SQLs equal opportunities (stages are cumulative),
-  the hand-off SLA cannot be measured (every MQL counts as breached, as nobody
-  logged an activity) and MQLs that never closed have no opportunity.
+  the hand-off SLA cannot be measured (nobody logged an activity, so every MQL
+  past the limit counts as breached) and MQLs that never closed have no opportunity.
 """
 
 from __future__ import annotations
