@@ -11,7 +11,7 @@ from attribution_pipeline.resources import AttributionSettings
 from attribution_pipeline.tables import CHANNEL_ATTRIBUTION_INTERVALS, CHANNEL_VALUES, JOURNEYS, TOUCH_CREDIT
 from attribution_pipeline.validation import referential_warnings
 from models.credit import count_excluded, credit_touches
-from models.data_driven import FITTERS, fit_values, values_frame, values_from_frame
+from models.data_driven import FITTERS, fit_values, values_frame, values_from_frame, with_amounts
 from models.intervals import bootstrap_intervals
 from models.journeys import build_journeys, resolve_as_of, with_conversion_at
 
@@ -145,8 +145,8 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)
         deals = opportunities if models else opportunities.clear()
         every = build_journeys(touches.lazy(), deals.lazy(), contacts.lazy(), params, as_of).collect()
-        frame = values_frame(fit_values(every.lazy(), opportunities.lazy(), params, models))
-        rows = every.join(opportunities.select("opportunity_id", "amount_cents"), on="opportunity_id", how="left")
+        rows = with_amounts(every, opportunities)
+        frame = values_frame(fit_values(rows, params, models))
         intervals = bootstrap_intervals(rows, params, models, settings.bootstrap_draws, settings.bootstrap_seed)
         context.log.info(
             f"data-driven values from {every.get_column('opportunity_id').n_unique():,} deals' paths; "

@@ -27,7 +27,7 @@ from attribution_pipeline.io_managers import conform  # noqa: E402
 from attribution_pipeline.tables import JOURNEYS  # noqa: E402
 from attribution_pipeline.warehouse import WarehouseClient  # noqa: E402
 from models.credit import credit_touches  # noqa: E402
-from models.data_driven import FITTERS, fit_values  # noqa: E402
+from models.data_driven import FITTERS, fit_values, with_amounts  # noqa: E402
 from models.intervals import bootstrap_intervals  # noqa: E402
 from models.params import AttributionParams  # noqa: E402
 from models.registry import MODELS  # noqa: E402
@@ -54,10 +54,10 @@ def main() -> int:
     rule_based = [name for name in MODELS if name not in FITTERS]
     data_driven = list(FITTERS)
     fitted: dict = {}
-    rows = journeys.join(opportunities.select("opportunity_id", "amount_cents"), on="opportunity_id", how="left")
+    rows = with_amounts(journeys, opportunities)
     timings = {
         "rule-based models (" + ", ".join(rule_based) + ")": seconds(lambda: credit_touches(journeys.lazy(), opportunities.lazy(), params, rule_based).collect()),
-        "fit (markov, shapley)": seconds(lambda: fitted.update(fit_values(journeys.lazy(), opportunities.lazy(), params, data_driven))),
+        "fit (markov, shapley)": seconds(lambda: fitted.update(fit_values(rows, params, data_driven))),
     }
     learned = replace(params, channel_values=fitted)
     timings["data-driven credit (markov, shapley)"] = seconds(lambda: credit_touches(journeys.lazy(), opportunities.lazy(), learned, data_driven).collect())

@@ -39,6 +39,11 @@ def fit(
     channel sets, where neither order nor repeats (``dedupe``) matter.
     """
     counts = path_counts(deal_paths(journeys_with_amounts, include_open=include_open, dedupe=dedupe))
+    return fit_counts(counts, model, order)
+
+
+def fit_counts(counts: pl.DataFrame, model: str, order: int = 1) -> dict[str, float]:
+    """Channel -> value from path counts (channels, conversions, nulls)."""
     if model == "markov":
         return removal_effects(counts, order=order)
     if model == "shapley":
@@ -98,18 +103,21 @@ def shapley(won_paths: pl.LazyFrame, params: AttributionParams) -> pl.LazyFrame:
     return channel_weights(won_paths, _learned(params, "shapley"))
 
 
-def fit_values(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: AttributionParams, models: list[str]) -> dict[str, dict[str, float]]:
+def with_amounts(journeys: pl.LazyFrame | pl.DataFrame, opportunities: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """The journeys with each deal's amount_cents: the rows deal_paths reads."""
+    amounts = opportunities.lazy().select("opportunity_id", "amount_cents")
+    return journeys.lazy().join(amounts, on="opportunity_id", how="left").collect()
+
+
+def fit_values(rows: pl.DataFrame, params: AttributionParams, models: list[str]) -> dict[str, dict[str, float]]:
     """Channel values of each data-driven model in ``models``, learned from every deal
-    in ``journeys`` (won, lost, and open ones with include_open_paths)."""
+    in ``rows`` (``with_amounts``; won, lost, and open ones with include_open_paths).
+    The paths are counted once for all models."""
     wanted = [model for model in models if model in FITTERS]
     if not wanted:
         return {}
-    amounts = opportunities.select("opportunity_id", "amount_cents")
-    rows = journeys.lazy().join(amounts.lazy(), on="opportunity_id", how="left").collect()
-    return {
-        model: fit(rows, model, params.markov_order, params.dedupe_paths, params.include_open_paths)
-        for model in wanted
-    }
+    counts = path_counts(deal_paths(rows, include_open=params.include_open_paths, dedupe=params.dedupe_paths))
+    return {model: fit_counts(counts, model, params.markov_order) for model in wanted}
 
 
 def with_values(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: AttributionParams, models: list[str]) -> AttributionParams:
@@ -118,7 +126,8 @@ def with_values(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: Att
     missing = [model for model in models if model in FITTERS and model not in params.channel_values]
     if not missing:
         return params
-    return replace(params, channel_values={**params.channel_values, **fit_values(journeys, opportunities, params, missing)})
+    learned = fit_values(with_amounts(journeys, opportunities), params, missing)
+    return replace(params, channel_values={**params.channel_values, **learned})
 
 
 def values_frame(values: dict[str, dict[str, float]]) -> pl.DataFrame:

@@ -21,10 +21,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from models.markov import removal_effects
+from models.data_driven import fit_counts
 from models.params import AttributionParams
 from models.paths import deal_paths
-from models.shapley import shapley_values
 
 LEVEL = 0.9
 
@@ -32,7 +31,7 @@ LEVEL = 0.9
 def _fit(model: str, channels: pl.Series, conversions: np.ndarray, nulls: np.ndarray, params: AttributionParams) -> dict[str, float]:
     used = (conversions + nulls) > 0
     paths = pl.DataFrame({"channels": channels.filter(pl.Series(used)), "conversions": conversions[used], "nulls": nulls[used]})
-    return removal_effects(paths, params.markov_order) if model == "markov" else shapley_values(paths)
+    return fit_counts(paths, model, params.markov_order)
 
 
 def bootstrap_intervals(
@@ -51,7 +50,7 @@ def bootstrap_intervals(
     converted = fit_paths.get_column("converted").to_numpy().astype(float)
 
     # Won deals as a (deal x channel) matrix: presence, and touch fractions for the linear fallback.
-    credit_paths = deal_paths(journeys, include_open=params.include_open_paths)
+    credit_paths = deal_paths(journeys, include_open=params.include_open_paths) if params.dedupe_paths else fit_paths
     channels = sorted({c for path in credit_paths.get_column("channels").to_list() for c in path})
     column = {c: i for i, c in enumerate(channels)}
     deal_index = {d: i for i, d in enumerate(fit_paths.get_column("opportunity_id").to_list())}
