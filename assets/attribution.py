@@ -6,13 +6,13 @@ from dataclasses import replace
 import dagster as dg
 import polars as pl
 
-from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, table_metadata
+from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, WarehouseIOManager, table_metadata
 from attribution_pipeline.resources import AttributionSettings
 from attribution_pipeline.tables import CHANNEL_ATTRIBUTION_INTERVALS, CHANNEL_VALUES, JOURNEYS, TOUCH_CREDIT
 from attribution_pipeline.validation import referential_warnings
 from models.credit import count_excluded, credit_touches
-from models.data_driven import FITTERS, fit_values, values_frame, values_from_frame, with_amounts
-from models.intervals import bootstrap_intervals
+from models.data_driven import FITTERS, values_frame, values_from_frame
+from models.intervals import learn
 from models.journeys import build_journeys, resolve_as_of, with_conversion_at
 
 _STAGED = {
@@ -44,6 +44,18 @@ def check_months_covered(months: pl.Series, partitions: dg.MonthlyPartitionsDefi
             ),
             allow_retries=False,
         )
+
+
+def every_journey(run_id: str, partitions: dg.MonthlyPartitionsDefinition) -> pl.DataFrame | None:
+    """The journeys of every deal, when this run (in this process) computed every month of
+    them: each deal converts in exactly one month (``check_months_covered``), so the rows
+    are those of ``build_journeys`` over all deals, without matching the touches again."""
+    keys = partitions.get_partition_keys()
+    whole = (partitions.time_window_for_partition_key(keys[0]).start, partitions.time_window_for_partition_key(keys[-1]).end)
+    written = WarehouseIOManager.written_this_run(run_id, ("attribution", "journeys"))
+    if written is None or written[0] is None or (written[0].start, written[0].end) != whole:
+        return None
+    return written[1]
 
 
 def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
@@ -132,6 +144,7 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
             ),
         },
         ins={name: _REFERENCED[name] for name in ("touches", "opportunities", "contacts")},
+        deps=[journeys_key],  # after it, to reuse its rows when this run computed every month
         retry_policy=WRITE_RETRY,
         backfill_policy=SINGLE_RUN,
         group_name="attribution",
@@ -142,14 +155,17 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
     ):
         params = settings.params()
         models = [name for name in settings.model_names() if name in FITTERS]  # none: both tables empty
-        as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)
-        deals = opportunities if models else opportunities.clear()
-        every = build_journeys(touches.lazy(), deals.lazy(), contacts.lazy(), params, as_of).collect()
-        rows = with_amounts(every, opportunities)
-        frame = values_frame(fit_values(rows, params, models))
-        intervals = bootstrap_intervals(rows, params, models, settings.bootstrap_draws, settings.bootstrap_seed)
+        every = every_journey(context.run.run_id, partitions) if models else None
+        source = "this run's journeys of every month"
+        if every is None:  # this run computed some months only: match every deal's touches here
+            source = "every deal's touches, matched again (this run computed some months only)" if models else "no deal"
+            as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)
+            deals = opportunities if models else opportunities.clear()
+            every = build_journeys(touches.lazy(), deals.lazy(), contacts.lazy(), params, as_of).collect()
+        values, intervals = learn(every, opportunities, params, models, settings.bootstrap_draws, settings.bootstrap_seed)
+        frame = values_frame(values)
         context.log.info(
-            f"data-driven values from {every.get_column('opportunity_id').n_unique():,} deals' paths; "
+            f"data-driven values from the paths of {every.get_column('opportunity_id').n_unique():,} deals, from {source}; "
             f"{settings.bootstrap_draws} bootstrap draws for {', '.join(models) or 'no data-driven model'}"
         )
         run_id = pl.lit(context.run.run_id)

@@ -32,8 +32,8 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 # Frames dropped from the in-run cache once all their consumers have them, so the
 # largest frames (raw text, every staged touch) do not live to the end of the run:
 # a raw source is read by its source_is_usable check and its staging step, staged
-# touches by journeys, lead_first_touch and the data-driven models' fit. A retried
-# consumer reads them back from the warehouse.
+# touches by journeys, lead_first_touch and the data-driven fit. A retried consumer
+# reads them back from the warehouse.
 CONSUMERS = {("raw",): 2, ("staging", "touches"): 3}
 
 
@@ -109,6 +109,11 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             WarehouseIOManager._loads = {}
             WarehouseIOManager._frames_run = [run_id]
         WarehouseIOManager._frames[path] = (window, frame)
+
+    @classmethod
+    def written_this_run(cls, run_id: str, path: tuple[str, ...]) -> tuple[object, pl.DataFrame] | None:
+        """(partition window or None, frame) of an asset this run wrote in this process, if held."""
+        return cls._frames.get(path) if cls._frames_run == [run_id] else None
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         schema, name = context.asset_key.path[-2:]

@@ -13,14 +13,16 @@ apart per row between two correct implementations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
+import numpy as np
 import polars as pl
 
-from models.markov import removal_effects
+from models.markov import MarkovChain, removal_effects
 from models.paths import UNKNOWN_CHANNEL, deal_paths, path_counts
 from models.params import AttributionParams
-from models.shapley import shapley_values
+from models.shapley import ChannelSets, shapley_values
 
 FITTERS = ("markov", "shapley")
 
@@ -104,20 +106,80 @@ def shapley(won_paths: pl.LazyFrame, params: AttributionParams) -> pl.LazyFrame:
 
 
 def with_amounts(journeys: pl.LazyFrame | pl.DataFrame, opportunities: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
-    """The journeys with each deal's amount_cents: the rows deal_paths reads."""
+    """The journeys with each deal's amount_cents on every row (what ``fit`` reads)."""
     amounts = opportunities.lazy().select("opportunity_id", "amount_cents")
     return journeys.lazy().join(amounts, on="opportunity_id", how="left").collect()
 
 
-def fit_values(rows: pl.DataFrame, params: AttributionParams, models: list[str]) -> dict[str, dict[str, float]]:
+Learner = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def learner(paths: pl.Series, model: str, order: int = 1) -> tuple[list[str], Learner]:
+    """The sorted channels of ``paths`` and a function from per-path (conversions,
+    nulls) to each channel's value: the structure is built once, evaluated often."""
+    if model == "markov":
+        chain = MarkovChain(paths, order)
+        return chain.channels, chain.removal_effects
+    if model == "shapley":
+        sets = ChannelSets(paths)
+        return sets.channels, sets.values
+    raise ValueError(f"unknown data-driven model {model!r}; known: {list(FITTERS)}")
+
+
+class PathFit:
+    """The closed deals' paths and each data-driven model's structure on them, built once.
+
+    ``values`` evaluates them on the data; ``models.intervals`` evaluates the same
+    structures on bootstrap resamples, by giving each deal a weight. Deals are in
+    opportunity_id order and identical paths share one column, so the numbers are
+    the same on every run and equal ``fit_counts`` on ``path_counts``.
+    """
+
+    def __init__(
+        self, journeys: pl.LazyFrame | pl.DataFrame, opportunities: pl.LazyFrame | pl.DataFrame,
+        params: AttributionParams, models: list[str],
+    ):
+        self.params = params
+        self.models = [model for model in models if model in FITTERS]
+        self._source = (journeys, opportunities)
+        deals = deal_paths(journeys, params.include_open_paths, params.dedupe_paths, opportunities)
+        unique = deals.select("channels").unique().sort("channels").with_row_index("path")
+        self.deals = deals.join(unique, on="channels", how="left", maintain_order="left")
+        self.paths = unique.height
+        self.path_of_deal = self.deals.get_column("path").to_numpy().astype(np.int64)
+        self.converted = self.deals.get_column("converted").to_numpy().astype(float)
+        built = {model: learner(unique.get_column("channels"), model, params.markov_order) for model in self.models}
+        self.channels: list[str] = next(iter(built.values()))[0] if built else []  # all sort the same channels
+        self.learners = {model: fn for model, (_, fn) in built.items()}
+
+    def evaluate(self, model: str, weight: np.ndarray) -> np.ndarray:
+        """Each channel's value (in ``self.channels`` order) when deal i counts weight[i] times."""
+        conversions = np.bincount(self.path_of_deal, weight * self.converted, self.paths)
+        nulls = np.bincount(self.path_of_deal, weight * (1 - self.converted), self.paths)
+        return self.learners[model](conversions, nulls)
+
+    def won_paths(self) -> pl.DataFrame:
+        """The won deals' whole paths (repeats kept even when the fit removed them): what credit splits."""
+        if not self.params.dedupe_paths:
+            return self.deals.filter(pl.col("converted"))
+        journeys, opportunities = self._source
+        return deal_paths(journeys, self.params.include_open_paths, False, opportunities).filter(pl.col("converted"))
+
+    def values(self) -> dict[str, dict[str, float]]:
+        ones = np.ones(len(self.path_of_deal))
+        return {model: dict(zip(self.channels, self.evaluate(model, ones).tolist())) for model in self.models}
+
+
+def fit_values(
+    journeys: pl.LazyFrame | pl.DataFrame, params: AttributionParams, models: list[str],
+    opportunities: pl.LazyFrame | pl.DataFrame | None = None,
+) -> dict[str, dict[str, float]]:
     """Channel values of each data-driven model in ``models``, learned from every deal
-    in ``rows`` (``with_amounts``; won, lost, and open ones with include_open_paths).
-    The paths are counted once for all models."""
-    wanted = [model for model in models if model in FITTERS]
-    if not wanted:
+    in ``journeys`` (won, lost, and open ones with include_open_paths); amounts from
+    ``opportunities``, else from the journeys' own amount_cents."""
+    if not any(model in FITTERS for model in models):
         return {}
-    counts = path_counts(deal_paths(rows, include_open=params.include_open_paths, dedupe=params.dedupe_paths))
-    return {model: fit_counts(counts, model, params.markov_order) for model in wanted}
+    return PathFit(journeys, opportunities, params, models).values()
 
 
 def with_values(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: AttributionParams, models: list[str]) -> AttributionParams:
@@ -126,7 +188,7 @@ def with_values(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: Att
     missing = [model for model in models if model in FITTERS and model not in params.channel_values]
     if not missing:
         return params
-    learned = fit_values(with_amounts(journeys, opportunities), params, missing)
+    learned = fit_values(journeys, params, missing, opportunities)
     return replace(params, channel_values={**params.channel_values, **learned})
 
 

@@ -14,82 +14,92 @@ they are all 0, so the interval is about the same quantity as touch_credit.
 Amounts are floats here (an interval is an estimate, not a ledger), and the
 touch exclusions (``excluded_touch_types``, ``excluded_channels``) are not
 applied: the interval describes the models' channel values over whole journeys.
+
+The paths' structure (Markov states and transitions, Shapley channel sets, the
+won deals' channel sets) is built once; a draw is then a handful of bincounts,
+one sparse matrix-vector product and one small solve per channel.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
-from models.data_driven import fit_counts
+from models.data_driven import FITTERS, PathFit
 from models.params import AttributionParams
-from models.paths import deal_paths
 
 LEVEL = 0.9
+SCHEMA = {"model": pl.String, "channel": pl.String, "credited_revenue": pl.Float64, "lower": pl.Float64, "upper": pl.Float64}
 
 
-def _fit(model: str, channels: pl.Series, conversions: np.ndarray, nulls: np.ndarray, params: AttributionParams) -> dict[str, float]:
-    used = (conversions + nulls) > 0
-    paths = pl.DataFrame({"channels": channels.filter(pl.Series(used)), "conversions": conversions[used], "nulls": nulls[used]})
-    return fit_counts(paths, model, params.markov_order)
+class _WonDeals:
+    """The won deals' channels, grouped by channel set: a draw's credit needs only the
+    amount per set (and, for sets whose channels are all worth 0, the linear fallback)."""
+
+    def __init__(self, won: pl.DataFrame, channels: list[str]):
+        touches = (
+            won.select("channels").with_row_index("deal").explode("channels").drop_nulls("channels")
+            .with_columns(code=pl.col("channels").replace_strict(channels, range(len(channels)), return_dtype=pl.Int64))
+            .with_columns(share=1.0 / pl.len().over("deal"))
+        )
+        deal, code = touches.get_column("deal").to_numpy(), touches.get_column("code").to_numpy()
+        shape = (won.height, len(channels))
+        self.fractions = sp.csr_matrix((touches.get_column("share").to_numpy(), (deal, code)), shape=shape)
+        presence = np.zeros(shape, dtype=bool)
+        presence[deal, code] = True
+        self.presence, set_of_deal = np.unique(presence, axis=0, return_inverse=True)
+        self.set_of_deal = set_of_deal.ravel()
+        self.amounts = won.get_column("value_cents").to_numpy().astype(float) / 100
+
+    def credited(self, values: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Revenue per channel when each won deal counts ``weight`` times."""
+        raw = self.presence * np.maximum(values, 0.0)
+        total = raw.sum(axis=1)
+        valued = total > 0
+        amounts = weight * self.amounts
+        by_set = np.bincount(self.set_of_deal, amounts, len(self.presence))
+        linear = self.fractions.T @ np.where(valued[self.set_of_deal], 0.0, amounts)
+        return by_set[valued] @ (raw[valued] / total[valued, None]) + linear
 
 
-def bootstrap_intervals(
-    journeys: pl.DataFrame, params: AttributionParams, models: list[str], draws: int, seed: int
-) -> pl.DataFrame:
+def bootstrap_intervals(fit: PathFit, draws: int, seed: int) -> pl.DataFrame:
     """One row per (model, channel): the point estimate of credited revenue (all
     deals once), and the bounds of its 90% bootstrap interval, in the reporting
-    currency. ``journeys`` is the journeys table with each deal's amount_cents."""
-    schema = {"model": pl.String, "channel": pl.String, "credited_revenue": pl.Float64, "lower": pl.Float64, "upper": pl.Float64}
-    fit_paths = deal_paths(journeys, include_open=params.include_open_paths, dedupe=params.dedupe_paths)
-    if fit_paths.is_empty() or draws <= 0 or not models:
-        return pl.DataFrame(schema=schema)
-    unique = fit_paths.select("channels").unique(maintain_order=False).sort("channels").with_row_index("path")
-    fit_paths = fit_paths.join(unique, on="channels", how="left")
-    path_of_deal = fit_paths.get_column("path").to_numpy()
-    converted = fit_paths.get_column("converted").to_numpy().astype(float)
+    currency, for every data-driven model of ``fit``."""
+    deals = len(fit.path_of_deal)
+    if not deals or draws <= 0 or not fit.models:
+        return pl.DataFrame(schema=SCHEMA)
+    won_paths = fit.won_paths()
+    won = _WonDeals(won_paths, fit.channels)
+    row_of = dict(zip(fit.deals.get_column("opportunity_id").to_list(), range(deals)))
+    won_rows = np.array([row_of[d] for d in won_paths.get_column("opportunity_id").to_list()], dtype=np.int64)
 
-    # Won deals as a (deal x channel) matrix: presence, and touch fractions for the linear fallback.
-    credit_paths = deal_paths(journeys, include_open=params.include_open_paths) if params.dedupe_paths else fit_paths
-    channels = sorted({c for path in credit_paths.get_column("channels").to_list() for c in path})
-    column = {c: i for i, c in enumerate(channels)}
-    deal_index = {d: i for i, d in enumerate(fit_paths.get_column("opportunity_id").to_list())}
-    won = credit_paths.filter(pl.col("converted"))
-    presence = np.zeros((won.height, len(channels)))
-    fractions = np.zeros((won.height, len(channels)))
-    for row, path in enumerate(won.get_column("channels").to_list()):
-        for channel in path:
-            presence[row, column[channel]] = 1.0
-            fractions[row, column[channel]] += 1.0 / len(path)
-    amounts = won.get_column("value_cents").to_numpy().astype(float) / 100
-    won_rows = np.array([deal_index[d] for d in won.get_column("opportunity_id").to_list()], dtype=np.int64)
-
-    def credited(values: dict[str, float], weight: np.ndarray) -> np.ndarray:
-        vector = np.array([max(values.get(c, 0.0), 0.0) for c in channels])
-        raw = presence * vector
-        total = raw.sum(axis=1, keepdims=True)
-        shares = np.where(total > 0, raw / np.where(total > 0, total, 1.0), fractions)
-        return (weight[won_rows] * amounts) @ shares
+    def credited(model: str, weight: np.ndarray) -> np.ndarray:
+        return won.credited(fit.evaluate(model, weight), weight[won_rows])
 
     rng = np.random.default_rng(seed)
-    deals = len(path_of_deal)
-    samples = {model: np.empty((draws, len(channels))) for model in models}
-    base = unique.get_column("channels")
+    samples = {model: np.empty((draws, len(fit.channels))) for model in fit.models}
     for draw in range(draws):
-        weight = rng.multinomial(deals, np.full(deals, 1.0 / deals)).astype(float)
-        conversions = np.bincount(path_of_deal, weights=weight * converted, minlength=unique.height)
-        nulls = np.bincount(path_of_deal, weights=weight * (1 - converted), minlength=unique.height)
-        for model in models:
-            samples[model][draw] = credited(_fit(model, base, conversions, nulls, params), weight)
-    ones = np.ones(deals)
-    everything = np.bincount(path_of_deal, weights=converted, minlength=unique.height), np.bincount(path_of_deal, weights=1 - converted, minlength=unique.height)
+        weight = np.bincount(rng.integers(0, deals, deals), minlength=deals).astype(float)  # deals drawn with replacement
+        for model in fit.models:
+            samples[model][draw] = credited(model, weight)
     rows = []
     tail = (1 - LEVEL) / 2 * 100
-    for model in models:
-        point = credited(_fit(model, base, *everything, params), ones)
+    for model in fit.models:
+        point = credited(model, np.ones(deals))
         lower, upper = np.percentile(samples[model], [tail, 100 - tail], axis=0)
         rows += [
             {"model": model, "channel": c, "credited_revenue": float(point[i]), "lower": float(lower[i]), "upper": float(upper[i])}
-            for i, c in enumerate(channels)
+            for i, c in enumerate(fit.channels)
         ]
-    return pl.DataFrame(rows, schema=schema)
+    return pl.DataFrame(rows, schema=SCHEMA)
+
+
+def learn(
+    journeys: pl.DataFrame, opportunities: pl.DataFrame, params: AttributionParams, models: list[str], draws: int, seed: int
+) -> tuple[dict[str, dict[str, float]], pl.DataFrame]:
+    """What the data_driven asset computes: each model's channel values and their
+    bootstrap intervals, from every deal's journey and the deals' amounts."""
+    fit = PathFit(journeys, opportunities, params, [model for model in models if model in FITTERS])
+    return fit.values(), bootstrap_intervals(fit, draws, seed)

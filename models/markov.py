@@ -28,6 +28,11 @@ its sampling error.
 Removing a channel turns every state that contains it into ``(null)``. Its
 removal effect is ``RE(c) = 1 - P(conversion without c) / P(conversion)``,
 the share of conversions that pass through c.
+
+``MarkovChain`` separates the chain's shape (states, which transitions each
+path makes) from its counts: the shape is built once, vectorised, and each
+set of path counts (the data, or a bootstrap resample of it) is then one
+sparse matrix-vector product and one small solve per channel.
 """
 
 from __future__ import annotations
@@ -37,15 +42,20 @@ from collections.abc import Iterable
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve
+from scipy.sparse.csgraph import breadth_first_order
+from scipy.sparse.linalg import splu
 
 MAX_ORDER = 3  # states grow as channels ** order; sparse data cannot fill more
+DENSE_LIMIT = 400  # up to this many states a dense solve is faster than a sparse one
 
 State = tuple[str, ...]
 
 
 def path_states(channels: Iterable[str], order: int) -> list[State]:
-    """The states a path visits between (start) and its end, as ChannelAttribution builds them."""
+    """The states a path visits between (start) and its end, as ChannelAttribution builds them.
+
+    The reference definition; ``MarkovChain`` builds the same states vectorised.
+    """
     path = list(channels)
     if len(path) <= order:
         windows = [tuple(path)] if path else []
@@ -58,79 +68,136 @@ def path_states(channels: Iterable[str], order: int) -> list[State]:
     return states
 
 
-class _Chain:
-    """Transition counts of the transient states, indexed in sorted state order."""
+class MarkovChain:
+    """The shape of the chain of a fixed list of paths; counts are given per evaluation.
 
-    def __init__(self, paths: pl.DataFrame, order: int):
+    States are coded as integers: a window of channel codes ``c_0..c_{k-1}``
+    is ``sum (c_i + 1) * B^i`` with ``B = channels + 1``, so a window shorter
+    than the order (a short path) is a state of its own. State 0 is (start).
+    """
+
+    def __init__(self, paths: pl.Series, order: int):
         if not 1 <= order <= MAX_ORDER:
             raise ValueError(f"Markov order must be 1 to {MAX_ORDER}, got {order}")
-        rows = sorted(
-            (tuple(channels), float(conversions), float(nulls))
-            for channels, conversions, nulls in paths.select(
-                "channels", "conversions", "nulls"
-            ).iter_rows()
+        self.order = order
+        self.paths = len(paths)
+        self.channels: list[str] = sorted(paths.explode().drop_nulls().unique().to_list())
+        base = len(self.channels) + 1
+        path, key = self._steps(paths, order, self.channels)
+        keys = np.unique(key)
+        self.size = len(keys) + 1
+        state = np.searchsorted(keys, key) + 1
+        first = np.r_[True, path[1:] != path[:-1]] if len(path) else np.zeros(0, bool)
+        previous = np.where(first, 0, np.r_[0, state[:-1]])
+        # one column per path: how often it makes each distinct transition
+        pairs, transition = np.unique(previous * self.size + state, return_inverse=True)
+        self.source, self.target = pairs // self.size, pairs % self.size
+        self.incidence = sp.csr_matrix(
+            (np.ones(len(path)), (transition, path)), shape=(len(pairs), self.paths)
         )
-        if any(conversions < 0 or nulls < 0 for _, conversions, nulls in rows):
+        last = np.r_[path[1:] != path[:-1], True] if len(path) else np.zeros(0, bool)
+        self.end = np.zeros(self.paths, dtype=np.int64)  # an empty path ends at (start)
+        self.end[path[last]] = state[last]
+        digits = (keys[:, None] // base ** np.arange(order)) % base  # (state, slot) -> code + 1
+        self.contains = np.zeros((self.size, len(self.channels)), dtype=bool)
+        rows = np.repeat(np.arange(1, self.size), order)
+        codes = digits.ravel()
+        self.contains[rows[codes > 0], codes[codes > 0] - 1] = True
+
+    @staticmethod
+    def _steps(paths: pl.Series, order: int, channels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(path, state key) arrays: each path's states in order, consecutive repeats dropped."""
+        base = len(channels) + 1
+        touches = pl.DataFrame({"channel": paths}).with_row_index("path").explode("channel").drop_nulls("channel")
+        path = touches.get_column("path").to_numpy().astype(np.int64)
+        if not channels:
+            return path, path
+        code = touches.get_column("channel").replace_strict(channels, range(1, base), return_dtype=pl.Int64).to_numpy()
+        n = len(path)
+        first = np.r_[True, path[1:] != path[:-1]]
+        at = np.arange(n) - np.maximum.accumulate(np.where(first, np.arange(n), 0))
+        length = np.bincount(path, minlength=len(paths))[path]
+        state = code.copy()
+        for i in range(1, order):  # the i-th channel of the window, 0 past the path's end
+            ahead = np.zeros(n, dtype=np.int64)
+            ahead[:-i] = np.where(path[i:] == path[:-i], code[i:], 0)
+            state += ahead * base**i
+        window = (at == 0) | (at <= length - order)
+        path, state = path[window], state[window]
+        step = np.r_[True, (path[1:] != path[:-1]) | (state[1:] != state[:-1])]
+        return path[step], state[step]
+
+    def removal_effects(self, conversions: np.ndarray, nulls: np.ndarray) -> np.ndarray:
+        """RE of every channel (in ``self.channels`` order) for per-path counts."""
+        fitted = self._fit(np.asarray(conversions, float), np.asarray(nulls, float))
+        effects = np.zeros(len(self.channels))
+        base = self._solve(*fitted, keep=fitted[2])
+        if base <= 0:
+            return effects
+        for c in range(len(self.channels)):
+            if (fitted[2] & self.contains[:, c]).any():
+                effect = 1.0 - self._solve(*fitted, keep=fitted[2] & ~self.contains[:, c]) / base
+                effects[c] = max(effect, 0.0)  # removal only loses conversions; no -1e-16
+        return effects
+
+    def conversion_probability(self, conversions: np.ndarray, nulls: np.ndarray, removed: str | None = None) -> float:
+        fitted = self._fit(np.asarray(conversions, float), np.asarray(nulls, float))
+        keep = fitted[2].copy()
+        if removed is not None and removed in self.channels:
+            keep &= ~self.contains[:, self.channels.index(removed)]
+        return self._solve(*fitted, keep=keep)
+
+    def _fit(self, conversions: np.ndarray, nulls: np.ndarray) -> tuple[np.ndarray | sp.csr_matrix, np.ndarray, np.ndarray]:
+        """Q (transient -> transient), r (-> conversion) and the live states for these counts.
+        Q is a dense array when the chain is small (order 1, a few dozen channels), else sparse."""
+        if (conversions < 0).any() or (nulls < 0).any():
             raise ValueError("path counts must be >= 0")
-        walks = [(path_states(channels, order), c, n) for channels, c, n in rows]
-        self.channels = sorted({channel for channels, _, _ in rows for channel in channels})
-        start: State = ()  # (start); no real state is empty
-        self.states = [start] + sorted({state for states, _, _ in walks for state in states})
-        index = {state: i for i, state in enumerate(self.states)}
+        journeys = conversions + nulls
+        flow = self.incidence @ journeys
+        to_conversion = np.bincount(self.end, conversions, self.size)
+        totals = np.bincount(self.source, flow, self.size) + np.bincount(self.end, journeys, self.size)
+        used = flow > 0
+        source, target = self.source[used], self.target[used]
+        safe = np.where(totals > 0, totals, 1.0)
+        probability = flow[used] / safe[source]
+        if self.size <= DENSE_LIMIT:
+            q = np.zeros((self.size, self.size))
+            q[source, target] = probability  # each (source, target) pair occurs once
+        else:
+            q = sp.csr_matrix((probability, (source, target)), shape=(self.size, self.size))
+        return q, to_conversion / safe, self._live(source, target, to_conversion)
 
-        counts: dict[tuple[int, int], float] = {}
-        to_conversion = np.zeros(len(self.states))
-        totals = np.zeros(len(self.states))
-        for states, conversions, nulls in walks:
-            if conversions + nulls <= 0:
-                continue  # no journey took it: its states stay, with no transitions
-            steps = [index[start]] + [index[state] for state in states]
-            for a, b in zip(steps, steps[1:]):
-                counts[a, b] = counts.get((a, b), 0.0) + (conversions + nulls)
-                totals[a] += conversions + nulls
-            to_conversion[steps[-1]] += conversions
-            totals[steps[-1]] += conversions + nulls
+    def _live(self, source: np.ndarray, target: np.ndarray, to_conversion: np.ndarray) -> np.ndarray:
+        """States that can reach (conversion): the rest have x = 0, so they are dropped
+        from every solve, and a channel seen only on paths ending in (null) loses exactly nothing."""
+        seeds = np.flatnonzero(to_conversion > 0)
+        live = np.zeros(self.size + 1, dtype=bool)
+        if seeds.size:
+            hub = self.size  # one extra node pointing at every converting state, on reversed edges
+            rows = np.r_[target, np.full(seeds.size, hub)]
+            cols = np.r_[source, seeds]
+            graph = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(hub + 1, hub + 1))
+            live[breadth_first_order(graph, hub, directed=True, return_predecessors=False)] = True
+        return live[: self.size]
 
-        # States that can never reach (conversion) have x = 0: dropping them
-        # keeps the system small and makes a channel seen only on paths that
-        # end in (null) lose exactly nothing when removed.
-        live = to_conversion > 0
-        predecessors: dict[int, list[int]] = {}
-        for a, b in counts:
-            predecessors.setdefault(b, []).append(a)
-        frontier = list(np.flatnonzero(live))
-        while frontier:
-            for a in predecessors.get(frontier.pop(), []):
-                if not live[a]:
-                    live[a] = True
-                    frontier.append(a)
-        self.live = live
-        self.counts = {key: counts[key] for key in sorted(counts)}
-        self.to_conversion = to_conversion
-        self.totals = totals
-
-    def contains(self, channel: str) -> np.ndarray:
-        return np.array([channel in state for state in self.states])
-
-    def conversion_probability(self, removed: str | None = None) -> float:
-        """Absorption probability in (conversion) from (start), states with ``removed`` as (null)."""
-        keep = self.live.copy()
-        if removed is not None:
-            keep &= ~self.contains(removed)
+    def _solve(self, q: np.ndarray | sp.csr_matrix, r: np.ndarray, live: np.ndarray, keep: np.ndarray) -> float:
+        """x at (start) for ``(I - Q) x = r`` over the kept states (the others are (null))."""
         if not keep[0]:
             return 0.0
-        position = np.cumsum(keep) - 1
-        size = int(keep.sum())
-        rows, cols, data = [], [], []
-        for (a, b), count in self.counts.items():
-            if keep[a] and keep[b]:
-                rows.append(position[a])
-                cols.append(position[b])
-                data.append(count / self.totals[a])
-        q = sp.csr_matrix((data, (rows, cols)), shape=(size, size))
-        r = self.to_conversion[keep] / self.totals[keep]
-        x = spsolve((sp.identity(size, format="csr") - q).tocsc(), r)
-        return float(np.atleast_1d(x)[0])
+        index = np.flatnonzero(keep)
+        if isinstance(q, np.ndarray):
+            x = np.linalg.solve(np.eye(index.size) - q[np.ix_(index, index)], r[index])
+        else:
+            sub = q[index][:, index]
+            x = splu((sp.identity(index.size, format="csc") - sub).tocsc()).solve(r[index])
+        return float(x[0])
+
+
+def _chain(paths: pl.DataFrame, order: int) -> tuple[MarkovChain, np.ndarray, np.ndarray]:
+    """The chain of a path_counts frame, rows in a canonical order so row order never matters."""
+    rows = paths.select("channels", "conversions", "nulls").sort("channels", "conversions", "nulls")
+    chain = MarkovChain(rows.get_column("channels"), order)
+    return chain, rows.get_column("conversions").to_numpy(), rows.get_column("nulls").to_numpy()
 
 
 def conversion_probability(paths: pl.DataFrame, order: int = 1, removed: str | None = None) -> float:
@@ -139,7 +206,8 @@ def conversion_probability(paths: pl.DataFrame, order: int = 1, removed: str | N
     ``paths`` holds channels (list[str]), conversions and nulls (float counts),
     as ``models.paths.path_counts`` returns them.
     """
-    return _Chain(paths, order).conversion_probability(removed)
+    chain, conversions, nulls = _chain(paths, order)
+    return chain.conversion_probability(conversions, nulls, removed)
 
 
 def removal_effects(paths: pl.DataFrame, order: int = 1) -> dict[str, float]:
@@ -148,16 +216,8 @@ def removal_effects(paths: pl.DataFrame, order: int = 1) -> dict[str, float]:
     With no conversion at all (P = 0) every effect is 0. A channel none of
     whose states can reach (conversion) has an effect of exactly 0.
     """
-    chain = _Chain(paths, order)
-    base = chain.conversion_probability()
-    effects = {}
-    for channel in chain.channels:
-        if base <= 0 or not (chain.live & chain.contains(channel)).any():
-            effects[channel] = 0.0
-            continue
-        effect = 1.0 - chain.conversion_probability(channel) / base
-        effects[channel] = max(effect, 0.0)  # removal only loses conversions; no -1e-16
-    return effects
+    chain, conversions, nulls = _chain(paths, order)
+    return dict(zip(chain.channels, chain.removal_effects(conversions, nulls).tolist()))
 
 
 def removal_shares(paths: pl.DataFrame, order: int = 1) -> dict[str, float]:

@@ -18,12 +18,16 @@ UNKNOWN_CHANNEL = "(unknown)"
 
 
 def deal_paths(
-    journeys: pl.LazyFrame | pl.DataFrame, include_open: bool = False, dedupe: bool = False
+    journeys: pl.LazyFrame | pl.DataFrame,
+    include_open: bool = False,
+    dedupe: bool = False,
+    opportunities: pl.LazyFrame | pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per deal: opportunity_id, channels (list[str]), converted, value_cents.
 
-    ``journeys`` holds opportunity_id, position, channel, is_won, is_closed and
-    the deal's ``amount_cents``. ``converted`` is is_won; ``value_cents`` is the
+    ``journeys`` holds opportunity_id, position, channel, is_won, is_closed and,
+    unless ``opportunities`` gives each deal's amount_cents, the deal's
+    ``amount_cents`` on every row. ``converted`` is is_won; ``value_cents`` is the
     amount of a won deal and 0 otherwise. With ``dedupe``, consecutive repeats
     of a channel collapse into one step (a > a > b > a becomes a > b > a): ten
     page views in a row are one visit to the channel, not ten.
@@ -37,19 +41,18 @@ def deal_paths(
     if dedupe:
         previous = pl.col("channel").shift(1).over("opportunity_id")
         rows = rows.filter((pl.col("channel") != previous).fill_null(True))
-    return (
-        rows.group_by("opportunity_id", maintain_order=True)
-        .agg(
-            channels=pl.col("channel"),
-            converted=pl.col("is_won").first().fill_null(False),
-            value_cents=pl.when(pl.col("is_won").first())
-            .then(pl.col("amount_cents").first())
-            .otherwise(0)
-            .cast(pl.Int64),
+    won = pl.col("is_won").first().fill_null(False)
+    if opportunities is None:
+        amount = pl.col("amount_cents").first()
+        paths = rows.group_by("opportunity_id", maintain_order=True).agg(
+            channels=pl.col("channel"), converted=won, amount_cents=amount
         )
-        .sort("opportunity_id")
-        .collect()
-    )
+    else:  # one amount per deal, joined after grouping
+        paths = rows.group_by("opportunity_id", maintain_order=True).agg(channels=pl.col("channel"), converted=won)
+        amounts = opportunities.lazy().select("opportunity_id", "amount_cents")
+        paths = paths.join(amounts, on="opportunity_id", how="left", maintain_order="left")
+    value = pl.when(pl.col("converted")).then(pl.col("amount_cents")).otherwise(0).cast(pl.Int64)
+    return paths.select("opportunity_id", "channels", "converted", value_cents=value).sort("opportunity_id").collect()
 
 
 def path_counts(paths: pl.DataFrame) -> pl.DataFrame:

@@ -21,7 +21,8 @@ channels, not counts of conversions; use them with enough journeys per set.
 
 Exact enumeration up to ``max_exact_channels`` channels (2^12 = 4,096 sets
 by default, vectorised over bitmasks); beyond it a seeded Monte-Carlo
-estimate, see ``shapley_values``.
+estimate, see ``shapley_values``. ``ChannelSets`` holds each path's channel
+set once, so a bootstrap re-weights the same sets without rebuilding them.
 """
 
 from __future__ import annotations
@@ -31,31 +32,87 @@ import math
 import numpy as np
 import polars as pl
 
+MAX_BITS = 62  # channel sets are int64 bitmasks up to here; beyond, Python integers
 
-def _set_rates(paths: pl.DataFrame) -> tuple[list[str], dict[int, float]]:
-    """Sorted channels and v by bitmask (bit i = channels[i]) for every set with journeys."""
-    rows = list(paths.select("channels", "conversions", "nulls").iter_rows())
-    channels = sorted({channel for path, _, _ in rows for channel in path})
-    bit = {channel: 1 << i for i, channel in enumerate(channels)}
-    totals: dict[int, list[float]] = {}
-    for path, conversions, nulls in sorted(rows, key=lambda row: (tuple(row[0]), row[1], row[2])):
-        if conversions < 0 or nulls < 0:
+
+class ChannelSets:
+    """Each path's channel set as a bitmask (bit i = channels[i]); counts come per evaluation."""
+
+    def __init__(self, paths: pl.Series):
+        self.channels: list[str] = sorted(paths.explode().drop_nulls().unique().to_list())
+        n = len(self.channels)
+        if n <= MAX_BITS:
+            masks = np.zeros(len(paths), dtype=np.int64)
+            if n:
+                members = (
+                    pl.DataFrame({"channel": paths})
+                    .with_row_index("path")
+                    .explode("channel")
+                    .drop_nulls("channel")
+                    .unique(["path", "channel"])
+                    .sort("path")
+                )
+                path = members.get_column("path").to_numpy().astype(np.int64)
+                code = members.get_column("channel").replace_strict(self.channels, range(n), return_dtype=pl.Int64).to_numpy()
+                if len(path):
+                    starts = np.flatnonzero(np.r_[True, path[1:] != path[:-1]])
+                    masks[path[starts]] = np.add.reduceat(np.left_shift(np.int64(1), code), starts)
+            self.sets, self.set_of_path = np.unique(masks, return_inverse=True)
+        else:
+            bit = {channel: 1 << i for i, channel in enumerate(self.channels)}
+            masks = [sum({bit[c] for c in path}) for path in paths.to_list()]
+            unique = sorted(set(masks))
+            index = {mask: i for i, mask in enumerate(unique)}
+            self.sets = np.array(unique, dtype=object)
+            self.set_of_path = np.array([index[mask] for mask in masks], dtype=np.int64)
+
+    def rates(self, conversions: np.ndarray, nulls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sets with journeys and v (their conversion rate), sets in ascending order."""
+        conversions, nulls = np.asarray(conversions, float), np.asarray(nulls, float)
+        if (conversions < 0).any() or (nulls < 0).any():
             raise ValueError("path counts must be >= 0")
-        mask = 0
-        for channel in path:
-            mask |= bit[channel]
-        total = totals.setdefault(mask, [0.0, 0.0])
-        total[0] += conversions
-        total[1] += conversions + nulls
-    rates = {mask: c / n for mask, (c, n) in sorted(totals.items()) if n > 0}
-    return channels, rates
+        won = np.bincount(self.set_of_path, conversions, len(self.sets))
+        journeys = np.bincount(self.set_of_path, conversions + nulls, len(self.sets))
+        seen = journeys > 0
+        return self.sets[seen], won[seen] / journeys[seen]
+
+    def values(
+        self, conversions: np.ndarray, nulls: np.ndarray, max_exact_channels: int = 12, samples: int = 2000, seed: int = 0
+    ) -> np.ndarray:
+        """phi of every channel (in ``self.channels`` order); see ``shapley_values``."""
+        sets, rates = self.rates(conversions, nulls)
+        # The players are the channels some journey has: a channel on no weighted path
+        # (a bootstrap resample can leave it out) is not in the game and gets 0.
+        union = 0
+        for mask in np.unique(sets).tolist():
+            union |= int(mask)
+        present = [i for i in range(len(self.channels)) if union >> i & 1]
+        sets = _compress(sets, present)
+        n = len(present)
+        phi = np.zeros(len(self.channels))
+        if n <= max_exact_channels:
+            phi[present] = _exact(n, sets, rates)
+        elif samples < 1:
+            raise ValueError("samples must be >= 1")
+        else:
+            phi[present] = _sampled(n, sets, rates, samples, seed)
+        return phi
 
 
-def _exact(n: int, rates: dict[int, float]) -> np.ndarray:
+def _compress(sets: np.ndarray, present: list[int]) -> np.ndarray:
+    """The sets re-coded over the present channels only (bit j = present[j])."""
+    if present == list(range(len(present))):
+        return sets
+    out = np.zeros(len(sets), dtype=sets.dtype) if sets.dtype != object else np.array([0] * len(sets), dtype=object)
+    for j, i in enumerate(present):
+        out = out | (((sets >> i) & 1) << j)
+    return out
+
+
+def _exact(n: int, sets: np.ndarray, rates: np.ndarray) -> np.ndarray:
     """phi over all 2^n coalitions: for each channel, the weighted sum over sets without it."""
     v = np.zeros(1 << n)
-    for mask, rate in rates.items():
-        v[mask] = rate
+    v[sets.astype(np.int64)] = rates
     masks = np.arange(1 << n)
     sizes = np.zeros(1 << n, dtype=np.int64)
     for i in range(n):
@@ -69,18 +126,26 @@ def _exact(n: int, rates: dict[int, float]) -> np.ndarray:
     return phi
 
 
-def _sampled(n: int, rates: dict[int, float], samples: int, seed: int) -> np.ndarray:
+def _sampled(n: int, sets: np.ndarray, rates: np.ndarray, samples: int, seed: int) -> np.ndarray:
     """Mean marginal contribution of each channel over ``samples`` random join orders."""
     rng = np.random.default_rng(seed)
-    total = np.zeros(n)
-    for _ in range(samples):
-        mask, before = 0, 0.0
-        for i in rng.permutation(n):
-            mask |= 1 << int(i)
-            after = rates.get(mask, 0.0)
-            total[i] += after - before
-            before = after
-    return total / samples
+    orders = np.array([rng.permutation(n) for _ in range(samples)], dtype=np.int64)
+    if n > MAX_BITS:  # Python integers: one join at a time
+        rate = dict(zip(sets.tolist(), rates.tolist()))
+        total = np.zeros(n)
+        for order in orders:
+            mask, before = 0, 0.0
+            for i in order.tolist():
+                mask |= 1 << i
+                after = rate.get(mask, 0.0)
+                total[i] += after - before
+                before = after
+        return total / samples
+    grown = np.bitwise_or.accumulate(np.left_shift(1, orders), axis=1)  # the coalition after each join
+    at = np.minimum(np.searchsorted(sets, grown), max(len(sets) - 1, 0))
+    after = np.where(sets[at] == grown, rates[at], 0.0) if len(sets) else np.zeros(grown.shape)
+    gain = np.diff(after, axis=1, prepend=0.0)
+    return np.bincount(orders.ravel(), gain.ravel(), n) / samples
 
 
 def shapley_values(
@@ -89,7 +154,9 @@ def shapley_values(
     """Channel -> Shapley value of v(S) = conversion rate of the journeys with channel set S.
 
     ``paths`` holds channels (list[str]), conversions and nulls (float
-    counts), as ``models.paths.path_counts`` returns them.
+    counts), as ``models.paths.path_counts`` returns them. The players are the
+    channels of paths with at least one journey; a channel only on paths
+    with no journey (a bootstrap resample's left-out deals) gets 0.
 
     With at most ``max_exact_channels`` channels the values are exact. With
     more, they are an estimate: the average marginal contribution over
@@ -99,14 +166,9 @@ def shapley_values(
     each channel's value has a standard error of about sd / sqrt(samples), sd
     being the spread of its marginal contributions across permutations.
     """
-    channels, rates = _set_rates(paths)
-    n = len(channels)
-    if n == 0:
+    rows = paths.select("channels", "conversions", "nulls").sort("channels", "conversions", "nulls")
+    sets = ChannelSets(rows.get_column("channels"))
+    if not sets.channels:
         return {}
-    if n <= max_exact_channels:
-        phi = _exact(n, rates)
-    else:
-        if samples < 1:
-            raise ValueError("samples must be >= 1")
-        phi = _sampled(n, rates, samples, seed)
-    return {channel: float(value) for channel, value in zip(channels, phi)}
+    phi = sets.values(rows.get_column("conversions").to_numpy(), rows.get_column("nulls").to_numpy(), max_exact_channels, samples, seed)
+    return dict(zip(sets.channels, phi.tolist()))

@@ -198,3 +198,48 @@ def test_properties(data, order):
     assert all(0.0 <= effect <= 1.0 + 1e-12 for effect in effects.values())
     shares = removal_shares(data, order=order)
     assert sum(shares.values()) == pytest.approx(1.0 if rate > 0 else 0.0, abs=1e-12)
+
+
+def dense_conversion_probability(data: pl.DataFrame, order: int, removed: str | None) -> float:
+    """An independent oracle: states from ``path_states`` (the reference definition),
+    transition probabilities in a dense matrix with (conversion) and (null) as absorbing
+    columns, and ``numpy.linalg.solve`` over every transient state, without the engine's
+    pruning of states that cannot convert (their x is 0 either way)."""
+    import numpy as np
+
+    flows: dict[tuple, dict[object, float]] = {}
+    for channels, conversions, nulls in data.iter_rows():
+        journeys = conversions + nulls
+        steps = [()] + path_states(channels, order)
+        for a, b in zip(steps, steps[1:]):
+            flows.setdefault(a, {}).setdefault(b, 0.0)
+            flows[a][b] += journeys
+        flows.setdefault(steps[-1], {})
+        for end, count in (("(conversion)", conversions), ("(null)", nulls)):
+            flows[steps[-1]][end] = flows[steps[-1]].get(end, 0.0) + count
+    states = [s for s in flows if sum(flows[s].values()) > 0 and (removed is None or removed not in s)]
+    if () not in states:
+        return 0.0
+    index = {s: i for i, s in enumerate(states)}
+    q, r = np.zeros((len(states), len(states))), np.zeros(len(states))
+    for s in states:
+        total = sum(flows[s].values())
+        for target, count in flows[s].items():
+            if target == "(conversion)":
+                r[index[s]] = count / total
+            elif target in index:
+                q[index[s], index[target]] = count / total
+    return float(np.linalg.solve(np.eye(len(states)) - q, r)[index[()]])
+
+
+@settings(max_examples=80, deadline=None)
+@given(path_frames(), st.sampled_from([1, 2, 3]), st.sampled_from([None, "a", "b", "c", "d"]), st.booleans())
+def test_vectorised_chain_equals_a_dense_chain_built_from_path_states(data, order, removed, sparse):
+    """The engine builds states with array shifts; the oracle with ``path_states``.
+    ``sparse`` forces the engine's sparse solver, which large chains use."""
+    from unittest import mock
+
+    expected = dense_conversion_probability(data, order, removed)
+    with mock.patch("models.markov.DENSE_LIMIT", 0 if sparse else 400):
+        got = conversion_probability(data, order=order, removed=removed)
+    assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)

@@ -84,8 +84,9 @@ def path_frames(draw, alphabet="abcde"):
 
 
 def full_set_rate(data: pl.DataFrame) -> float:
-    """v(N), counted directly: journeys whose channels are all the channels."""
-    everyone = set().union(*map(set, data["channels"].to_list()))
+    """v(N), counted directly: journeys whose channels are all the channels some journey has
+    (a path with no journey adds no player)."""
+    everyone = set().union(*(set(path) for path, c, n in data.iter_rows() if c + n > 0))
     conversions = journeys = 0.0
     for path, c, n in data.iter_rows():
         if set(path) == everyone:
@@ -145,3 +146,15 @@ def test_exact_is_deterministic():
     data = dense_six_channels()
     assert shapley_values(data) == shapley_values(data)
     assert shapley_values(data.reverse()) == shapley_values(data)
+
+
+def test_a_channel_no_weighted_journey_has_is_not_a_player():
+    """A bootstrap resample can leave out every journey of c: then the game is over a and b
+    only (as if c had never been seen), and c gets 0. Were c still a player, v(S + c) = 0
+    would change everyone's value: with a, b, c, phi_a = 1/3 (1/4) + 1/6 (3/4 - 1/2) + ... ."""
+    from models.shapley import ChannelSets
+
+    data = paths(("a", 1, 3), ("b", 1, 1), ("a > b", 2, 0), ("b > a", 1, 1), ("c > a", 0, 0))
+    sets = ChannelSets(data.get_column("channels"))
+    phi = sets.values(data.get_column("conversions").to_numpy(), data.get_column("nulls").to_numpy())
+    assert dict(zip(sets.channels, phi.tolist())) == pytest.approx({"a": 1 / 4, "b": 1 / 2, "c": 0.0}, rel=EXACT)
