@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from models.markov import MarkovChain, removal_effects
-from models.paths import UNKNOWN_CHANNEL, deal_paths, path_counts
+from models.paths import UNKNOWN_CHANNEL, CodedPaths, deal_paths, deal_steps, path_counts
 from models.params import AttributionParams
 from models.shapley import ChannelSets, shapley_values
 
@@ -63,6 +63,9 @@ def channel_weights(won_paths: pl.LazyFrame, values: dict[str, float]) -> pl.Laz
     the channel's journeys convert less, not that it should give credit back.
     A channel without a value counts as 0. When a deal's channels all count
     0, every touch gets 1/n (linear), so no won deal goes uncredited.
+
+    Rows come in journey order (``models.credit.won_paths`` sorts them), so a
+    deal's channel values are added in the same order on every run.
     """
     key = pl.col("channel").fill_null(UNKNOWN_CHANNEL)
     known = sorted(values)
@@ -77,8 +80,7 @@ def channel_weights(won_paths: pl.LazyFrame, values: dict[str, float]) -> pl.Laz
     deal_total = pl.when(first_of_channel).then(pl.col("_value")).otherwise(0.0).sum().over(deal)
     linear = 1.0 / pl.len().over(deal).cast(pl.Float64)
     return (
-        won_paths.sort(deal, "position")
-        .with_columns(_key=key, _value=value)
+        won_paths.with_columns(_key=key, _value=value)
         .with_columns(_total=deal_total, _count=touches_of_channel)
         .with_columns(
             weight=pl.when(pl.col("_total") > 0)
@@ -114,7 +116,7 @@ def with_amounts(journeys: pl.LazyFrame | pl.DataFrame, opportunities: pl.LazyFr
 Learner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def learner(paths: pl.Series, model: str, order: int = 1) -> tuple[list[str], Learner]:
+def learner(paths: pl.Series | CodedPaths, model: str, order: int = 1) -> tuple[list[str], Learner]:
     """The sorted channels of ``paths`` and a function from per-path (conversions,
     nulls) to each channel's value: the structure is built once, evaluated often."""
     if model == "markov":
@@ -130,9 +132,10 @@ class PathFit:
     """The closed deals' paths and each data-driven model's structure on them, built once.
 
     ``values`` evaluates them on the data; ``models.intervals`` evaluates the same
-    structures on bootstrap resamples, by giving each deal a weight. Deals are in
-    opportunity_id order and identical paths share one column, so the numbers are
-    the same on every run and equal ``fit_counts`` on ``path_counts``.
+    structures on bootstrap resamples, by giving each deal a weight. Each deal is
+    its own path (identical paths are not merged: counts are whole numbers, so the
+    sums of transition counts are exact in any order and the values equal
+    ``fit_counts`` on ``path_counts`` to the last bit).
     """
 
     def __init__(
@@ -142,31 +145,30 @@ class PathFit:
         self.params = params
         self.models = [model for model in models if model in FITTERS]
         self._source = (journeys, opportunities)
-        deals = deal_paths(journeys, params.include_open_paths, params.dedupe_paths, opportunities)
-        unique = deals.select("channels").unique().sort("channels").with_row_index("path")
-        self.deals = deals.join(unique, on="channels", how="left", maintain_order="left")
-        self.paths = unique.height
-        self.path_of_deal = self.deals.get_column("path").to_numpy().astype(np.int64)
+        self.deals, self.coded = deal_steps(journeys, params.include_open_paths, params.dedupe_paths, opportunities)
         self.converted = self.deals.get_column("converted").to_numpy().astype(float)
-        built = {model: learner(unique.get_column("channels"), model, params.markov_order) for model in self.models}
-        self.channels: list[str] = next(iter(built.values()))[0] if built else []  # all sort the same channels
-        self.learners = {model: fn for model, (_, fn) in built.items()}
+        self.channels = self.coded.channels
+        self.learners = {model: learner(self.coded, model, params.markov_order)[1] for model in self.models}
 
     def evaluate(self, model: str, weight: np.ndarray) -> np.ndarray:
         """Each channel's value (in ``self.channels`` order) when deal i counts weight[i] times."""
-        conversions = np.bincount(self.path_of_deal, weight * self.converted, self.paths)
-        nulls = np.bincount(self.path_of_deal, weight * (1 - self.converted), self.paths)
-        return self.learners[model](conversions, nulls)
+        return self.learners[model](weight * self.converted, weight * (1 - self.converted))
 
-    def won_paths(self) -> pl.DataFrame:
-        """The won deals' whole paths (repeats kept even when the fit removed them): what credit splits."""
+    def won_paths(self) -> tuple[np.ndarray, CodedPaths, np.ndarray, np.ndarray]:
+        """The won deals' whole paths (repeats kept even when the fit removed them), what
+        credit splits: each won deal's row in ``self.deals``, the coded paths, each won
+        deal's path among them, and its value_cents."""
+        won = self.deals.with_row_index("row").filter(pl.col("converted"))
+        rows = won.get_column("row").to_numpy().astype(np.int64)
+        cents = won.get_column("value_cents").to_numpy()
         if not self.params.dedupe_paths:
-            return self.deals.filter(pl.col("converted"))
+            return rows, self.coded, rows, cents
         journeys, opportunities = self._source
-        return deal_paths(journeys, self.params.include_open_paths, False, opportunities).filter(pl.col("converted"))
+        _, full = deal_steps(journeys, self.params.include_open_paths, False, opportunities, self.channels)
+        return rows, full, rows, cents
 
     def values(self) -> dict[str, dict[str, float]]:
-        ones = np.ones(len(self.path_of_deal))
+        ones = np.ones(self.deals.height)
         return {model: dict(zip(self.channels, self.evaluate(model, ones).tolist())) for model in self.models}
 
 

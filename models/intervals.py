@@ -24,33 +24,27 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from models.data_driven import FITTERS, PathFit
 from models.params import AttributionParams
+from models.paths import CodedPaths
 
 LEVEL = 0.9
 SCHEMA = {"model": pl.String, "channel": pl.String, "credited_revenue": pl.Float64, "lower": pl.Float64, "upper": pl.Float64}
 
 
 class _WonDeals:
-    """The won deals' channels, grouped by channel set: a draw's credit needs only the
-    amount per set (and, for sets whose channels are all worth 0, the linear fallback)."""
+    """The won deals grouped by channel set: a draw's credit needs only the amount per
+    set (and, for sets whose channels are all worth 0, the linear split of each path)."""
 
-    def __init__(self, won: pl.DataFrame, channels: list[str]):
-        touches = (
-            won.select("channels").with_row_index("deal").explode("channels").drop_nulls("channels")
-            .with_columns(code=pl.col("channels").replace_strict(channels, range(len(channels)), return_dtype=pl.Int64))
-            .with_columns(share=1.0 / pl.len().over("deal"))
-        )
-        deal, code = touches.get_column("deal").to_numpy(), touches.get_column("code").to_numpy()
-        shape = (won.height, len(channels))
-        self.fractions = sp.csr_matrix((touches.get_column("share").to_numpy(), (deal, code)), shape=shape)
-        presence = np.zeros(shape, dtype=bool)
-        presence[deal, code] = True
-        self.presence, set_of_deal = np.unique(presence, axis=0, return_inverse=True)
+    def __init__(self, coded: CodedPaths, path_of_deal: np.ndarray, cents: np.ndarray):
+        presence = np.zeros((coded.count, len(coded.channels)), dtype=bool)
+        presence[coded.path, coded.code] = True
+        self.presence, set_of_deal = np.unique(presence[path_of_deal], axis=0, return_inverse=True)
         self.set_of_deal = set_of_deal.ravel()
-        self.amounts = won.get_column("value_cents").to_numpy().astype(float) / 100
+        self.fractions = coded.fractions()
+        self.path_of_deal = path_of_deal
+        self.amounts = cents.astype(float) / 100
 
     def credited(self, values: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """Revenue per channel when each won deal counts ``weight`` times."""
@@ -59,21 +53,19 @@ class _WonDeals:
         valued = total > 0
         amounts = weight * self.amounts
         by_set = np.bincount(self.set_of_deal, amounts, len(self.presence))
-        linear = self.fractions.T @ np.where(valued[self.set_of_deal], 0.0, amounts)
-        return by_set[valued] @ (raw[valued] / total[valued, None]) + linear
+        unvalued = np.bincount(self.path_of_deal, np.where(valued[self.set_of_deal], 0.0, amounts), self.fractions.shape[0])
+        return by_set[valued] @ (raw[valued] / total[valued, None]) + self.fractions.T @ unvalued
 
 
 def bootstrap_intervals(fit: PathFit, draws: int, seed: int) -> pl.DataFrame:
     """One row per (model, channel): the point estimate of credited revenue (all
     deals once), and the bounds of its 90% bootstrap interval, in the reporting
     currency, for every data-driven model of ``fit``."""
-    deals = len(fit.path_of_deal)
+    deals = fit.deals.height
     if not deals or draws <= 0 or not fit.models:
         return pl.DataFrame(schema=SCHEMA)
-    won_paths = fit.won_paths()
-    won = _WonDeals(won_paths, fit.channels)
-    row_of = dict(zip(fit.deals.get_column("opportunity_id").to_list(), range(deals)))
-    won_rows = np.array([row_of[d] for d in won_paths.get_column("opportunity_id").to_list()], dtype=np.int64)
+    won_rows, coded, path_of_won, cents = fit.won_paths()
+    won = _WonDeals(coded, path_of_won, cents)
 
     def credited(model: str, weight: np.ndarray) -> np.ndarray:
         return won.credited(fit.evaluate(model, weight), weight[won_rows])

@@ -45,6 +45,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 from scipy.sparse.linalg import splu
 
+from models.paths import CodedPaths
+
 MAX_ORDER = 3  # states grow as channels ** order; sparse data cannot fill more
 DENSE_LIMIT = 400  # up to this many states a dense solve is faster than a sparse one
 
@@ -76,14 +78,15 @@ class MarkovChain:
     than the order (a short path) is a state of its own. State 0 is (start).
     """
 
-    def __init__(self, paths: pl.Series, order: int):
+    def __init__(self, paths: pl.Series | CodedPaths, order: int):
         if not 1 <= order <= MAX_ORDER:
             raise ValueError(f"Markov order must be 1 to {MAX_ORDER}, got {order}")
+        coded = paths if isinstance(paths, CodedPaths) else CodedPaths.of(paths)
         self.order = order
-        self.paths = len(paths)
-        self.channels: list[str] = sorted(paths.explode().drop_nulls().unique().to_list())
+        self.paths = coded.count
+        self.channels = coded.channels
         base = len(self.channels) + 1
-        path, key = self._steps(paths, order, self.channels)
+        path, key = self._steps(coded, order)
         keys = np.unique(key)
         self.size = len(keys) + 1
         state = np.searchsorted(keys, key) + 1
@@ -105,18 +108,15 @@ class MarkovChain:
         self.contains[rows[codes > 0], codes[codes > 0] - 1] = True
 
     @staticmethod
-    def _steps(paths: pl.Series, order: int, channels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _steps(coded: CodedPaths, order: int) -> tuple[np.ndarray, np.ndarray]:
         """(path, state key) arrays: each path's states in order, consecutive repeats dropped."""
-        base = len(channels) + 1
-        touches = pl.DataFrame({"channel": paths}).with_row_index("path").explode("channel").drop_nulls("channel")
-        path = touches.get_column("path").to_numpy().astype(np.int64)
-        if not channels:
-            return path, path
-        code = touches.get_column("channel").replace_strict(channels, range(1, base), return_dtype=pl.Int64).to_numpy()
+        base = len(coded.channels) + 1
+        path, code, first = coded.path, coded.code + 1, coded.first
         n = len(path)
-        first = np.r_[True, path[1:] != path[:-1]]
+        if not n:
+            return path, path
         at = np.arange(n) - np.maximum.accumulate(np.where(first, np.arange(n), 0))
-        length = np.bincount(path, minlength=len(paths))[path]
+        length = np.bincount(path, minlength=coded.count)[path]
         state = code.copy()
         for i in range(1, order):  # the i-th channel of the window, 0 past the path's end
             ahead = np.zeros(n, dtype=np.int64)

@@ -12,9 +12,37 @@ is the channel ``(unknown)``, so it still occupies its step of the path.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 UNKNOWN_CHANNEL = "(unknown)"
+
+
+def _steps(journeys: pl.LazyFrame | pl.DataFrame, include_open: bool, dedupe: bool) -> pl.LazyFrame:
+    rows = journeys.lazy()
+    if not include_open:
+        rows = rows.filter(pl.col("is_closed"))
+    rows = rows.sort("opportunity_id", "position").with_columns(
+        channel=pl.col("channel").fill_null(UNKNOWN_CHANNEL)
+    )
+    if dedupe:
+        previous = pl.col("channel").shift(1).over("opportunity_id")
+        rows = rows.filter((pl.col("channel") != previous).fill_null(True))
+    return rows
+
+
+def _deals(steps: pl.LazyFrame, opportunities: pl.LazyFrame | pl.DataFrame | None, *lists: pl.Expr) -> pl.LazyFrame:
+    """One row per deal in opportunity_id order: converted, value_cents (and ``lists``)."""
+    won = pl.col("is_won").first().fill_null(False)
+    if opportunities is None:
+        deals = steps.group_by("opportunity_id", maintain_order=True).agg(*lists, converted=won, amount_cents=pl.col("amount_cents").first())
+    else:  # one amount per deal, joined after grouping
+        deals = steps.group_by("opportunity_id", maintain_order=True).agg(*lists, converted=won)
+        amounts = opportunities.lazy().select("opportunity_id", "amount_cents")
+        deals = deals.join(amounts, on="opportunity_id", how="left", maintain_order="left")
+    value = pl.when(pl.col("converted")).then(pl.col("amount_cents")).otherwise(0).cast(pl.Int64)
+    return deals.select("opportunity_id", *[e.meta.output_name() for e in lists], "converted", value_cents=value)
 
 
 def deal_paths(
@@ -32,27 +60,25 @@ def deal_paths(
     of a channel collapse into one step (a > a > b > a becomes a > b > a): ten
     page views in a row are one visit to the channel, not ten.
     """
-    rows = journeys.lazy()
-    if not include_open:
-        rows = rows.filter(pl.col("is_closed"))
-    rows = rows.sort("opportunity_id", "position").with_columns(
-        channel=pl.col("channel").fill_null(UNKNOWN_CHANNEL)
-    )
-    if dedupe:
-        previous = pl.col("channel").shift(1).over("opportunity_id")
-        rows = rows.filter((pl.col("channel") != previous).fill_null(True))
-    won = pl.col("is_won").first().fill_null(False)
-    if opportunities is None:
-        amount = pl.col("amount_cents").first()
-        paths = rows.group_by("opportunity_id", maintain_order=True).agg(
-            channels=pl.col("channel"), converted=won, amount_cents=amount
-        )
-    else:  # one amount per deal, joined after grouping
-        paths = rows.group_by("opportunity_id", maintain_order=True).agg(channels=pl.col("channel"), converted=won)
-        amounts = opportunities.lazy().select("opportunity_id", "amount_cents")
-        paths = paths.join(amounts, on="opportunity_id", how="left", maintain_order="left")
-    value = pl.when(pl.col("converted")).then(pl.col("amount_cents")).otherwise(0).cast(pl.Int64)
-    return paths.select("opportunity_id", "channels", "converted", value_cents=value).sort("opportunity_id").collect()
+    steps = _steps(journeys, include_open, dedupe)
+    return _deals(steps, opportunities, pl.col("channel").alias("channels")).sort("opportunity_id").collect()
+
+
+def deal_steps(
+    journeys: pl.LazyFrame | pl.DataFrame,
+    include_open: bool = False,
+    dedupe: bool = False,
+    opportunities: pl.LazyFrame | pl.DataFrame | None = None,
+    channels: list[str] | None = None,
+) -> tuple[pl.DataFrame, CodedPaths]:
+    """``deal_paths`` without the lists, for the data-driven structures: the deals
+    (opportunity_id, converted, value_cents, in opportunity_id order) and their
+    paths as ``CodedPaths``, path i being deal i."""
+    columns = ["opportunity_id", "channel", "is_won"] + ([] if opportunities is not None else ["amount_cents"])
+    steps = _steps(journeys, include_open, dedupe).select(columns).collect()
+    deals = _deals(steps.lazy(), opportunities).collect()
+    path = steps.get_column("opportunity_id").rle_id().to_numpy().astype(np.int64)
+    return deals, CodedPaths(path, steps.get_column("channel"), deals.height, channels)
 
 
 def path_counts(paths: pl.DataFrame) -> pl.DataFrame:
@@ -72,3 +98,30 @@ def path_counts(paths: pl.DataFrame) -> pl.DataFrame:
         .sort("channels")
         .collect()
     )
+
+
+class CodedPaths:
+    """Paths as two flat integer arrays, built once for every data-driven structure:
+    ``path[i]`` and ``code[i]`` are the path and channel (index into the sorted
+    ``channels``) of step i, steps in path order. An empty path has no step.
+    ``channels`` fixes the channel list (a superset of the paths' channels)."""
+
+    def __init__(self, path: np.ndarray, channel: pl.Series, count: int, channels: list[str] | None = None):
+        self.channels: list[str] = channel.unique().sort().to_list() if channels is None else channels
+        self.count = count
+        self.path = path
+        self.code = channel.replace_strict(self.channels, range(len(self.channels)), return_dtype=pl.Int64).to_numpy()
+        self.first = np.r_[True, path[1:] != path[:-1]] if len(path) else np.zeros(0, dtype=bool)
+
+    @classmethod
+    def of(cls, paths: pl.Series, channels: list[str] | None = None) -> CodedPaths:
+        """From a list[str] series, one path per element."""
+        steps = pl.DataFrame({"channel": paths}).with_row_index("path").explode("channel").drop_nulls("channel")
+        path = steps.get_column("path").to_numpy().astype(np.int64)
+        return cls(path, steps.get_column("channel"), len(paths), channels)
+
+    def fractions(self) -> sp.csr_matrix:
+        """(path x channel) share of each path's steps on each channel: linear credit."""
+        length = np.bincount(self.path, minlength=self.count)
+        shape = (self.count, len(self.channels))
+        return sp.csr_matrix((1.0 / length[self.path], (self.path, self.code)), shape=shape)

@@ -32,35 +32,30 @@ import math
 import numpy as np
 import polars as pl
 
+from models.paths import CodedPaths
+
 MAX_BITS = 62  # channel sets are int64 bitmasks up to here; beyond, Python integers
 
 
 class ChannelSets:
     """Each path's channel set as a bitmask (bit i = channels[i]); counts come per evaluation."""
 
-    def __init__(self, paths: pl.Series):
-        self.channels: list[str] = sorted(paths.explode().drop_nulls().unique().to_list())
+    def __init__(self, paths: pl.Series | CodedPaths):
+        coded = paths if isinstance(paths, CodedPaths) else CodedPaths.of(paths)
+        self.channels = coded.channels
         n = len(self.channels)
         if n <= MAX_BITS:
-            masks = np.zeros(len(paths), dtype=np.int64)
-            if n:
-                members = (
-                    pl.DataFrame({"channel": paths})
-                    .with_row_index("path")
-                    .explode("channel")
-                    .drop_nulls("channel")
-                    .unique(["path", "channel"])
-                    .sort("path")
-                )
-                path = members.get_column("path").to_numpy().astype(np.int64)
-                code = members.get_column("channel").replace_strict(self.channels, range(n), return_dtype=pl.Int64).to_numpy()
-                if len(path):
-                    starts = np.flatnonzero(np.r_[True, path[1:] != path[:-1]])
-                    masks[path[starts]] = np.add.reduceat(np.left_shift(np.int64(1), code), starts)
+            masks = np.zeros(coded.count, dtype=np.int64)
+            if len(coded.path):
+                starts = np.flatnonzero(coded.first)
+                bits = np.left_shift(np.int64(1), coded.code)
+                masks[coded.path[starts]] = np.bitwise_or.reduceat(bits, starts)
             self.sets, self.set_of_path = np.unique(masks, return_inverse=True)
         else:
-            bit = {channel: 1 << i for i, channel in enumerate(self.channels)}
-            masks = [sum({bit[c] for c in path}) for path in paths.to_list()]
+            members: list[set[int]] = [set() for _ in range(coded.count)]
+            for path, code in zip(coded.path.tolist(), coded.code.tolist()):
+                members[path].add(code)
+            masks = [sum(1 << code for code in codes) for codes in members]
             unique = sorted(set(masks))
             index = {mask: i for i, mask in enumerate(unique)}
             self.sets = np.array(unique, dtype=object)
