@@ -35,20 +35,19 @@ def allocate_cents(weights: pl.LazyFrame, exact: bool) -> pl.LazyFrame:
 
     ``weights`` holds opportunity_id, position, amount_cents and either integer
     ``num``/``den`` (exact, with one ``den`` per deal so remainders compare
-    directly) or a float ``weight``.
+    directly) or a float ``weight``, each deal's rows in position order (as
+    ``models.credit.won_paths`` gives them): an ordinal rank numbers equal
+    remainders in the order they occur, which is then position order.
     """
     if exact:
         shares = weights.filter(pl.col("num") > 0).with_columns(**_exact_shares())
     else:
         shares = weights.filter(pl.col("weight") > 0).with_columns(**_float_shares())
     leftover = _amount - pl.col("floor_cents").sum().over("opportunity_id")
+    # 0 for the largest remainder of its deal; ties to the earlier position
+    rank = pl.col("remainder").rank("ordinal", descending=True).over("opportunity_id").cast(pl.Int64) - 1
     return (
-        shares.sort(
-            ["opportunity_id", "remainder", "position"], descending=[False, True, False]
-        )
-        .with_columns(rank=pl.int_range(pl.len()).over("opportunity_id"))
-        .with_columns(
-            credited_cents=pl.col("floor_cents") + (pl.col("rank") < leftover).cast(pl.Int64)
-        )
+        shares.with_columns(rank=rank)
+        .with_columns(credited_cents=pl.col("floor_cents") + (pl.col("rank") < leftover).cast(pl.Int64))
         .drop("floor_cents", "remainder", "rank", "num", "den", strict=False)
     )

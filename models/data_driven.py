@@ -64,8 +64,9 @@ def channel_weights(won_paths: pl.LazyFrame, values: dict[str, float]) -> pl.Laz
     A channel without a value counts as 0. When a deal's channels all count
     0, every touch gets 1/n (linear), so no won deal goes uncredited.
 
-    Rows come in journey order (``models.credit.won_paths`` sorts them), so a
-    deal's channel values are added in the same order on every run.
+    Rows come grouped by deal in journey order (``models.credit.won_paths``
+    sorts them so), so a deal's channel values are added in the same order on
+    every run.
     """
     key = pl.col("channel").fill_null(UNKNOWN_CHANNEL)
     known = sorted(values)
@@ -74,14 +75,15 @@ def channel_weights(won_paths: pl.LazyFrame, values: dict[str, float]) -> pl.Laz
         if known
         else pl.lit(0.0)
     ).cast(pl.Float64)
-    deal = "opportunity_id"
-    touches_of_channel = pl.len().over(deal, "_key").cast(pl.Float64)
-    first_of_channel = pl.col("_key").is_first_distinct().over(deal)
-    deal_total = pl.when(first_of_channel).then(pl.col("_value")).otherwise(0.0).sum().over(deal)
-    linear = 1.0 / pl.len().over(deal).cast(pl.Float64)
+    # One integer per (deal, channel): channels without a value share one code, which
+    # is harmless as they are all worth 0. Integer keys keep the windows cheap.
+    code = key.replace_strict(known, range(len(known)), default=len(known), return_dtype=pl.UInt64) if known else pl.lit(0, pl.UInt64)
+    deal_channel = pl.col("opportunity_id").rle_id().cast(pl.UInt64) * (len(known) + 1) + code
+    deal_total = pl.when(pl.col("_key").is_first_distinct()).then(pl.col("_value")).otherwise(0.0).sum().over("opportunity_id")
+    linear = 1.0 / pl.len().over("opportunity_id").cast(pl.Float64)
     return (
-        won_paths.with_columns(_key=key, _value=value)
-        .with_columns(_total=deal_total, _count=touches_of_channel)
+        won_paths.with_columns(_key=deal_channel, _value=value)
+        .with_columns(_total=deal_total, _count=pl.len().over("_key").cast(pl.Float64))
         .with_columns(
             weight=pl.when(pl.col("_total") > 0)
             .then(pl.col("_value") / pl.col("_total") / pl.col("_count"))
