@@ -70,6 +70,17 @@ def path_states(channels: Iterable[str], order: int) -> list[State]:
     return states
 
 
+def _unique(values: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_inverse=True) for integers in [0, bound): by a table
+    when the bound is small (no sort of millions of steps), else by sorting."""
+    if bound > 1 << 24:
+        unique, inverse = np.unique(values, return_inverse=True)
+        return unique, inverse.ravel()
+    seen = np.zeros(bound, dtype=bool)
+    seen[values] = True
+    return np.flatnonzero(seen), (np.cumsum(seen) - 1)[values]
+
+
 class MarkovChain:
     """The shape of the chain of a fixed list of paths; counts are given per evaluation.
 
@@ -87,17 +98,17 @@ class MarkovChain:
         self.channels = coded.channels
         base = len(self.channels) + 1
         path, key = self._steps(coded, order)
-        keys = np.unique(key)
+        keys, state = _unique(key, base**order)
         self.size = len(keys) + 1
-        state = np.searchsorted(keys, key) + 1
+        state += 1
         first = np.r_[True, path[1:] != path[:-1]] if len(path) else np.zeros(0, bool)
         previous = np.where(first, 0, np.r_[0, state[:-1]])
-        # one column per path: how often it makes each distinct transition
-        pairs, transition = np.unique(previous * self.size + state, return_inverse=True)
+        pairs, transition = _unique(previous * self.size + state, self.size**2)
         self.source, self.target = pairs // self.size, pairs % self.size
-        self.incidence = sp.csr_matrix(
-            (np.ones(len(path)), (transition, path)), shape=(len(pairs), self.paths)
-        )
+        # one column per path, its steps in order: a transition made twice is two
+        # entries, which the product adds up
+        starts = np.searchsorted(path, np.arange(self.paths + 1))
+        self.incidence = sp.csc_matrix((np.ones(len(path)), transition, starts), shape=(len(pairs), self.paths))
         last = np.r_[path[1:] != path[:-1], True] if len(path) else np.zeros(0, bool)
         self.end = np.zeros(self.paths, dtype=np.int64)  # an empty path ends at (start)
         self.end[path[last]] = state[last]

@@ -19,17 +19,27 @@ import scipy.sparse as sp
 UNKNOWN_CHANNEL = "(unknown)"
 
 
-def _steps(journeys: pl.LazyFrame | pl.DataFrame, include_open: bool, dedupe: bool) -> pl.LazyFrame:
+def _steps(journeys: pl.LazyFrame | pl.DataFrame, include_open: bool, dedupe: bool, ordered: bool = False) -> pl.LazyFrame:
+    """The journey rows the paths are made of, in (opportunity_id, position) order;
+    ``ordered``: they already are, so the sort is skipped."""
     rows = journeys.lazy()
     if not include_open:
         rows = rows.filter(pl.col("is_closed"))
-    rows = rows.sort("opportunity_id", "position").with_columns(
-        channel=pl.col("channel").fill_null(UNKNOWN_CHANNEL)
-    )
+    if not ordered:
+        rows = rows.sort("opportunity_id", "position")
+    rows = rows.with_columns(channel=pl.col("channel").fill_null(UNKNOWN_CHANNEL))
     if dedupe:
         previous = pl.col("channel").shift(1).over("opportunity_id")
         rows = rows.filter((pl.col("channel") != previous).fill_null(True))
     return rows
+
+
+def in_journey_order(rows: pl.DataFrame) -> bool:
+    """True when the rows are sorted by (opportunity_id, position), as the journeys
+    asset writes them: one pass, much cheaper than sorting millions of rows again."""
+    deal, position = pl.col("opportunity_id"), pl.col("position")
+    following = (deal < deal.shift(-1)) | ((deal == deal.shift(-1)) & (position < position.shift(-1)))
+    return bool(rows.select(following.fill_null(True).all()).item())
 
 
 def _deals(steps: pl.LazyFrame, opportunities: pl.LazyFrame | pl.DataFrame | None, *lists: pl.Expr) -> pl.LazyFrame:
@@ -74,8 +84,9 @@ def deal_steps(
     """``deal_paths`` without the lists, for the data-driven structures: the deals
     (opportunity_id, converted, value_cents, in opportunity_id order) and their
     paths as ``CodedPaths``, path i being deal i."""
-    columns = ["opportunity_id", "channel", "is_won"] + ([] if opportunities is not None else ["amount_cents"])
-    steps = _steps(journeys, include_open, dedupe).select(columns).collect()
+    columns = ["opportunity_id", "position", "channel", "is_won", "is_closed"] + ([] if opportunities is not None else ["amount_cents"])
+    rows = journeys.lazy().select(columns).collect()
+    steps = _steps(rows, include_open, dedupe, ordered=in_journey_order(rows)).collect()
     deals = _deals(steps.lazy(), opportunities).collect()
     path = steps.get_column("opportunity_id").rle_id().to_numpy().astype(np.int64)
     return deals, CodedPaths(path, steps.get_column("channel"), deals.height, channels)
@@ -123,5 +134,6 @@ class CodedPaths:
     def fractions(self) -> sp.csr_matrix:
         """(path x channel) share of each path's steps on each channel: linear credit."""
         length = np.bincount(self.path, minlength=self.count)
+        starts = np.r_[0, np.cumsum(length)]  # steps are in path order: one row per path, as is
         shape = (self.count, len(self.channels))
-        return sp.csr_matrix((1.0 / length[self.path], (self.path, self.code)), shape=shape)
+        return sp.csr_matrix((1.0 / length[self.path], self.code, starts), shape=shape)

@@ -110,3 +110,17 @@ def test_two_runs_give_the_same_intervals_to_the_last_bit_and_the_seed_matters()
     # Every draw's credit adds up to the resampled won total, so the point estimates add up to the won total.
     for model in MODELS:
         assert first[1].filter(pl.col("model") == model).get_column("credited_revenue").sum() == pytest.approx(245.0)
+
+
+def test_row_order_does_not_matter():
+    """Rows straight from the journeys asset are in journey order and skip a sort; rows
+    read back from a warehouse come in any order and are sorted first: same numbers."""
+    deals = [(list("abca"), True, True, 10_000), (list("b"), False, True, 0), (list("ca"), True, True, 5_000),
+             (list("cb"), False, True, 0), (list("a"), True, True, 2_500), (list("bcc"), True, True, 7_000)]
+    journeys = rows(deals)
+    shuffled = journeys.sample(fraction=1.0, shuffle=True, seed=3)
+    assert not shuffled.equals(journeys)
+    for dedupe in (False, True):
+        params = replace(AttributionParams(), dedupe_paths=dedupe)
+        ordered, mixed = (learn(frame, None, params, MODELS, 20, 0) for frame in (journeys, shuffled))
+        assert ordered[0] == mixed[0] and ordered[1].equals(mixed[1])
