@@ -28,6 +28,7 @@ import polars as pl
 from models.data_driven import FITTERS, PathFit
 from models.params import AttributionParams
 from models.paths import CodedPaths
+from models.shapley import MAX_BITS
 
 LEVEL = 0.9
 SCHEMA = {"model": pl.String, "channel": pl.String, "credited_revenue": pl.Float64, "lower": pl.Float64, "upper": pl.Float64}
@@ -38,9 +39,14 @@ class _WonDeals:
     set (and, for sets whose channels are all worth 0, the linear split of each path)."""
 
     def __init__(self, coded: CodedPaths, path_of_deal: np.ndarray, cents: np.ndarray):
-        presence = np.zeros((coded.count, len(coded.channels)), dtype=bool)
-        presence[coded.path, coded.code] = True
-        self.presence, set_of_deal = np.unique(presence[path_of_deal], axis=0, return_inverse=True)
+        n = len(coded.channels)
+        if n <= MAX_BITS:
+            sets, set_of_deal = np.unique(coded.masks()[path_of_deal], return_inverse=True)
+            self.presence = (sets[:, None] >> np.arange(n)) & 1 == 1
+        else:
+            presence = np.zeros((coded.count, n), dtype=bool)
+            presence[coded.path, coded.code] = True
+            self.presence, set_of_deal = np.unique(presence[path_of_deal], axis=0, return_inverse=True)
         self.set_of_deal = set_of_deal.ravel()
         self.fractions = coded.fractions()
         self.path_of_deal = path_of_deal
@@ -53,8 +59,12 @@ class _WonDeals:
         valued = total > 0
         amounts = weight * self.amounts
         by_set = np.bincount(self.set_of_deal, amounts, len(self.presence))
-        unvalued = np.bincount(self.path_of_deal, np.where(valued[self.set_of_deal], 0.0, amounts), self.fractions.shape[0])
-        return by_set[valued] @ (raw[valued] / total[valued, None]) + self.fractions.T @ unvalued
+        credited = by_set[valued] @ (raw[valued] / total[valued, None])
+        linear = ~valued[self.set_of_deal] & (amounts > 0)  # usually none: skip the big product
+        if linear.any():
+            paths = self.path_of_deal[linear]
+            credited = credited + self.fractions[paths].T @ amounts[linear]
+        return credited
 
 
 def bootstrap_intervals(fit: PathFit, draws: int, seed: int) -> pl.DataFrame:

@@ -131,6 +131,16 @@ class CodedPaths:
         path = steps.get_column("path").to_numpy().astype(np.int64)
         return cls(path, steps.get_column("channel"), len(paths), channels)
 
+    def masks(self) -> np.ndarray:
+        """Each path's channel set as an int64 bitmask (bit i = channels[i]); up to 62 channels."""
+        if len(self.channels) > 62:
+            raise ValueError("channel sets as int64 bitmasks hold at most 62 channels")
+        masks = np.zeros(self.count, dtype=np.int64)
+        if len(self.path):
+            starts = np.flatnonzero(self.first)
+            masks[self.path[starts]] = np.bitwise_or.reduceat(np.left_shift(np.int64(1), self.code), starts)
+        return masks
+
     def fractions(self) -> sp.csr_matrix:
         """(path x channel) share of each path's steps on each channel: linear credit."""
         length = np.bincount(self.path, minlength=self.count)

@@ -45,12 +45,7 @@ class ChannelSets:
         self.channels = coded.channels
         n = len(self.channels)
         if n <= MAX_BITS:
-            masks = np.zeros(coded.count, dtype=np.int64)
-            if len(coded.path):
-                starts = np.flatnonzero(coded.first)
-                bits = np.left_shift(np.int64(1), coded.code)
-                masks[coded.path[starts]] = np.bitwise_or.reduceat(bits, starts)
-            self.sets, self.set_of_path = np.unique(masks, return_inverse=True)
+            self.sets, self.set_of_path = np.unique(coded.masks(), return_inverse=True)
         else:
             members: list[set[int]] = [set() for _ in range(coded.count)]
             for path, code in zip(coded.path.tolist(), coded.code.tolist()):
