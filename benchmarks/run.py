@@ -89,6 +89,34 @@ def models_step(url: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def data_driven_step(url: str) -> dict:
+    """benchmarks/data_driven_step.py on a filled warehouse, in its own process."""
+    script = Path(__file__).with_name("data_driven_step.py")
+    done = subprocess.run([sys.executable, str(script), url], capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def data_driven_table(results: dict[int, dict]) -> str:
+    """Issue 10's criterion: what markov and shapley add, beside the rule-based models step."""
+    lines = [
+        "\nData-driven step (median of 3; `benchmarks/data_driven_step.py`; 100 bootstrap draws): the data_driven "
+        "asset plus the extra credit of markov and shapley in touch_credit, beside the rule-based models' credit:\n\n",
+        "| touches | journey rows | rule-based models step s | data_driven asset s | ten models' credit s | data-driven step s | ratio |\n",
+        "|---|---|---|---|---|---|---|\n",
+    ]
+    for touches, r in results.items():
+        if "error" in r:
+            lines.append(f"| {touches:,} | data_driven_step.py failed: {r['error']} | | | | | |\n")
+            continue
+        lines.append(
+            f"| {touches:,} | {r['journey_rows']:,} | {r['rule_based']:.2f} | {r['data_driven_asset']:.2f} | {r['all_ten']:.2f} "
+            f"| {r['data_driven_step']:.2f} | {r['data_driven_step'] / r['rule_based']:.2f}x |\n"
+        )
+    return "".join(lines)
+
+
 def reconciles(url: str) -> bool:
     engine = sa.create_engine(url)
     try:
@@ -151,7 +179,7 @@ def main() -> int:
     args = parser.parse_args()
     warehouses = args.warehouse or ["duckdb"]
     cli = shutil.which("attribution") or sys.exit("run through `uv run` so the attribution command is on PATH")
-    rows, steps, models = [], {}, {}
+    rows, steps, models, driven = [], {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="attribution-bench-") as temporary:
         scratch = Path(temporary)
         for touches in args.touches:
@@ -175,6 +203,7 @@ def main() -> int:
                         steps[(touches, label)] = step_stats(home)
                 if label == "duckdb" and touches not in models:
                     models[touches] = models_step(url)
+                    driven[touches] = data_driven_step(url)
                 if url.startswith("duckdb:///"):
                     Path(url.removeprefix("duckdb:///")).unlink(missing_ok=True)  # 10M files are large
             shutil.rmtree(data, ignore_errors=True)
@@ -196,6 +225,8 @@ def main() -> int:
         ) + "\n"
     if models:
         table += models_table(models)
+    if driven:
+        table += data_driven_table(driven)
     with RESULTS.open("a") as handle:
         if RESULTS.stat().st_size == 0:
             handle.write("# Benchmark results\n\nAppended by the scripts in this folder; every figure is a measurement.\n")
