@@ -150,10 +150,12 @@ def reset(url: str) -> None:
 
 
 def models_table(models: dict[int, dict]) -> str:
-    """Ours beside the peers, on the same won-deal paths (models_step.py)."""
+    """Ours beside the peers, on the same won-deal paths (models_step.py): ours is
+    every registered model (the data-driven ones learning their values first)."""
+    count = max((len(r["ours"]["models"]) for r in models.values() if "ours" in r), default=0)
     lines = [
         "\nModels step alone (journeys in memory to credit; median of 3; `benchmarks/models_step.py`):\n\n",
-        "| touches | won deals | won-path touches | ours, 5 models s | marketing-attribution-models, 5 models s | ours time / mam time | ChannelAttribution, 3 models s | ours time / CA time |\n",
+        f"| touches | won deals | won-path touches | ours, all {count} models s | marketing-attribution-models, 5 models s | ours time / mam time | ChannelAttribution, 3 models s | ours time / CA time |\n",
         "|---|---|---|---|---|---|---|---|\n",
     ]
     for touches, result in models.items():

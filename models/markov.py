@@ -5,7 +5,8 @@ states, ``(conversion)`` and ``(null)``. Transition probabilities are the
 observed transition counts over their row totals; the probability of
 conversion is the absorption probability of the chain, found by solving
 ``(I - Q) x = r`` (Q: transient-to-transient probabilities, r: transient-to-
-conversion) with a sparse LU factorization. Exact linear algebra instead of
+conversion) by LU factorization (dense up to ``DENSE_LIMIT`` states, sparse
+beyond). Exact linear algebra instead of
 simulating random walks, so the same paths give the same numbers bit for bit
 and no tolerance is spent on sampling noise.
 
