@@ -109,24 +109,16 @@ def shapley(won_paths: pl.LazyFrame, params: AttributionParams) -> pl.LazyFrame:
     return channel_weights(won_paths, _learned(params, "shapley"))
 
 
-def with_amounts(journeys: pl.LazyFrame | pl.DataFrame, opportunities: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
-    """The journeys with each deal's amount_cents on every row (what ``fit`` reads)."""
-    amounts = opportunities.lazy().select("opportunity_id", "amount_cents")
-    return journeys.lazy().join(amounts, on="opportunity_id", how="left").collect()
-
-
 Learner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def learner(paths: pl.Series | CodedPaths, model: str, order: int = 1) -> tuple[list[str], Learner]:
-    """The sorted channels of ``paths`` and a function from per-path (conversions,
-    nulls) to each channel's value: the structure is built once, evaluated often."""
+def learner(paths: CodedPaths, model: str, order: int = 1) -> Learner:
+    """A function from per-path (conversions, nulls) to each channel's value (in
+    ``paths.channels`` order): the structure is built once, evaluated often."""
     if model == "markov":
-        chain = MarkovChain(paths, order)
-        return chain.channels, chain.removal_effects
+        return MarkovChain(paths, order).removal_effects
     if model == "shapley":
-        sets = ChannelSets(paths)
-        return sets.channels, sets.values
+        return ChannelSets(paths).values
     raise ValueError(f"unknown data-driven model {model!r}; known: {list(FITTERS)}")
 
 
@@ -150,24 +142,24 @@ class PathFit:
         self.deals, self.coded = deal_steps(journeys, params.include_open_paths, params.dedupe_paths, opportunities)
         self.converted = self.deals.get_column("converted").to_numpy().astype(float)
         self.channels = self.coded.channels
-        self.learners = {model: learner(self.coded, model, params.markov_order)[1] for model in self.models}
+        self.learners = {model: learner(self.coded, model, params.markov_order) for model in self.models}
 
     def evaluate(self, model: str, weight: np.ndarray) -> np.ndarray:
         """Each channel's value (in ``self.channels`` order) when deal i counts weight[i] times."""
         return self.learners[model](weight * self.converted, weight * (1 - self.converted))
 
-    def won_paths(self) -> tuple[np.ndarray, CodedPaths, np.ndarray, np.ndarray]:
-        """The won deals' whole paths (repeats kept even when the fit removed them), what
-        credit splits: each won deal's row in ``self.deals``, the coded paths, each won
-        deal's path among them, and its value_cents."""
+    def won_paths(self) -> tuple[np.ndarray, CodedPaths, np.ndarray]:
+        """What credit splits: each won deal's row in ``self.deals`` (also its path),
+        every deal's whole path (repeats kept even when the fit removed them), and
+        each won deal's value_cents."""
         won = self.deals.with_row_index("row").filter(pl.col("converted"))
         rows = won.get_column("row").to_numpy().astype(np.int64)
         cents = won.get_column("value_cents").to_numpy()
         if not self.params.dedupe_paths:
-            return rows, self.coded, rows, cents
+            return rows, self.coded, cents
         journeys, opportunities = self._source
         _, full = deal_steps(journeys, self.params.include_open_paths, False, opportunities, self.channels)
-        return rows, full, rows, cents
+        return rows, full, cents
 
     def values(self) -> dict[str, dict[str, float]]:
         ones = np.ones(self.deals.height)

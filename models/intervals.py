@@ -74,8 +74,8 @@ def bootstrap_intervals(fit: PathFit, draws: int, seed: int) -> pl.DataFrame:
     deals = fit.deals.height
     if not deals or draws <= 0 or not fit.models:
         return pl.DataFrame(schema=SCHEMA)
-    won_rows, coded, path_of_won, cents = fit.won_paths()
-    won = _WonDeals(coded, path_of_won, cents)
+    won_rows, coded, cents = fit.won_paths()
+    won = _WonDeals(coded, won_rows, cents)
 
     def credited(model: str, weight: np.ndarray) -> np.ndarray:
         return won.credited(fit.evaluate(model, weight), weight[won_rows])
