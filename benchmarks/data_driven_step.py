@@ -22,37 +22,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # models_step.py beside this file
 
 import polars as pl  # noqa: E402
 
-from attribution_pipeline.io_managers import conform  # noqa: E402
-from attribution_pipeline.tables import JOURNEYS  # noqa: E402
-from attribution_pipeline.warehouse import WarehouseClient  # noqa: E402
 from models.credit import credit_touches  # noqa: E402
 from models.data_driven import FITTERS, fit_values  # noqa: E402
 from models.intervals import learn  # noqa: E402
 from models.params import AttributionParams  # noqa: E402
 from models.registry import MODELS  # noqa: E402
-
-
-REPEAT = 3
-
-
-def seconds(step) -> float:
-    """The median of REPEAT timings (``--repeat``): the machine is noisy."""
-    times = []
-    for _ in range(REPEAT):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from models_step import load, median_seconds  # noqa: E402
 
 
 def main() -> int:
@@ -61,14 +45,7 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=100, help="bootstrap draws (default 100, the run default)")
     parser.add_argument("--repeat", type=int, default=3, help="timings per step; the median is reported (default 3)")
     args = parser.parse_args()
-    global REPEAT
-    REPEAT = args.repeat
-    client = WarehouseClient(args.url)
-    try:
-        journeys = conform(client.read("attribution", "journeys"), JOURNEYS)
-        opportunities = client.read("staging", "opportunities")
-    finally:
-        client.dispose()
+    journeys, opportunities = load(args.url)
     params = AttributionParams()
     rule_based = [name for name in MODELS if name not in FITTERS]
     data_driven = list(FITTERS)
@@ -79,10 +56,10 @@ def main() -> int:
         credit_touches(journeys.lazy(), opportunities.lazy(), replace(params, channel_values=values), models).collect()
 
     credit(every, fit_values(journeys, params, data_driven, opportunities))  # warm-up
-    rule = seconds(lambda: credit(rule_based, {}))
-    fit = seconds(lambda: fitted.update(fit_values(journeys, params, data_driven, opportunities)))
-    asset = seconds(lambda: learn(journeys, opportunities, params, data_driven, args.draws, 0))
-    ten = seconds(lambda: credit(every, fitted))
+    rule = median_seconds(lambda: credit(rule_based, {}), args.repeat)
+    fit = median_seconds(lambda: fitted.update(fit_values(journeys, params, data_driven, opportunities)), args.repeat)
+    asset = median_seconds(lambda: learn(journeys, opportunities, params, data_driven, args.draws, 0), args.repeat)
+    ten = median_seconds(lambda: credit(every, fitted), args.repeat)
     added = asset + ten - rule
     deals = journeys.get_column("opportunity_id").n_unique()
     print(f"{journeys.height:,} journey rows, {deals:,} deals with touches; {pl.__version__=}")

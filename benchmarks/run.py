@@ -80,19 +80,10 @@ def step_stats(home: Path) -> dict[str, tuple[float, float | None]]:
             os.environ["DAGSTER_HOME"] = previous
 
 
-def models_step(url: str) -> dict:
-    """benchmarks/models_step.py on a filled warehouse, in its own process."""
-    script = Path(__file__).with_name("models_step.py")
-    done = subprocess.run([sys.executable, str(script), url], capture_output=True, text=True)
-    if done.returncode != 0:
-        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def data_driven_step(url: str) -> dict:
-    """benchmarks/data_driven_step.py on a filled warehouse, in its own process."""
-    script = Path(__file__).with_name("data_driven_step.py")
-    done = subprocess.run([sys.executable, str(script), url], capture_output=True, text=True)
+def step_script(name: str, url: str) -> dict:
+    """A step script beside this file (models_step.py, data_driven_step.py) on a filled
+    warehouse, in its own process: the JSON object on its last line of output."""
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name(name)), url], capture_output=True, text=True)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -204,8 +195,8 @@ def main() -> int:
                     if not extra:
                         steps[(touches, label)] = step_stats(home)
                 if label == "duckdb" and touches not in models:
-                    models[touches] = models_step(url)
-                    driven[touches] = data_driven_step(url)
+                    models[touches] = step_script("models_step.py", url)
+                    driven[touches] = step_script("data_driven_step.py", url)
                 if url.startswith("duckdb:///"):
                     Path(url.removeprefix("duckdb:///")).unlink(missing_ok=True)  # 10M files are large
             shutil.rmtree(data, ignore_errors=True)
