@@ -19,10 +19,10 @@ from dataclasses import replace
 import numpy as np
 import polars as pl
 
-from models.markov import MarkovChain, removal_effects
-from models.paths import UNKNOWN_CHANNEL, CodedPaths, deal_paths, deal_steps, path_counts
+from models.markov import MarkovChain
+from models.paths import UNKNOWN_CHANNEL, CodedPaths, deal_steps
 from models.params import AttributionParams
-from models.shapley import ChannelSets, shapley_values
+from models.shapley import ChannelSets
 
 FITTERS = ("markov", "shapley")
 
@@ -40,17 +40,8 @@ def fit(
     amount_cents. ``order`` applies to "markov" only; a Shapley value looks at
     channel sets, where neither order nor repeats (``dedupe``) matter.
     """
-    counts = path_counts(deal_paths(journeys_with_amounts, include_open=include_open, dedupe=dedupe))
-    return fit_counts(counts, model, order)
-
-
-def fit_counts(counts: pl.DataFrame, model: str, order: int = 1) -> dict[str, float]:
-    """Channel -> value from path counts (channels, conversions, nulls)."""
-    if model == "markov":
-        return removal_effects(counts, order=order)
-    if model == "shapley":
-        return shapley_values(counts)
-    raise ValueError(f"unknown data-driven model {model!r}; known: {list(FITTERS)}")
+    params = replace(AttributionParams(), markov_order=order, dedupe_paths=dedupe, include_open_paths=include_open)
+    return PathFit(journeys_with_amounts, None, params, [model]).values()[model]
 
 
 def channel_weights(won_paths: pl.LazyFrame, values: dict[str, float]) -> pl.LazyFrame:
@@ -129,7 +120,7 @@ class PathFit:
     structures on bootstrap resamples, by giving each deal a weight. Each deal is
     its own path (identical paths are not merged: counts are whole numbers, so the
     sums of transition counts are exact in any order and the values equal
-    ``fit_counts`` on ``path_counts`` to the last bit).
+    ``removal_effects`` / ``shapley_values`` on ``path_counts``, to the last bit).
     """
 
     def __init__(
@@ -137,7 +128,7 @@ class PathFit:
         params: AttributionParams, models: list[str],
     ):
         self.params = params
-        self.models = [model for model in models if model in FITTERS]
+        self.models = models
         self._source = (journeys, opportunities)
         self.deals, self.coded = deal_steps(journeys, params.include_open_paths, params.dedupe_paths, opportunities)
         self.converted = self.deals.get_column("converted").to_numpy().astype(float)
@@ -173,9 +164,8 @@ def fit_values(
     """Channel values of each data-driven model in ``models``, learned from every deal
     in ``journeys`` (won, lost, and open ones with include_open_paths); amounts from
     ``opportunities``, else from the journeys' own amount_cents."""
-    if not any(model in FITTERS for model in models):
-        return {}
-    return PathFit(journeys, opportunities, params, models).values()
+    wanted = [model for model in models if model in FITTERS]
+    return PathFit(journeys, opportunities, params, wanted).values() if wanted else {}
 
 
 def with_values(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: AttributionParams, models: list[str]) -> AttributionParams:
