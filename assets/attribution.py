@@ -1,15 +1,18 @@
 """attribution.journeys (SPEC 3) and attribution.touch_credit (SPEC 4), partitioned by
 close month: a run computes and replaces the deals converting in its months only."""
 
+import datetime as dt
 from dataclasses import replace
 
 import dagster as dg
 import polars as pl
 
-from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, WarehouseIOManager, table_metadata
+from attribution_pipeline.partitions import covered_window
+from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, table_metadata
 from attribution_pipeline.resources import AttributionSettings
 from attribution_pipeline.tables import CHANNEL_ATTRIBUTION_INTERVALS, CHANNEL_VALUES, JOURNEYS, TOUCH_CREDIT
 from attribution_pipeline.validation import referential_warnings
+from attribution_pipeline.workspace import RunWorkspace, Workspace
 from models.credit import count_excluded, credit_touches
 from models.data_driven import FITTERS, values_frame, values_from_frame
 from models.intervals import learn
@@ -30,32 +33,41 @@ def _in_window(column: str, window: dg.TimeWindow) -> pl.Expr:
     return (pl.col(column) >= window.start) & (pl.col(column) < window.end)
 
 
-def check_months_covered(months: pl.Series, partitions: dg.MonthlyPartitionsDefinition) -> None:
-    """A deal converting outside every partition would never be credited: stop instead."""
-    keys = partitions.get_partition_keys()
-    first = partitions.time_window_for_partition_key(keys[0]).start
-    last = partitions.time_window_for_partition_key(keys[-1]).end
-    outside = months.filter((months < first) | (months >= last))
-    if len(outside):
-        raise dg.Failure(
-            description=(
-                f"{len(outside)} deal(s) convert outside the close-month partitions [{keys[0]}, {keys[-1]}] "
-                f"(earliest {outside.min()}, latest {outside.max()}); set ATTRIBUTION_PARTITION_START earlier"
-            ),
-            allow_retries=False,
-        )
+def check_months_covered(converting: pl.DataFrame, as_of, partitions: dg.MonthlyPartitionsDefinition) -> None:
+    """Staging quarantines closed deals outside the partitions (``closed_at.outside_partitions``);
+    an open deal converts at the as-of time, so only an as-of outside every partition is left
+    to stop the run, with the settings that would fix it."""
+    start, end = covered_window(partitions)
+    months = converting.get_column("conversion_at")
+    outside = months.filter((months < start) | (months >= end))
+    if not len(outside):
+        return
+    last = end - dt.timedelta(days=1)
+    if outside.min() < start:
+        where, advice = "before the first", f"set ATTRIBUTION_PARTITION_START to {outside.min():%Y-%m} or earlier, or --as-of later"
+    else:
+        where, advice = "after the last", f"set --as-of to a time before the end of {last:%Y-%m}"
+    raise dg.Failure(
+        description=(
+            f"{len(outside)} open deal(s) convert at the as-of time {as_of.isoformat() if as_of else None}, {where} "
+            f"close-month partition ({start:%Y-%m} to {last:%Y-%m}); {advice}"
+        ),
+        allow_retries=False,
+    )
 
 
-def every_journey(run_id: str, partitions: dg.MonthlyPartitionsDefinition) -> pl.DataFrame | None:
-    """The journeys of every deal, when this run (in this process) computed every month of
-    them: each deal converts in exactly one month (``check_months_covered``), so the rows
-    are those of ``build_journeys`` over all deals, without matching the touches again."""
-    keys = partitions.get_partition_keys()
-    whole = (partitions.time_window_for_partition_key(keys[0]).start, partitions.time_window_for_partition_key(keys[-1]).end)
-    written = WarehouseIOManager.written_this_run(run_id, ("attribution", "journeys"))
-    if written is None or written[0] is None or (written[0].start, written[0].end) != whole:
+def every_journey(run_workspace: RunWorkspace, converting: pl.DataFrame) -> pl.DataFrame | None:
+    """The journeys of every deal, when this run computed the months of all of them: each
+    deal converts in exactly one month, so the rows are those of ``build_journeys`` over
+    all deals, without matching the touches again."""
+    stored = run_workspace.get(("attribution", "journeys"))
+    if stored is None or stored.window is None:
         return None
-    return written[1]
+    start, end = stored.window
+    months = converting.get_column("conversion_at")
+    if months.len() and ((months < start) | (months >= end)).any():
+        return None
+    return stored.read()
 
 
 def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
@@ -98,7 +110,7 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)  # from all inputs: the same for every month
         # conversion_at: closed_at, or the as-of time for an open deal
         converting = with_conversion_at(opportunities.lazy(), as_of).collect()
-        check_months_covered(converting.get_column("conversion_at"), partitions)
+        check_months_covered(converting, as_of, partitions)
         window = context.partition_time_window
         deals = converting.filter(_in_window("conversion_at", window)).drop("conversion_at")
         frame = build_journeys(touches.lazy(), deals.lazy(), contacts.lazy(), params, as_of).collect()
@@ -150,16 +162,17 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         group_name="attribution",
     )
     def data_driven(
-        context: dg.AssetExecutionContext, settings: AttributionSettings, touches: pl.DataFrame, opportunities: pl.DataFrame,
-        contacts: pl.DataFrame,
+        context: dg.AssetExecutionContext, settings: AttributionSettings, workspace: Workspace, touches: pl.DataFrame,
+        opportunities: pl.DataFrame, contacts: pl.DataFrame,
     ):
         params = settings.params()
         models = [name for name in settings.model_names() if name in FITTERS]  # none: both tables empty
-        every = every_journey(context.run.run_id, partitions) if models else None
+        as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)
+        converting = with_conversion_at(opportunities.lazy(), as_of).collect()
+        every = every_journey(workspace.for_run(context.instance, context.run.run_id), converting) if models else None
         source = "this run's journeys of every month"
         if every is None:  # this run computed some months only: match every deal's touches here
             source = "every deal's touches, matched again (this run computed some months only)" if models else "no deal"
-            as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)
             deals = opportunities if models else opportunities.clear()
             every = build_journeys(touches.lazy(), deals.lazy(), contacts.lazy(), params, as_of).collect()
         values, intervals = learn(every, opportunities, params, models, settings.bootstrap_draws, settings.bootstrap_seed)

@@ -7,14 +7,20 @@ import dagster as dg
 import polars as pl
 
 from attribution_pipeline.contract import CONTRACTS
-from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, table_metadata
-from attribution_pipeline.resources import AttributionSettings, Warehouse
+from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, publish, table_metadata
+from attribution_pipeline.workspace import Workspace
+from attribution_pipeline.resources import AttributionSettings, Warehouse, run_started_at
 from attribution_pipeline.run_log import record_run
 from attribution_pipeline.contract import LEAD_TIMES
 from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, FUNNEL_MONTHLY, LEAD_SLA, LEAD_SLA_COMPLIANCE, PIPELINE_SOURCING, RUNS, STAGE_VELOCITY
 from models import funnel, marts
 
 _CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])
+# The attribution tables a run computes; attribution/runs publishes them together.
+PUBLISHED = (
+    "journeys", "channel_values", "channel_attribution_intervals", "touch_credit", "campaign_attribution",
+    "channel_attribution", "pipeline_sourcing", "funnel_monthly", "lead_sla", "lead_sla_compliance", "stage_velocity",
+)
 _FIRST_TOUCH = dg.AssetIn(key=["staging", "lead_first_touch"])
 
 @dg.asset(
@@ -196,6 +202,14 @@ def resolved_parameters(instance: dg.DagsterInstance, settings: AttributionSetti
     return parameters
 
 
+def plausible_range(params) -> dict:
+    """The bounds staging judged timestamps by (they depend on when the run happened)."""
+    return {
+        "earliest_valid": params.earliest_valid.isoformat(),
+        "latest_valid": params.latest_valid.isoformat() if params.latest_valid else None,
+    }
+
+
 def run_months(tags: dict) -> dict:
     return {
         "first_close_month": tags.get("dagster/asset_partition_range_start", tags.get("dagster/partition")),
@@ -208,11 +222,16 @@ def run_months(tags: dict) -> dict:
     backfill_policy=SINGLE_RUN,
     group_name="marts",
     kinds={"sql"},
-    deps=[campaign_attribution, pipeline_sourcing, funnel_monthly, lead_sla_compliance, stage_velocity, dg.AssetKey(["attribution", "channel_attribution"])],
+    # Every attribution table: this step publishes them (tables.ATTRIBUTION_ASSETS).
+    deps=[dg.AssetKey(["attribution", name]) for name in PUBLISHED],
     metadata=table_metadata(RUNS),
-    description="Appends this run's row to attribution.runs (parameters, status, per-source row accounting) and attribution.run_sources.",
+    description=(
+        "Publishes the run's attribution tables from the run workspace in one transaction (readers see every table of "
+        "the previous run or every table of this one) and, in the same transaction, appends this run's row to "
+        "attribution.runs (parameters, status, per-source row accounting) and attribution.run_sources."
+    ),
 )
-def runs(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: AttributionSettings) -> dg.MaterializeResult:
+def runs(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: AttributionSettings, workspace: Workspace) -> dg.MaterializeResult:
     record = context.instance.get_run_record_by_id(context.run.run_id)
     started = dt.datetime.fromtimestamp(record.start_time, dt.timezone.utc) if record and record.start_time else None
     counts = source_counts(context.instance)
@@ -220,15 +239,27 @@ def runs(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Attr
     warnings = journeys.asset_materialization.metadata.get("referential_warnings") if journeys and journeys.asset_materialization else None
     credit = context.instance.get_latest_materialization_event(dg.AssetKey(["attribution", "touch_credit"]))
     excluded = credit.asset_materialization.metadata.get("excluded_touches") if credit and credit.asset_materialization else None
-    record_run(
+    run_workspace = workspace.for_run(context.instance, context.run.run_id)
+    record = lambda connection: record_run(  # noqa: E731
         warehouse.client,
+        connection=connection,
         run_id=context.run.run_id,
         status="success",
         started_at=started,
         message="all assets materialized",
-        parameters={**resolved_parameters(context.instance, settings), **run_months(context.run.tags)},
+        parameters={
+            **resolved_parameters(context.instance, settings),
+            **run_months(context.run.tags),
+            **plausible_range(settings.params(run_started_at(context))),
+        },
         source_rows=counts,
         warnings=dict(warnings.value) if warnings is not None else {},
         excluded_touches=excluded.value if excluded is not None else None,
     )
-    return dg.MaterializeResult(metadata={"source_rows": dg.MetadataValue.json(counts)})
+    published = publish(warehouse, run_workspace, also=record)
+    context.log.info(f"published {len(published)} table(s) in one transaction: {', '.join(sorted(published)) or 'none'}")
+    run_workspace.remove()
+    workspace.prune(context.instance)
+    return dg.MaterializeResult(
+        metadata={"source_rows": dg.MetadataValue.json(counts), "published_rows": dg.MetadataValue.json(published)}
+    )

@@ -3,12 +3,15 @@
 the rules it broke. Two checks per source: the great-expectations row suite
 (a report, non-blocking) and the quarantined share (blocking)."""
 
+from dataclasses import replace
+
 import dagster as dg
 import polars as pl
 
 from attribution_pipeline.contract import CONTRACTS, CONVERTED_MONEY, LINEAGE, SourceContract, duplicate_stats, stage
 from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY
-from attribution_pipeline.resources import AttributionSettings
+from attribution_pipeline.partitions import covered_window
+from attribution_pipeline.resources import AttributionSettings, run_started_at
 from attribution_pipeline.validation import check_keys, check_rows, merge_outcomes
 from models import funnel
 
@@ -38,7 +41,7 @@ def stage_in_chunks(
     return pl.concat(valid), pl.concat(quarantine), outcomes
 
 
-def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
+def staging_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefinition) -> dg.AssetsDefinition:
     staged_key = dg.AssetKey(["staging", contract.name])
     ins = {"raw": dg.AssetIn(key=["raw", contract.name])}
     if contract.name in CONVERTED_MONEY:
@@ -80,7 +83,9 @@ def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
     )
 
     def _run(context: dg.AssetExecutionContext, settings: AttributionSettings, raw: pl.DataFrame, fx_rates: pl.DataFrame | None):
-        params = settings.params()
+        # The plausible range ends at the run's start plus the tolerance; a closed deal
+        # must close inside the close-month partitions to be credited.
+        params = replace(settings.params(run_started_at(context)), close_months=covered_window(partitions))
         valid, quarantine, outcomes = stage_in_chunks(context, contract, raw, params, fx_rates)
         rows_in, passed, rejected = raw.height, valid.height, quarantine.height
         if rows_in != passed + rejected:  # the contract's promise; never silently drop a row
@@ -139,7 +144,8 @@ def staging_asset(contract: SourceContract) -> dg.AssetsDefinition:
     return decorate(_stage)
 
 
-STAGING_ASSETS = [staging_asset(contract) for contract in CONTRACTS.values()]
+def staging_assets(partitions: dg.MonthlyPartitionsDefinition) -> list[dg.AssetsDefinition]:
+    return [staging_asset(contract, partitions) for contract in CONTRACTS.values()]
 
 
 @dg.asset(

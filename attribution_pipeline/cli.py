@@ -6,6 +6,7 @@ UI's run history too.
 """
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -67,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="ISO-8601 as-of time for open deals (default: latest timestamp in the inputs)")
     run.add_argument("--max-quarantine-share", type=float, default=0.5,
                      help="stop when a larger share of a source's rows is quarantined (default 0.5)")
+    run.add_argument("--earliest-date", default="1990-01-01", metavar="YYYY-MM-DD",
+                     help="timestamps and dates before this are implausible and quarantined (default 1990-01-01)")
+    run.add_argument("--future-tolerance-days", type=float, default=1.0, metavar="D",
+                     help="timestamps and dates later than the run's start plus D days are implausible and quarantined (default 1)")
     run.add_argument("--non-marketing-channels", default="direct,sales_outreach", metavar="C1,C2",
                      help="pipeline_sourcing: channels that are not marketing (default direct,sales_outreach)")
     run.add_argument("--stage-order", default="qualification,discovery,proposal,negotiation,closed_won", metavar="S1,S2",
@@ -142,6 +147,8 @@ def _settings(args: argparse.Namespace) -> dict:
         "reporting_currency": args.reporting_currency,
         "as_of": args.as_of,
         "max_quarantine_share": args.max_quarantine_share,
+        "earliest_date": args.earliest_date,
+        "future_tolerance_days": args.future_tolerance_days,
         "lead_sla_hours": args.lead_sla_hours,
         "stage_order": [stage.strip().lower() for stage in args.stage_order.split(",") if stage.strip()],
         "non_marketing_channels": [c.strip().lower() for c in args.non_marketing_channels.split(",") if c.strip()],
@@ -180,11 +187,18 @@ def _source_tables(pairs: list[str]) -> dict[str, str]:
     return tables
 
 
-def _month_range(args: argparse.Namespace) -> tuple[str, str]:
-    """The partition keys a run covers: one month, a range, or every month (default)."""
-    from attribution_pipeline.partitions import DEFAULT_PARTITION_START, close_months, month_key
+def _partitions():
+    from attribution_pipeline.partitions import DEFAULT_PARTITION_START, close_months
 
-    keys = close_months(os.environ.get("ATTRIBUTION_PARTITION_START", DEFAULT_PARTITION_START)).get_partition_keys()
+    return close_months(os.environ.get("ATTRIBUTION_PARTITION_START", DEFAULT_PARTITION_START))
+
+
+def _month_range(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The partition keys a run covers: one month or a range; None: every month that
+    can hold a deal (found from the source once the options are valid)."""
+    from attribution_pipeline.partitions import month_key
+
+    keys = _partitions().get_partition_keys()
     if args.month and (args.from_month or args.to_month):
         raise ValueError("use either --month or --from/--to")
     if bool(args.from_month) != bool(args.to_month):
@@ -194,13 +208,41 @@ def _month_range(args: argparse.Namespace) -> tuple[str, str]:
     elif args.from_month:
         first, last = month_key(args.from_month), month_key(args.to_month)
     else:
-        return keys[0], keys[-1]
+        return None
     for key in (first, last):
         if key not in keys:
             raise ValueError(f"month {key[:7]} is not a close-month partition ({keys[0][:7]} to {keys[-1][:7]}; ATTRIBUTION_PARTITION_START moves the start)")
     if first > last:
         raise ValueError(f"--from {first[:7]} is after --to {last[:7]}")
     return first, last
+
+
+def _check_as_of(settings: dict) -> None:
+    """An explicit as-of ends open deals' windows: outside the partitions they could never be credited."""
+    from attribution_pipeline.partitions import covered_window
+    from attribution_pipeline.resources import parse_as_of
+
+    as_of = parse_as_of(settings["as_of"])
+    start, end = covered_window(_partitions())
+    if as_of is not None and not start <= as_of < end:
+        raise ValueError(
+            f"--as-of {settings['as_of']} is outside the close-month partitions ({start:%Y-%m} to the end of "
+            f"{end - dt.timedelta(days=1):%Y-%m}); choose an as-of inside them"
+            + (" or set ATTRIBUTION_PARTITION_START earlier" if as_of < start else "")
+        )
+
+
+def _months_holding_deals(source: str, tables: dict[str, str], settings: dict, warehouse: str) -> tuple[str, str]:
+    from attribution_pipeline.deal_months import months_holding_deals
+    from attribution_pipeline.resources import LandingSource, parse_as_of
+
+    from attribution_pipeline.warehouse import WarehouseClient
+
+    client = WarehouseClient(warehouse)
+    try:
+        return months_holding_deals(LandingSource(location=source, tables=tables), _partitions(), parse_as_of(settings["as_of"]), client)
+    finally:
+        client.dispose()
 
 
 def failure_message(result) -> str:
@@ -296,7 +338,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
         tables = _source_tables(args.source_table)
-        first_month, last_month = _month_range(args)
+        months = _month_range(args)
+        _check_as_of(settings)
     except ValueError as error:
         return _fail(str(error), EXIT_USAGE)
     if args.parallel < 1:
@@ -310,6 +353,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
     source = args.source if "://" in args.source else str(Path(args.source).resolve())
     if "://" not in args.source and not Path(source).is_dir():
         return _fail(f"source folder {args.source} does not exist (write one with `attribution sample-data --out {args.source}`)", EXIT_USAGE)
+    if months is None:
+        months = _months_holding_deals(source, tables, settings, args.warehouse)
+    first_month, last_month = months
     _dagster_home()
     os.environ["ATTRIBUTION_SOURCE"] = source
     os.environ["ATTRIBUTION_WAREHOUSE_URL"] = args.warehouse
@@ -376,10 +422,11 @@ class _Outcome:
         if self.stages:
             done = [stage.label for stage in self.stages if stage.success and stage.label.startswith("months")]
             return f"already replaced: {', '.join(done)} (other months untouched)" if done else "previous output tables are untouched"
-        replaced = sorted(
-            {e.asset_key.to_user_string() for e in self.result.all_events if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.path[0] == "attribution"}
+        published = any(
+            e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.path == ["attribution", "runs"] for e in self.result.all_events
         )
-        return f"already replaced in this run: {', '.join(replaced)}" if replaced else "previous output tables are untouched"
+        # The attribution tables are published together by attribution/runs (io_managers.publish).
+        return "this run's attribution tables were already published" if published else "previous output tables are untouched"
 
 
 def sample_data(args: argparse.Namespace) -> int:

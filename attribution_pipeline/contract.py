@@ -73,8 +73,53 @@ def _unparseable(column: str, parsed: pl.Expr, rule: str, what: str) -> Check:
     )
 
 
-def _timestamp_checks(column: str, parsed: pl.Expr) -> list[Check]:
-    return [_unparseable(column, parsed, "invalid_timestamp", "an ISO-8601 timestamp or date")]
+def _timestamp_checks(column: str, parsed: pl.Expr, params: AttributionParams) -> list[Check]:
+    return [_unparseable(column, parsed, "invalid_timestamp", "an ISO-8601 timestamp or date"), _plausible(column, parsed, params)]
+
+
+def _date_checks(column: str, parsed: pl.Expr, params: AttributionParams) -> list[Check]:
+    return [_unparseable(column, parsed, "invalid_date", "an ISO-8601 date"), _plausible(column, parsed, params, date=True)]
+
+
+def plausible_bounds(params: AttributionParams, date: bool = False) -> tuple:
+    """[earliest, latest] of SPEC 1's plausible range, as datetimes (or dates); latest None: unbounded."""
+    earliest, latest = params.earliest_valid, params.latest_valid
+    return (earliest.date(), latest.date() if latest else None) if date else (earliest, latest)
+
+
+def _plausible(column: str, parsed: pl.Expr, params: AttributionParams, date: bool = False) -> Check:
+    """SPEC 1: a value before the earliest date or after the run's time plus the
+    tolerance is implausible (a mistyped year), so no single row moves the as-of."""
+    earliest, latest = plausible_bounds(params, date)
+    dtype = pl.Date if date else pl.Datetime("us", "UTC")
+    early = parsed < pl.lit(earliest, dtype)
+    late = parsed > pl.lit(latest, dtype) if latest is not None else pl.lit(False)
+    shown = (lambda value: value.isoformat()) if date else (lambda value: value.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    reason = pl.when(early).then(pl.lit(f" is before the earliest plausible {'date' if date else 'time'} {shown(earliest)} (--earliest-date)"))
+    if latest is not None:
+        reason = reason.otherwise(pl.lit(
+            f" is after the latest plausible {'date' if date else 'time'} {shown(latest)}: the run's start plus "
+            "--future-tolerance-days (fix the value at the source, or raise the tolerance if such dates are real)"
+        ))
+    return Check(f"{column}.out_of_range", early | late, pl.concat_str(pl.lit(f"{column} "), _quoted(column), reason))
+
+
+def _within_partitions(params: AttributionParams, closed: pl.Expr, is_closed: pl.Expr) -> list[Check]:
+    """A closed deal converts at closed_at: outside the close-month partitions it would
+    never be credited, so it is quarantined with advice that works (the partition start)."""
+    if params.close_months is None:
+        return []
+    start, end = params.close_months
+    before = closed < pl.lit(start, pl.Datetime("us", "UTC"))
+    after = closed >= pl.lit(end, pl.Datetime("us", "UTC"))
+    reason = pl.when(before).then(pl.lit(
+        f" is before the first close-month partition {start:%Y-%m}: set ATTRIBUTION_PARTITION_START to "
+        "that month or earlier to credit this deal"
+    )).otherwise(pl.lit(f" is after the last close-month partition {end:%Y-%m} (exclusive): it lies in the future"))
+    return [Check(
+        "closed_at.outside_partitions", is_closed & (before | after),
+        pl.concat_str(pl.lit("closed_at "), _quoted("closed_at"), reason),
+    )]
 
 
 def _money_checks(column: str, problem: pl.Expr) -> list[Check]:
@@ -150,7 +195,7 @@ def _touches(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]
         "utm_term": _text("utm_term"),
         "touch_type": _text("touch_type"),
     }
-    checks = [_required("touch_id"), _required("occurred_at"), *_timestamp_checks("occurred_at", occurred)]
+    checks = [_required("touch_id"), _required("occurred_at"), *_timestamp_checks("occurred_at", occurred, params)]
     return columns, checks
 
 
@@ -173,8 +218,8 @@ def _campaigns(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Chec
         _required("campaign_name"),
         _required("channel"),
         _required("start_date"),
-        _unparseable("start_date", start, "invalid_date", "an ISO-8601 date"),
-        _unparseable("end_date", end, "invalid_date", "an ISO-8601 date"),
+        *_date_checks("start_date", start, params),
+        *_date_checks("end_date", end, params),
         Check("end_date.before_start", end < start, pl.lit("end_date is before start_date")),
         *_money_checks("cost", cost.problem),
         *currency_checks,
@@ -210,8 +255,8 @@ def _opportunities(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[
             pl.concat_str(pl.lit("account_domain "), _quoted("account_domain"), pl.lit(" has no domain left after normalization")),
         ),
         _required("created_at"),
-        *_timestamp_checks("created_at", created),
-        *_timestamp_checks("closed_at", closed),
+        *_timestamp_checks("created_at", created, params),
+        *_timestamp_checks("closed_at", closed, params),
         _required("stage"),
         *closed_checks,
         *won_checks,
@@ -222,6 +267,7 @@ def _opportunities(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[
             pl.lit("closed_at is required when is_closed is true"),
         ),
         Check("closed_at.before_created", closed < created, pl.lit("closed_at is before created_at")),
+        *_within_partitions(params, closed, is_closed),
         _required("amount"),
         *_money_checks("amount", amount.problem),
         *currency_checks,
@@ -255,7 +301,7 @@ def _leads(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
         "converted_opportunity_id": _text("converted_opportunity_id"),
     }
     checks = [_required("lead_id"), _required("created_at")]
-    checks += [check for column in LEAD_TIMES for check in _timestamp_checks(column, times[column])]
+    checks += [check for column in LEAD_TIMES for check in _timestamp_checks(column, times[column], params)]
     checks += [
         Check(f"{later}.before_{earlier}", times[later] < times[earlier], pl.lit(f"{later} is before {earlier}"))
         for later, earlier in LEAD_STAGE_ORDER
@@ -266,7 +312,7 @@ def _leads(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
 def _stage_history(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
     entered = parse_timestamp(_text("entered_at")).value
     columns = {"opportunity_id": _text("opportunity_id"), "stage": _text("stage").str.to_lowercase(), "entered_at": entered}
-    checks = [_required("opportunity_id"), _required("stage"), _required("entered_at"), *_timestamp_checks("entered_at", entered)]
+    checks = [_required("opportunity_id"), _required("stage"), _required("entered_at"), *_timestamp_checks("entered_at", entered, params)]
     return columns, checks
 
 
@@ -297,7 +343,7 @@ def _fx_rates(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check
             pl.concat_str(pl.lit("currency "), _quoted("currency"), pl.lit(" is not an ISO 4217 code")),
         ),
         _required("rate_date"),
-        _unparseable("rate_date", rate_date, "invalid_date", "an ISO-8601 date"),
+        *_date_checks("rate_date", rate_date, params),
         _required("rate_to_reporting"),
         Check(
             "rate_to_reporting.invalid_rate",

@@ -19,6 +19,7 @@ from attribution_pipeline.partitions import DEFAULT_PARTITION_START, close_month
 from attribution_pipeline.io_managers import WarehouseIOManager
 from attribution_pipeline.progress import progress_logger
 from attribution_pipeline.resources import AttributionSettings, LandingSource, Warehouse
+from attribution_pipeline.workspace import Workspace
 
 ALL_ASSETS_JOB = "attribution_job"
 # Runs carrying this tag are limited by dagster.yaml's run queue: one at a time
@@ -32,9 +33,10 @@ def build_definitions(
     partition_start: str = DEFAULT_PARTITION_START,
 ) -> dg.Definitions:
     warehouse = Warehouse(url=dg.EnvVar("ATTRIBUTION_WAREHOUSE_URL"))
+    workspace = Workspace()
     partitions = close_months(partition_start)
     modules = [ingest, staging, marts, report]
-    partitioned = [*attribution.attribution_assets(partitions), marts.channel_asset(partitions)]
+    partitioned = [*attribution.attribution_assets(partitions), marts.channel_asset(partitions), *staging.staging_assets(partitions)]
     job = dg.define_asset_job(
         ALL_ASSETS_JOB,
         selection=dg.AssetSelection.all(),
@@ -47,13 +49,13 @@ def build_definitions(
         jobs=[job],
         schedules=[daily_schedule(ALL_ASSETS_JOB, schedule_cron, schedule_timezone)],
         sensors=[landing_sensor(ALL_ASSETS_JOB)],
-        # One process: DuckDB allows one writer per file, and steps hand frames to
-        # each other in memory instead of reading back what was just written.
+        # One process: DuckDB allows one writer per file.
         executor=dg.in_process_executor,
         loggers={"progress": progress_logger},
         resources={
             "warehouse": warehouse,
-            "io_manager": WarehouseIOManager(warehouse=warehouse),
+            "io_manager": WarehouseIOManager(warehouse=warehouse, workspace=workspace),
+            "workspace": workspace,
             "source": LandingSource(location=dg.EnvVar("ATTRIBUTION_SOURCE")),
             "settings": AttributionSettings(),
         },

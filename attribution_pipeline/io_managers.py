@@ -1,12 +1,19 @@
-"""Stores each asset's frame as a warehouse table named by its key (``schema/name``).
+"""Each asset's frame goes to the run workspace (``workspace.py``) and from there
+to the warehouse table named by its key (``schema/name``).
 
-Declared tables (``tables.py``) keep their DDL and are replaced row-wise in
-one transaction; raw and staging tables follow their frames. Within one
-process the frame just written is handed to downstream assets directly, so a
-10M-row table is not read back from the warehouse it was just written to.
+Steps read their inputs from the workspace of the run that wrote them, whatever
+process computed them, and from the warehouse when that run's workspace does not
+have them (an asset this run did not compute). raw, staging and quarantine
+tables are written as each step finishes (a failed run leaves what it read, for
+inspection). The public ``attribution`` tables are published together by
+``attribution/runs`` at the end of the run, in one transaction, so a run that
+fails replaces none of them and a reader never sees tables from two runs; a run
+whose selection leaves ``attribution/runs`` out replaces each table when its step
+finishes instead.
 """
 
 
+import datetime as dt
 import resource
 import warnings
 
@@ -16,8 +23,9 @@ import sqlalchemy as sa
 
 from attribution_pipeline.docs import type_name
 from attribution_pipeline.resources import Warehouse
-from attribution_pipeline.tables import METADATA, MONEY_COLUMNS, PARTITION_COLUMNS, QUARANTINE, quarantine_table
+from attribution_pipeline.tables import ATTRIBUTION, METADATA, PARTITION_COLUMNS, QUARANTINE, cents_columns, quarantine_table
 from attribution_pipeline.warehouse import TableSchemaMismatch
+from attribution_pipeline.workspace import RunWorkspace, Stored, Workspace
 
 # Writing steps are retried: a dropped connection or a warehouse briefly held by
 # another run is transient, and every write is an idempotent replace.
@@ -29,17 +37,8 @@ SINGLE_RUN = dg.BackfillPolicy.single_run()
 # import; the policy is deliberate, so keep that notice out of every CLI run.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
-# Frames dropped from the in-run cache once all their consumers have them, so the
-# largest frames (raw text, every staged touch) do not live to the end of the run:
-# a raw source is read by its source_is_usable check and its staging step, staged
-# touches by journeys, lead_first_touch and the data-driven fit. A retried consumer
-# reads them back from the warehouse.
-CONSUMERS = {("raw",): 2, ("staging", "touches"): 3}
-
-
-def consumers(path: tuple[str, ...]) -> int | None:
-    """How many steps load this asset in a full run; None: keep it for the whole run."""
-    return CONSUMERS.get(path[-2:], CONSUMERS.get(path[-2:-1]))
+# The asset that publishes a run's attribution tables as one set.
+PUBLISHER = dg.AssetKey([ATTRIBUTION, "runs"])
 
 _POLARS_TYPES = {
     sa.Text: pl.String,
@@ -76,10 +75,16 @@ def declared_table(schema: str, name: str) -> sa.Table | None:
     return METADATA.tables.get(f"{schema}.{name}")
 
 
+def engine_columns(table: sa.Table) -> list[str]:
+    """A declared table's columns as the engine names them (money as integer cents)."""
+    money = cents_columns(table)
+    return [money.get(column.name, column.name) for column in table.columns]
+
+
 def conform(frame: pl.DataFrame, table: sa.Table) -> pl.DataFrame:
     """A declared table read back from any dialect, in the types the engine uses
     (money back to integer cents, exactly)."""
-    money = {public: cents for cents, public in MONEY_COLUMNS.items()}
+    money = cents_columns(table)
     columns = []
     for column in table.columns:
         if column.name in money:
@@ -93,44 +98,44 @@ def conform(frame: pl.DataFrame, table: sa.Table) -> pl.DataFrame:
     return frame.select(columns)
 
 
+def publishes_at_end(run: dg.DagsterRun) -> bool:
+    """A run that includes attribution/runs publishes its attribution tables there, together."""
+    return run.asset_selection is None or PUBLISHER in run.asset_selection
+
+
+def publish(warehouse: Warehouse, workspace: RunWorkspace, also=None) -> dict[str, int]:
+    """Every attribution table in the workspace to the warehouse, in one transaction
+    (``also(connection)`` joins it); partitioned tables replace exactly their months."""
+    items = [(METADATA.tables[f"{ATTRIBUTION}.{stored.path[1]}"], stored) for stored in workspace.stored(ATTRIBUTION)]
+    return warehouse.client.publish([(table, stored, PARTITION_COLUMNS.get(table.fullname)) for table, stored in items], also)
+
+
 class WarehouseIOManager(dg.ConfigurableIOManager):
-    """Polars frames in and out of the warehouse, one table per asset key."""
+    """Polars frames through the run workspace into the warehouse, one table per asset key."""
 
     warehouse: dg.ResourceDependency[Warehouse]
-
-    # The frames this run wrote, by asset path, with the partition window they cover.
-    _frames: dict[tuple[str, ...], tuple[object, pl.DataFrame]] = {}
-    _frames_run: list[str] = []
-    _loads: dict[tuple[str, ...], int] = {}
-
-    def _remember(self, run_id: str, path: tuple[str, ...], window, frame: pl.DataFrame) -> None:
-        if self._frames_run != [run_id]:  # keep only the current run's frames
-            WarehouseIOManager._frames = {}
-            WarehouseIOManager._loads = {}
-            WarehouseIOManager._frames_run = [run_id]
-        WarehouseIOManager._frames[path] = (window, frame)
-
-    @classmethod
-    def written_this_run(cls, run_id: str, path: tuple[str, ...]) -> tuple[object, pl.DataFrame] | None:
-        """(partition window or None, frame) of an asset this run wrote in this process, if held."""
-        return cls._frames.get(path) if cls._frames_run == [run_id] else None
+    workspace: dg.ResourceDependency[Workspace]
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
-        schema, name = context.asset_key.path[-2:]
+        path = tuple(context.asset_key.path)
+        schema, name = path[-2:]
         table = declared_table(schema, name)
         window = None
+        if context.has_asset_partitions:
+            time_window = context.asset_partitions_time_window
+            window = (time_window.start, time_window.end)
+            check_within(obj, table, window)
+        step = context.step_context
+        stored = self.workspace.for_run(step.instance, context.run_id).write(path, obj, window)
         try:
-            if context.has_asset_partitions:  # replace exactly this run's months
-                window = context.asset_partitions_time_window
-                column = PARTITION_COLUMNS[f"{schema}.{name}"]
-                rows = self.warehouse.client.replace_window(table, obj, column, window.start, window.end)
-            elif table is not None:
-                rows = self.warehouse.client.replace(table, obj)
+            if schema != ATTRIBUTION:  # raw, staging, quarantine: now
+                rows = self.warehouse.client.replace(table, obj) if table is not None else self.warehouse.client.replace_shaped(schema, name, obj)
+            elif not publishes_at_end(step.dagster_run):  # this run has no publishing step: now, on its own
+                rows = self.warehouse.client.publish([(table, stored, PARTITION_COLUMNS.get(table.fullname))])[table.fullname]
             else:
-                rows = self.warehouse.client.replace_shaped(schema, name, obj)
+                rows = stored.rows
         except TableSchemaMismatch as error:  # a table of another version: retrying cannot help
             raise dg.Failure(description=str(error), allow_retries=False) from error
-        self._remember(context.run_id, tuple(context.asset_key.path), window, obj)
         context.add_output_metadata(
             {
                 # The process's peak so far (it only grows): the step that raises it is the one to slim.
@@ -143,19 +148,51 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         path = tuple(context.asset_key.path)
-        window = context.asset_partitions_time_window if context.has_asset_partitions else None
-        upstream_run = context.upstream_output.run_id if context.upstream_output else None
-        if upstream_run and self._frames_run == [upstream_run] and path in self._frames:
-            cached_window, frame = self._frames[path]
-            if cached_window == window:  # the same months this run just wrote
-                loads = WarehouseIOManager._loads[path] = WarehouseIOManager._loads.get(path, 0) + 1
-                if loads == consumers(path):
-                    del WarehouseIOManager._frames[path]
-                return frame
         schema, name = path[-2:]
         table = declared_table(schema, name)
-        if window is not None:  # a range of months: read those rows only
-            bounds = (table, PARTITION_COLUMNS[f"{schema}.{name}"], window.start, window.end)
-            return conform(self.warehouse.client.read(schema, name, bounds), table)
+        wanted = None
+        if context.has_asset_partitions:
+            time_window = context.asset_partitions_time_window
+            wanted = (time_window.start, time_window.end)
+        upstream_run = context.upstream_output.run_id if context.upstream_output else None
+        stored = self.workspace.for_run(context.instance, upstream_run).get(path) if upstream_run else None
+        if stored is None:
+            return self._from_warehouse(schema, name, table, wanted)
+        frame = stored.read().select(engine_columns(table)) if table is not None else stored.read()
+        if wanted is None or stored.window is None or stored.window == wanted:
+            return frame
+        column = PARTITION_COLUMNS[f"{schema}.{name}"]
+        inside = frame.filter(in_window(frame, column, wanted))
+        if covers(stored.window, wanted):
+            return inside
+        # The months this run did not compute are the warehouse's (published by earlier runs).
+        if not self.warehouse.client.has_table(schema, name):  # nothing published before this run
+            return inside
+        rest = self._from_warehouse(schema, name, table, wanted, outside=stored.window)
+        return pl.concat([inside, rest.select(inside.columns)], how="vertical_relaxed")
+
+    def _from_warehouse(self, schema, name, table, wanted, outside=None) -> pl.DataFrame:
+        if wanted is not None:  # a range of months: read those rows only
+            bounds = (table, PARTITION_COLUMNS[f"{schema}.{name}"], wanted[0], wanted[1])
+            return conform(self.warehouse.client.read(schema, name, bounds, outside=outside), table)
         frame = self.warehouse.client.read(schema, name)
         return conform(frame, table) if table is not None else frame
+
+
+def covers(outer: tuple[dt.datetime, dt.datetime], inner: tuple[dt.datetime, dt.datetime]) -> bool:
+    return outer[0] <= inner[0] and inner[1] <= outer[1]
+
+
+def in_window(frame: pl.DataFrame, column: str, window: tuple[dt.datetime, dt.datetime]) -> pl.Expr:
+    start, end = window
+    if frame.schema[column] == pl.Date:
+        start, end = start.date(), end.date()
+    return (pl.col(column) >= start) & (pl.col(column) < end)
+
+
+def check_within(frame: pl.DataFrame, table: sa.Table, window: tuple[dt.datetime, dt.datetime]) -> None:
+    """A partitioned table replaces exactly its months: a row outside them is a bug upstream."""
+    column = PARTITION_COLUMNS[table.fullname]
+    outside = frame.filter(~in_window(frame, column, window)).height if frame.height else 0
+    if outside:
+        raise ValueError(f"{outside} rows of {table.fullname} fall outside the partition window [{window[0]}, {window[1]})")

@@ -11,7 +11,9 @@ import datetime as dt
 
 import dagster as dg
 
-DEFAULT_PARTITION_START = "2020-01-01"
+# Early enough for any realistic CRM history; a run only covers the months from
+# its earliest deal on (``attribution run``), so an early start costs nothing.
+DEFAULT_PARTITION_START = "2000-01-01"
 
 
 def close_months(start: str = DEFAULT_PARTITION_START) -> dg.MonthlyPartitionsDefinition:
@@ -33,3 +35,9 @@ def window_of(keys: tuple[str, str]) -> tuple[dt.datetime, dt.datetime]:
     last = dt.datetime.strptime(keys[1], "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
     end = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return start, end
+
+
+def covered_window(partitions: dg.MonthlyPartitionsDefinition) -> tuple[dt.datetime, dt.datetime]:
+    """[start of the first partition, end of the last) in UTC: the months a deal can convert in."""
+    keys = partitions.get_partition_keys()
+    return partitions.time_window_for_partition_key(keys[0]).start, partitions.time_window_for_partition_key(keys[-1]).end

@@ -101,6 +101,13 @@ class AttributionSettings(dg.ConfigurableResource):
         description="Domains never derived from an e-mail as an account domain",
     )
     max_quarantine_share: float = Field(default=0.5, description="A source with a larger share of rows quarantined stops the run")
+    earliest_date: str = Field(
+        default="1990-01-01", description="A timestamp or date before this ISO-8601 date is implausible and quarantined (`<column>.out_of_range`)"
+    )
+    future_tolerance_days: float = Field(
+        default=1.0,
+        description="A timestamp or date later than the run's start plus this many days is implausible and quarantined (`<column>.out_of_range`)",
+    )
     stage_order: list[str] = Field(
         default_factory=lambda: list(DEFAULT_STAGE_ORDER),
         description="stage_velocity: opportunity stages in order; conversion is to the next one",
@@ -141,8 +148,14 @@ class AttributionSettings(dg.ConfigurableResource):
     )
     bootstrap_seed: int = Field(default=0, description="channel_attribution_intervals: seed of the draws (same seed, same intervals)")
 
-    def params(self) -> AttributionParams:
+    def params(self, now: dt.datetime | None = None) -> AttributionParams:
+        """The engine's parameters; ``now`` (the run's start) bounds the plausible range
+        of timestamps: without it there is no upper bound."""
+        if not self.future_tolerance_days >= 0:
+            raise ValueError(f"future_tolerance_days must be >= 0, got {self.future_tolerance_days}")
         return AttributionParams(
+            earliest_valid=parse_earliest(self.earliest_date),
+            latest_valid=now.astimezone(dt.timezone.utc) + dt.timedelta(days=self.future_tolerance_days) if now else None,
             lookback_days=self.lookback_days,
             half_life_days=self.half_life_days,
             position_weights=PositionWeights.of(self.position_first, self.position_middle, self.position_last),
@@ -174,6 +187,22 @@ def milestone_weights(model: str, values: list[float], names: tuple[str, ...]) -
         raise ValueError(f"{model} weights need {len(names)} numbers ({', '.join(names)}), got {len(values)}")
     shares = dict(zip(names, values)) | ({"closed": 0} if "closed" not in names else {})
     return MilestoneWeights.of(**shares, model=model)
+
+
+def parse_earliest(text: str) -> dt.datetime:
+    """The earliest plausible date, as 00:00 UTC of that day."""
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"earliest_date {text!r} is not an ISO-8601 date (YYYY-MM-DD)") from None
+    return dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+
+
+def run_started_at(context: dg.AssetExecutionContext) -> dt.datetime:
+    """When the run was created: the same wall-clock time for every step of a run, in
+    any process, so the plausible range of timestamps is the same for every source."""
+    record = context.instance.get_run_record_by_id(context.run.run_id)
+    return record.create_timestamp.astimezone(dt.timezone.utc) if record else dt.datetime.now(dt.timezone.utc)
 
 
 def parse_as_of(text: str | None) -> dt.datetime | None:

@@ -26,7 +26,10 @@ def record_run(
     source_rows: dict[str, dict],
     warnings: dict[str, int] | None = None,
     excluded_touches: int | None = None,
+    connection: sa.Connection | None = None,
 ) -> None:
+    """Appends the run's rows; inside ``connection``'s transaction when given (the
+    publishing step records the run in the transaction that publishes its tables)."""
     finished_at = dt.datetime.now(dt.timezone.utc)
     run = pl.DataFrame(
         {
@@ -60,9 +63,16 @@ def record_run(
         ],
         schema={"run_id": pl.String, "source": pl.String, "files": pl.String, "rows_in": pl.Int64, "rows_passed": pl.Int64, "rows_quarantined": pl.Int64},
     )
-    with client.transaction() as conn:
-        for table in (RUNS, RUN_SOURCES):
-            client.ensure_table(table, conn)
-            conn.execute(sa.delete(table).where(table.c.run_id == run_id))
-        client.append(RUNS, run, conn)
-        client.append(RUN_SOURCES, sources, conn)
+    if connection is None:
+        with client.transaction() as conn:
+            _append(client, conn, run_id, run, sources)
+    else:
+        _append(client, connection, run_id, run, sources)
+
+
+def _append(client: WarehouseClient, conn: sa.Connection, run_id: str, run: pl.DataFrame, sources: pl.DataFrame) -> None:
+    for table in (RUNS, RUN_SOURCES):
+        client.ensure_table(table, conn)
+        conn.execute(sa.delete(table).where(table.c.run_id == run_id))
+    client.append(RUNS, run, conn)
+    client.append(RUN_SOURCES, sources, conn)

@@ -280,3 +280,13 @@ PARTITION_COLUMNS = {
     "attribution.touch_credit": "closed_at",
     "attribution.channel_attribution": "close_month",
 }
+
+
+def cents_columns(table: sa.Table) -> dict[str, str]:
+    """The table's money columns (Numeric(18, 2)) -> the frame column holding them in integer cents."""
+    money = {public: cents for cents, public in MONEY_COLUMNS.items()}
+    return {
+        column.name: money[column.name]
+        for column in table.columns
+        if column.name in money and isinstance(column.type, sa.Numeric) and not isinstance(column.type, sa.Float)
+    }

@@ -17,13 +17,14 @@ processes that validate nothing (a parallel backfill's month workers) skip it.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-from attribution_pipeline.contract import ISO_4217, LEAD_STAGE_ORDER, LEAD_TIMES, LINEAGE, SOURCE_ROW, SourceContract
+from attribution_pipeline.contract import ISO_4217, LEAD_STAGE_ORDER, LEAD_TIMES, LINEAGE, SOURCE_ROW, SourceContract, plausible_bounds
 from attribution_pipeline.normalize import trimmed
 from models.params import AttributionParams
 
@@ -98,9 +99,11 @@ def row_expectations(contract: SourceContract, params: AttributionParams) -> lis
     for column in TIMESTAMP_COLUMNS.get(name, []):
         expectations.append(Expectation(f"{column}.invalid_timestamp", gxe.ExpectColumnValuesToNotBeNull(
             column=f"{column}__parsed", row_condition=_present(column))))
+        expectations.append(_plausible(column, params, date=False))
     for column in DATE_COLUMNS.get(name, []):
         expectations.append(Expectation(f"{column}.invalid_date", gxe.ExpectColumnValuesToNotBeNull(
             column=f"{column}__parsed", row_condition=_present(column))))
+        expectations.append(_plausible(column, params, date=True))
     if name in ("opportunities", "campaigns"):
         money = "amount" if name == "opportunities" else "cost"
         expectations.append(Expectation(f"{money}.money", gxe.ExpectColumnValuesToMatchRegex(column=money, regex=MONEY_TEXT), mirrors_quarantine=False))
@@ -122,6 +125,11 @@ def row_expectations(contract: SourceContract, params: AttributionParams) -> lis
             Expectation("closed_at.required_when_closed", gxe.ExpectColumnValuesToNotBeNull(
                 column="closed_at", row_condition=Column("is_closed__parsed") == True)),  # noqa: E712 (a GX condition)
         ]
+        if params.close_months is not None:  # a closed deal outside the close-month partitions
+            start, end = params.close_months
+            expectations.append(Expectation("closed_at.outside_partitions", gxe.ExpectColumnValuesToBeBetween(
+                column="closed_at__parsed", min_value=start, max_value=end - dt.timedelta(microseconds=1),
+                row_condition=Column("is_closed__parsed") == True)))  # noqa: E712 (a GX condition)
     if name == "leads":
         expectations += [
             Expectation(f"{later}.before_{earlier}", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
@@ -131,6 +139,17 @@ def row_expectations(contract: SourceContract, params: AttributionParams) -> lis
     if name == "fx_rates":
         expectations.append(Expectation("currency.invalid_currency", gxe.ExpectColumnValuesToBeInSet(column="currency__parsed", value_set=ISO_4217)))
     return expectations
+
+
+def _plausible(column: str, params: AttributionParams, date: bool) -> Expectation:
+    """SPEC 1's plausible range of a timestamp or date column (contract.plausible_bounds)."""
+    import great_expectations.expectations as gxe
+
+    earliest, latest = plausible_bounds(params, date)
+    if date:  # pandas holds a polars Date as a naive datetime64: compare at midnight
+        earliest, latest = (dt.datetime.combine(day, dt.time()) if day else None for day in (earliest, latest))
+    return Expectation(f"{column}.out_of_range", gxe.ExpectColumnValuesToBeBetween(
+        column=f"{column}__parsed", min_value=earliest, max_value=latest))
 
 
 def _sample(frame, kwargs: dict, detail: dict) -> list[str]:
@@ -172,9 +191,8 @@ def _validate(name: str, frame: pl.DataFrame, expectations: list[Expectation]) -
     # GX does not return results in suite order: match them by the index in meta.
     for item in sorted(result.results, key=lambda item: item.expectation_config.meta["index"]):
         expectation = expectations[item.expectation_config.meta["index"]]
-        error = (item.exception_info or {}).get("exception_message") if isinstance(item.exception_info, dict) else None
-        if error or (item.exception_info or {}).get("raised_exception"):
-            raise RuntimeError(f"great-expectations could not evaluate {expectation.rule} on {name}: {error or item.exception_info}")
+        if error := _exception(item.exception_info):
+            raise RuntimeError(f"great-expectations could not evaluate {expectation.rule} on {name}: {error}")
         kwargs = item.expectation_config.kwargs
         detail = item.result or {}
         outcomes.append(Outcome(
@@ -187,6 +205,16 @@ def _validate(name: str, frame: pl.DataFrame, expectations: list[Expectation]) -
             sample=_sample(pandas_frame, kwargs, detail),
         ))
     return outcomes
+
+
+def _exception(info) -> str | None:
+    """GX reports an expectation it could not evaluate in ``exception_info``, either
+    directly or keyed by metric; never let that pass as a failed expectation."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception") or info.get("exception_message"):
+        return str(info.get("exception_message") or info)
+    return next((found for value in info.values() if (found := _exception(value))), None)
 
 
 def check_source(contract: SourceContract, raw: pl.DataFrame) -> list[Outcome]:

@@ -16,12 +16,17 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from attribution_pipeline.tables import ADDED_COLUMNS, MONEY_COLUMNS
+from attribution_pipeline.tables import ADDED_COLUMNS, MONEY_COLUMNS, cents_columns
+
+if TYPE_CHECKING:
+    from attribution_pipeline.workspace import Stored
 
 DEFAULT_WAREHOUSE_URL = "duckdb:///warehouse.duckdb"
 SCHEMAS = ("raw", "staging", "quarantine", "attribution")
@@ -185,6 +190,51 @@ class WarehouseClient:
             table.create(conn)
             return self._bulk_insert(conn, table, frame, money=False)
 
+    def publish(self, items: list[tuple[sa.Table, "Stored", str | None]], also=None) -> dict[str, int]:
+        """Replace each table from its workspace file (``(table, stored, partition column)``:
+        exactly the file's months when it has a window, else every row) and run
+        ``also(connection)``, all in one transaction: readers see every table of the
+        previous version or every table of the new one. Tables are locked in name
+        order, so two publishing runs never deadlock."""
+        rows = {}
+        with self.transaction() as conn:
+            for table, stored, column in sorted(items, key=lambda item: item[0].fullname):
+                self._prepare(conn, table)
+                if stored.window is not None:
+                    conn.execute(table.delete().where(_bounds(table.c[column], *stored.window)))
+                else:
+                    conn.execute(table.delete())
+                rows[table.fullname] = self._insert_file(conn, table, stored)
+            if also is not None:
+                also(conn)
+        return rows
+
+    def _insert_file(self, conn: sa.Connection, table: sa.Table, stored: "Stored") -> int:
+        """A workspace file into a declared table by the engine's bulk path: DuckDB reads
+        the Parquet file itself; other dialects get it in record batches."""
+        names = pq.ParquetFile(stored.file).schema_arrow.names
+        money = {public: cents for public, cents in cents_columns(table).items() if cents in names}
+        missing = [c.name for c in table.columns if money.get(c.name, c.name) not in names]
+        if missing:
+            raise ValueError(f"frame for {table.fullname} lacks columns {missing}")
+        if stored.rows == 0:
+            return 0
+        if self.dialect == "duckdb":
+            preparer = conn.dialect.identifier_preparer
+            target, columns = _quoted(conn, table)
+            # cents * 0.01 in DECIMAL arithmetic is exact (no float on the way)
+            values = ", ".join(
+                f"CAST({preparer.quote_identifier(money[c.name])} AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2))"
+                if c.name in money else preparer.quote_identifier(c.name)
+                for c in table.columns
+            )
+            path = str(stored.file).replace("'", "''")
+            conn.connection.driver_connection.execute(f"INSERT INTO {target} ({columns}) SELECT {values} FROM read_parquet('{path}')")
+            return stored.rows
+        for batch in pq.ParquetFile(stored.file).iter_batches(batch_size=_COPY_CHUNK_ROWS):
+            self._bulk_insert(conn, table, pl.from_arrow(batch))
+        return stored.rows
+
     def ensure_table(self, table: sa.Table, connection: sa.Connection) -> None:
         self._prepare(connection, table)
 
@@ -194,16 +244,22 @@ class WarehouseClient:
             return self._bulk_insert(conn, table, frame)
 
     # -- reads ------------------------------------------------------------------
-    def read(self, schema: str, name: str, window: tuple[sa.Table, str, dt.datetime, dt.datetime] | None = None) -> pl.DataFrame:
-        """A whole table, or (``window``: declared table, column, start, end) its rows in [start, end)."""
-        return _utc(self._read(schema, name, window))
+    def read(
+        self, schema: str, name: str, window: tuple[sa.Table, str, dt.datetime, dt.datetime] | None = None,
+        outside: tuple[dt.datetime, dt.datetime] | None = None,
+    ) -> pl.DataFrame:
+        """A whole table, or (``window``: declared table, column, start, end) its rows in
+        [start, end), leaving out those in ``outside`` (months read from elsewhere)."""
+        return _utc(self._read(schema, name, window, outside))
 
-    def _read(self, schema: str, name: str, window) -> pl.DataFrame:
+    def _read(self, schema: str, name: str, window, outside=None) -> pl.DataFrame:
         table = sa.Table(name, sa.MetaData(), schema=schema)
         statement = sa.select(sa.text("*")).select_from(table)
         if window is not None:
             declared, column, start, end = window
             statement = sa.select(declared).where(_bounds(declared.c[column], start, end))
+            if outside is not None:
+                statement = statement.where(sa.not_(_bounds(declared.c[column], *outside)))
         with self.connect() as conn:
             if self.dialect == "duckdb":
                 raw = conn.connection.driver_connection

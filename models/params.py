@@ -104,6 +104,8 @@ FULL_PATH_WEIGHTS = MilestoneWeights(
     Fraction(9, 40), Fraction(9, 40), Fraction(9, 40), Fraction(9, 40), Fraction(1, 10)
 )
 DEFAULT_LEAD_TOUCH_TYPES: frozenset[str] = frozenset({"form_submit"})
+# SPEC 1: a timestamp or date before this is implausible (quarantined).
+DEFAULT_EARLIEST_VALID = dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,14 @@ class AttributionParams:
     # every month's deals (the channel_values asset); credit_touches fits on the
     # journeys it is given when a model's values are missing.
     channel_values: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # SPEC 1 plausible range of every timestamp and date: [earliest_valid,
+    # latest_valid]. latest_valid is the run's wall-clock time plus a tolerance,
+    # set by the pipeline at run time; None (engine tests) means no upper bound.
+    earliest_valid: dt.datetime = DEFAULT_EARLIEST_VALID
+    latest_valid: dt.datetime | None = None
+    # [start, end) of the close-month partitions: a closed deal outside them could
+    # never be credited, so staging quarantines it. None: no partitions (engine tests).
+    close_months: tuple[dt.datetime, dt.datetime] | None = None
 
     def __post_init__(self) -> None:
         if self.lookback_days < 0:
@@ -144,5 +154,9 @@ class AttributionParams:
         self.full_path_weights.validate("full_path")
         if self.markov_order not in (1, 2, 3):
             raise ValueError(f"markov_order must be 1, 2 or 3, got {self.markov_order}")
-        if self.as_of is not None and self.as_of.tzinfo is None:
-            raise ValueError("as_of must be timezone-aware (UTC)")
+        for name in ("as_of", "earliest_valid", "latest_valid"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware (UTC)")
+        if self.latest_valid is not None and self.latest_valid < self.earliest_valid:
+            raise ValueError(f"the plausible range is empty: earliest {self.earliest_valid} is after latest {self.latest_valid}")

@@ -1,0 +1,102 @@
+"""The run workspace: every asset's output as a Parquet file, so steps hand each
+other files instead of frames held in a process (any step may run in any process,
+or be re-executed later), and a run's public tables can be published together.
+
+Layout: ``<directory>/<run_id>/<schema>/<name>.parquet`` plus ``<name>.json`` (the
+partition window the file covers, and its row count). A file is written under a
+temporary name and renamed, so a reader never sees half of one. A run's folder is
+removed once its tables are published; folders of runs that failed stay for a
+re-execution and are removed after ``KEEP_DAYS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+from pydantic import Field
+
+KEEP_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One asset's file in a run workspace and the months it covers (None: not partitioned)."""
+
+    path: tuple[str, str]
+    file: Path
+    window: tuple[dt.datetime, dt.datetime] | None
+    rows: int
+
+    def read(self) -> pl.DataFrame:
+        return pl.read_parquet(self.file)
+
+
+class RunWorkspace:
+    """One run's folder of Parquet files."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def _file(self, path: tuple[str, ...]) -> Path:
+        schema, name = path[-2:]
+        return self.folder / schema / f"{name}.parquet"
+
+    def write(self, path: tuple[str, ...], frame: pl.DataFrame, window: tuple[dt.datetime, dt.datetime] | None) -> Stored:
+        file = self._file(path)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        partial = file.with_suffix(f".{os.getpid()}.partial")
+        frame.write_parquet(partial)
+        partial.replace(file)
+        manifest = {"rows": frame.height, "window": [bound.isoformat() for bound in window] if window else None}
+        file.with_suffix(".json").write_text(json.dumps(manifest))
+        return Stored(tuple(path[-2:]), file, window, frame.height)
+
+    def get(self, path: tuple[str, ...]) -> Stored | None:
+        file = self._file(path)
+        manifest = file.with_suffix(".json")
+        if not file.exists() or not manifest.exists():
+            return None
+        meta = json.loads(manifest.read_text())
+        window = tuple(dt.datetime.fromisoformat(bound) for bound in meta["window"]) if meta["window"] else None
+        return Stored(tuple(path[-2:]), file, window, meta["rows"])
+
+    def stored(self, schema: str) -> list[Stored]:
+        """Every file of one schema in this workspace, by name."""
+        folder = self.folder / schema
+        found = [self.get((schema, file.stem)) for file in sorted(folder.glob("*.parquet"))] if folder.is_dir() else []
+        return [item for item in found if item is not None]
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Workspace(dg.ConfigurableResource):
+    """Where runs keep their steps' outputs until they are published."""
+
+    directory: str | None = Field(
+        default=None,
+        description="Folder of the run workspaces (default: workspace/ in the Dagster home); "
+        "a folder every step can reach when steps run on several machines",
+    )
+
+    def root(self, instance: dg.DagsterInstance) -> Path:
+        return Path(self.directory) if self.directory else Path(instance.root_directory) / "workspace"
+
+    def for_run(self, instance: dg.DagsterInstance, run_id: str) -> RunWorkspace:
+        return RunWorkspace(self.root(instance) / run_id)
+
+    def prune(self, instance: dg.DagsterInstance) -> None:
+        """Remove the folders of runs that ended (failed) more than KEEP_DAYS ago."""
+        root = self.root(instance)
+        cutoff = time.time() - KEEP_DAYS * 86400
+        for folder in root.iterdir() if root.is_dir() else []:
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
