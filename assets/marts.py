@@ -12,15 +12,11 @@ from attribution_pipeline.workspace import Workspace
 from attribution_pipeline.resources import AttributionSettings, Warehouse, run_started_at
 from attribution_pipeline.run_log import record_run
 from attribution_pipeline.contract import LEAD_TIMES
-from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, FUNNEL_MONTHLY, LEAD_SLA, LEAD_SLA_COMPLIANCE, PIPELINE_SOURCING, RUNS, STAGE_VELOCITY
+from attribution_pipeline.tables import PUBLISHED, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, FUNNEL_MONTHLY, LEAD_SLA, LEAD_SLA_COMPLIANCE, PIPELINE_SOURCING, RUNS, STAGE_VELOCITY
 from models import funnel, marts
 
 _CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])
-# The attribution tables a run computes; attribution/runs publishes them together.
-PUBLISHED = (
-    "journeys", "channel_values", "channel_attribution_intervals", "touch_credit", "campaign_attribution",
-    "channel_attribution", "pipeline_sourcing", "funnel_monthly", "lead_sla", "lead_sla_compliance", "stage_velocity",
-)
+
 _FIRST_TOUCH = dg.AssetIn(key=["staging", "lead_first_touch"])
 
 @dg.asset(
@@ -222,8 +218,7 @@ def run_months(tags: dict) -> dict:
     backfill_policy=SINGLE_RUN,
     group_name="marts",
     kinds={"sql"},
-    # Every attribution table: this step publishes them (tables.ATTRIBUTION_ASSETS).
-    deps=[dg.AssetKey(["attribution", name]) for name in PUBLISHED],
+    deps=[dg.AssetKey([table.schema, table.name]) for table in PUBLISHED],  # this step publishes them
     metadata=table_metadata(RUNS),
     description=(
         "Publishes the run's attribution tables from the run workspace in one transaction (readers see every table of "

@@ -235,7 +235,6 @@ def _check_as_of(settings: dict) -> None:
 def _months_holding_deals(source: str, tables: dict[str, str], settings: dict, warehouse: str) -> tuple[str, str]:
     from attribution_pipeline.deal_months import months_holding_deals
     from attribution_pipeline.resources import LandingSource, parse_as_of
-
     from attribution_pipeline.warehouse import WarehouseClient
 
     client = WarehouseClient(warehouse)
@@ -354,7 +353,12 @@ def run_pipeline(args: argparse.Namespace) -> int:
     if "://" not in args.source and not Path(source).is_dir():
         return _fail(f"source folder {args.source} does not exist (write one with `attribution sample-data --out {args.source}`)", EXIT_USAGE)
     if months is None:
-        months = _months_holding_deals(source, tables, settings, args.warehouse)
+        try:
+            months = _months_holding_deals(source, tables, settings, args.warehouse)
+        except Exception as error:  # the warehouse itself (unreachable, refused): a failed run, said in one line
+            message = f"{type(error).__name__}: {_first_line(error)}"
+            _record_failure(args.warehouse, None, message, settings)
+            return _fail(message)
     first_month, last_month = months
     _dagster_home()
     os.environ["ATTRIBUTION_SOURCE"] = source
@@ -527,5 +531,18 @@ def main(argv: list[str] | None = None) -> int:
     return run_pipeline(args)
 
 
+def entry() -> None:
+    """The ``attribution`` console script. The last line a user reads must be ours (the
+    ``attribution: error:`` line, or the summary), but DuckDB's bindings report the
+    objects the interpreter leaves to its own shutdown ("nanobind: leaked ...") on
+    stderr as the process exits. Once everything is printed and flushed, stderr is
+    pointed at /dev/null for that shutdown."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

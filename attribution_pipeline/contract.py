@@ -7,6 +7,7 @@ row ends up in exactly one of the two, so rows in = passed + quarantined.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -106,18 +107,22 @@ def _plausible(column: str, parsed: pl.Expr, params: AttributionParams, date: bo
 
 def _within_partitions(params: AttributionParams, closed: pl.Expr, is_closed: pl.Expr) -> list[Check]:
     """A closed deal converts at closed_at: outside the close-month partitions it would
-    never be credited, so it is quarantined with advice that works (the partition start)."""
+    never be credited, so it is quarantined with advice that works (the partition start).
+    A value outside the plausible range is reported once, as closed_at.out_of_range."""
     if params.close_months is None:
         return []
     start, end = params.close_months
-    before = closed < pl.lit(start, pl.Datetime("us", "UTC"))
-    after = closed >= pl.lit(end, pl.Datetime("us", "UTC"))
+    earliest, latest = plausible_bounds(params)
+    utc = pl.Datetime("us", "UTC")
+    plausible = (closed >= pl.lit(earliest, utc)) & (closed <= pl.lit(latest, utc) if latest else pl.lit(True))
+    before = closed < pl.lit(start, utc)
+    after = closed >= pl.lit(end, utc)
     reason = pl.when(before).then(pl.lit(
         f" is before the first close-month partition {start:%Y-%m}: set ATTRIBUTION_PARTITION_START to "
         "that month or earlier to credit this deal"
-    )).otherwise(pl.lit(f" is after the last close-month partition {end:%Y-%m} (exclusive): it lies in the future"))
+    )).otherwise(pl.lit(f" is after the last close-month partition {end - dt.timedelta(days=1):%Y-%m}: it lies in the future"))
     return [Check(
-        "closed_at.outside_partitions", is_closed & (before | after),
+        "closed_at.outside_partitions", is_closed & plausible & (before | after),
         pl.concat_str(pl.lit("closed_at "), _quoted("closed_at"), reason),
     )]
 

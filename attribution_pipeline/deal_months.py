@@ -16,6 +16,7 @@ so that the run replaces every row a run of all months would.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import dagster as dg
 import polars as pl
@@ -47,9 +48,21 @@ def earliest_conversion(source: LandingSource, as_of: dt.datetime | None) -> dt.
     return frame.select(pl.when(is_closed).then(closed).otherwise(open_converts).min()).item()
 
 
-def earliest_published(client: WarehouseClient) -> dt.datetime | None:
+def earliest_published(client: WarehouseClient, attempts: int = 3) -> dt.datetime | None:
     """The earliest month the partitioned tables hold rows for: a run of every month
-    must replace those too (a deal whose close date moved leaves its old month)."""
+    must replace those too (a deal whose close date moved leaves its old month). A
+    dropped connection is tried again, like a writing step."""
+    for attempt in range(attempts):
+        try:
+            return _earliest_published(client)
+        except sa.exc.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(2**attempt)
+    return None
+
+
+def _earliest_published(client: WarehouseClient) -> dt.datetime | None:
     found = []
     with client.connect() as conn:
         for name, column in PARTITION_COLUMNS.items():

@@ -99,8 +99,9 @@ def conform(frame: pl.DataFrame, table: sa.Table) -> pl.DataFrame:
 
 
 def publishes_at_end(run: dg.DagsterRun) -> bool:
-    """A run that includes attribution/runs publishes its attribution tables there, together."""
-    return run.asset_selection is None or PUBLISHER in run.asset_selection
+    """A run that includes attribution/runs publishes its attribution tables there, together.
+    A run of the whole job has no selection (None, or an empty set from ``execute_in_process``)."""
+    return not run.asset_selection or PUBLISHER in run.asset_selection
 
 
 def publish(warehouse: Warehouse, workspace: RunWorkspace, also=None) -> dict[str, int]:
@@ -132,7 +133,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
                 rows = self.warehouse.client.replace(table, obj) if table is not None else self.warehouse.client.replace_shaped(schema, name, obj)
             elif not publishes_at_end(step.dagster_run):  # this run has no publishing step: now, on its own
                 rows = self.warehouse.client.publish([(table, stored, PARTITION_COLUMNS.get(table.fullname))])[table.fullname]
-            else:
+            else:  # published with the run's other tables by attribution/runs
+                self.warehouse.client.check_compatible(table)
                 rows = stored.rows
         except TableSchemaMismatch as error:  # a table of another version: retrying cannot help
             raise dg.Failure(description=str(error), allow_retries=False) from error

@@ -290,3 +290,10 @@ def cents_columns(table: sa.Table) -> dict[str, str]:
         for column in table.columns
         if column.name in money and isinstance(column.type, sa.Numeric) and not isinstance(column.type, sa.Float)
     }
+
+
+# Every table a run computes into the attribution schema; attribution/runs publishes
+# them together, with the run's own row in RUNS and RUN_SOURCES.
+PUBLISHED = tuple(
+    table for table in METADATA.tables.values() if table.schema == ATTRIBUTION and table.name not in (RUNS.name, RUN_SOURCES.name)
+)

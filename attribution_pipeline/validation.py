@@ -127,9 +127,13 @@ def row_expectations(contract: SourceContract, params: AttributionParams) -> lis
         ]
         if params.close_months is not None:  # a closed deal outside the close-month partitions
             start, end = params.close_months
+            earliest, latest = plausible_bounds(params)
+            closed_plausible = (Column("is_closed__parsed") == True) & (Column("closed_at__parsed") >= earliest)  # noqa: E712
+            if latest is not None:
+                closed_plausible = closed_plausible & (Column("closed_at__parsed") <= latest)
             expectations.append(Expectation("closed_at.outside_partitions", gxe.ExpectColumnValuesToBeBetween(
                 column="closed_at__parsed", min_value=start, max_value=end - dt.timedelta(microseconds=1),
-                row_condition=Column("is_closed__parsed") == True)))  # noqa: E712 (a GX condition)
+                row_condition=closed_plausible)))
     if name == "leads":
         expectations += [
             Expectation(f"{later}.before_{earlier}", gxe.ExpectColumnPairValuesAToBeGreaterThanB(

@@ -296,17 +296,17 @@ class WarehouseClient:
         self._ensure_schema(conn, table.schema)
         table.create(conn, checkfirst=True)
         found = list(conn.execute(sa.select(sa.text("*")).select_from(table).limit(0)).keys())
-        declared = [column.name for column in table.columns]
-        added = [name for name in declared if name not in found]
-        if added and set(found) <= set(declared) and set(added) <= set(ADDED_COLUMNS.get(table.fullname, ())):
+        added = _upgrade(table, found)
+        if added:
             self._add_columns(conn, table, added)
-            found = found + added
-        if sorted(found) != sorted(declared):
-            raise TableSchemaMismatch(
-                f"{table.fullname} in the warehouse has columns {found}, but this version writes {declared}; "
-                f"drop or migrate the table (e.g. ALTER TABLE {table.fullname} ADD COLUMN ...) and run again"
-            )
         self._comment(conn, table)
+
+    def check_compatible(self, table: sa.Table) -> None:
+        """Raise TableSchemaMismatch now if the table exists with columns this version cannot
+        write, so the step that computes it says so (its rows are published later)."""
+        with self.connect() as conn:
+            if sa.inspect(conn).has_table(table.name, schema=table.schema):
+                _upgrade(table, list(conn.execute(sa.select(sa.text("*")).select_from(table).limit(0)).keys()))
 
     @staticmethod
     def _add_columns(conn: sa.Connection, table: sa.Table, names: list[str]) -> None:
@@ -388,6 +388,21 @@ class WarehouseClient:
                         null_value="",
                     )
                     copy.write(buffer.getvalue())
+
+
+def _upgrade(table: sa.Table, found: list[str]) -> list[str]:
+    """The columns to add to a table found with ``found`` (a newer version declared them,
+    tables.ADDED_COLUMNS); any other difference is a table of another version."""
+    declared = [column.name for column in table.columns]
+    added = [name for name in declared if name not in found]
+    if added and set(found) <= set(declared) and set(added) <= set(ADDED_COLUMNS.get(table.fullname, ())):
+        return added
+    if sorted(found) != sorted(declared):
+        raise TableSchemaMismatch(
+            f"{table.fullname} in the warehouse has columns {found}, but this version writes {declared}; "
+            f"drop or migrate the table (e.g. ALTER TABLE {table.fullname} ADD COLUMN ...) and run again"
+        )
+    return []
 
 
 class TableSchemaMismatch(RuntimeError):

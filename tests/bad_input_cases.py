@@ -39,6 +39,9 @@ COLUMNS = {
                       "is_won", "amount", "currency"],
     "opportunity_contacts": ["opportunity_id", "email", "role"],
     "fx_rates": ["currency", "rate_date", "rate_to_reporting"],
+    "leads": ["lead_id", "email", "account_domain", "created_at", "mql_at", "sql_at", "first_sales_activity_at",
+              "disqualified_at", "owner", "converted_opportunity_id"],
+    "opportunity_stage_history": ["opportunity_id", "stage", "entered_at"],
 }
 SOURCES = list(COLUMNS)
 
@@ -116,7 +119,6 @@ class Case:
     name: str
     source: str
     doc: str
-    bug: str | None = None  # "BUG: ..." when the code differs from the SPEC
     rows: list[Row] = field(default_factory=list)
     check: str | None = None  # name of an extra end-to-end check in the test module
 
@@ -130,9 +132,9 @@ class Corpus:
         self.files[path] = DataFile(path, source, list(columns or COLUMNS[source]), **options)
         return self.files[path]
 
-    def case(self, name: str, source: str, doc: str, bug: str | None = None, check: str | None = None) -> CaseBuilder:
+    def case(self, name: str, source: str, doc: str, check: str | None = None) -> CaseBuilder:
         assert name not in self.cases, name
-        self.cases[name] = Case(name, source, " ".join(doc.split()), bug, check=check)
+        self.cases[name] = Case(name, source, " ".join(doc.split()), check=check)
         return CaseBuilder(self, self.cases[name])
 
     def rows(self, source: str | None = None) -> list[Row]:
@@ -199,6 +201,7 @@ TOUCHES, TOUCHES_BOM, TOUCHES_HEADERS, TOUCHES_QUOTED = "touches/base.csv", "tou
 TOUCHES_TYPED, TOUCHES_EPOCH = "touches/typed.parquet", "touches/epoch.parquet"
 OPPS, OPPS_TYPED = "opportunities/base.csv", "opportunities/typed.parquet"
 CAMPAIGNS, CONTACTS, FX = "campaigns.csv", "opportunity_contacts.csv", "fx_rates.csv"
+LEADS, HISTORY = "leads.csv", "opportunity_stage_history.csv"
 
 SQL = "'; DROP TABLE x; --"
 SQL_TOUCH_ID = f"t_sql{SQL}"
@@ -236,6 +239,8 @@ def _files(corpus: Corpus, base_only: bool) -> None:
     corpus.file(CAMPAIGNS, "campaigns")
     corpus.file(CONTACTS, "opportunity_contacts")
     corpus.file(FX, "fx_rates")
+    corpus.file(LEADS, "leads")
+    corpus.file(HISTORY, "opportunity_stage_history")
 
 
 def _base(corpus: Corpus, base_only: bool) -> None:
@@ -311,6 +316,86 @@ def _base(corpus: Corpus, base_only: bool) -> None:
     for i in range(1, 25):
         c.good(t, touch(f"t_fill_{i:02d}", f"2024-04-{i:02d}T12:00:00Z", account_domain=f"fill{i % 14 + 1:02d}.example"),
                occurred_at=dt.datetime(2024, 4, i, 12, tzinfo=UTC), channel="direct")
+
+
+def lead(lead_id: str, created: str, **values: str) -> dict:
+    return {"lead_id": lead_id, "created_at": created, **values}
+
+
+def _funnel_base(corpus: Corpus) -> None:
+    """Valid leads and stage history (the optional funnel sources)."""
+    c = corpus.case("valid_funnel_rows", "*", """Hand-written valid leads and stage history: all of them reach staging.""")
+    c.good(LEADS, lead("l_jane", "2024-02-01T09:00:00Z", email="Jane@Acme.com", mql_at="2024-02-03T09:00:00Z",
+                       sql_at="2024-02-05", first_sales_activity_at="2024-02-03T12:00:00Z", owner="ana",
+                       converted_opportunity_id="o_acme_won"), email="jane@acme.com", sql_at=ts("2024-02-05T00:00:00+00:00"))
+    c.good(LEADS, lead("l_bob", "2024-02-12", email="bob@gmail.com", owner="ben"))
+    for i in range(1, 11):
+        c.good(LEADS, lead(f"l_fill_{i:02d}", f"2024-04-{i:02d}T08:00:00Z", email=f"p{i}@fill{i:02d}.example"))
+    c.good(LEADS, lead("l_earliest", "1990-01-01T00:00:00Z"), created_at=ts("1990-01-01T00:00:00+00:00"))
+    for stage, entered in (("qualification", "2024-02-01T09:00:00Z"), ("proposal", "2024-02-20"), ("closed_won", "2024-03-15")):
+        c.good(HISTORY, {"opportunity_id": "o_acme_won", "stage": stage, "entered_at": entered})
+    c.good(HISTORY, {"opportunity_id": "o_globex_lost", "stage": "Qualification", "entered_at": "2024-02-10"}, stage="qualification")
+
+
+FUTURE, ANCIENT = "2099-03-01T10:00:00Z", "1989-12-31T23:59:59Z"  # after any run's time + 1 day; before 1990-01-01
+LATE = ("after the latest plausible", "--future-tolerance-days")
+EARLY = ("before the earliest plausible", "1990-01-01", "--earliest-date")
+
+
+def _implausible_cases(corpus: Corpus) -> None:
+    """SPEC 1: a timestamp or date after the run's time plus the tolerance (1 day) or before 1990-01-01 is
+    quarantined as <column>.out_of_range, on every timestamp and date column of every source."""
+    c = corpus.case("implausible_touch_times", "touches", """occurred_at in 2099 (a mistyped year) or before 1990 is
+        occurred_at.out_of_range, so no single row moves the default as-of; 1990-01-01T00:00:00Z itself passes, and
+        00:30+01:00 on that day is 23:30 UTC the day before: out of range.""")
+    c.bad(TOUCHES, touch("t_future", FUTURE, account_domain="acme.com"), "occurred_at.out_of_range", message=LATE)
+    c.bad(TOUCHES, touch("t_ancient", ANCIENT, account_domain="acme.com"), "occurred_at.out_of_range", message=EARLY)
+    c.bad(TOUCHES, touch("t_ancient_offset", "1990-01-01T00:30:00+01:00"), "occurred_at.out_of_range")
+    c.good(TOUCHES, touch("t_earliest", "1990-01-01T00:00:00Z"), occurred_at=ts("1990-01-01T00:00:00+00:00"))
+
+    c = corpus.case("implausible_deal_times", "opportunities", """created_at or closed_at in 2099 or before 1990 is
+        <column>.out_of_range (an open deal created in the future too); a deal closed in 1999, before the first
+        close-month partition (2000-01, ATTRIBUTION_PARTITION_START), is closed_at.outside_partitions with a message
+        naming the setting; one closed at the first instant of 2000-01 passes. A future closed_at is reported once,
+        as out of range.""")
+    c.bad(OPPS, opportunity("o_created_future", "future.example", FUTURE, "", "Discovery", "false", "false", "10"),
+          "created_at.out_of_range", message=LATE)
+    c.bad(OPPS, won("o_closed_future", "future.example", "2024-03-01", "2099-06-30", "10"), "closed_at.out_of_range", message=LATE)
+    c.bad(OPPS, won("o_created_ancient", "ancient.example", "1985-01-01", "2024-03-20", "10"), "created_at.out_of_range", message=EARLY)
+    c.bad(OPPS, won("o_closed_ancient", "ancient.example", "1980-01-01", ANCIENT, "10"),
+          "created_at.out_of_range", "closed_at.out_of_range")
+    c.bad(OPPS, won("o_before_partitions", "old.example", "1999-01-10", "1999-06-30", "10"), "closed_at.outside_partitions",
+          message=("before the first close-month partition 2000-01", "ATTRIBUTION_PARTITION_START"))
+    c.good(OPPS, opportunity("o_first_partition", "old.example", "1999-12-01", "2000-01-01T00:00:00Z", "Closed Lost",
+                             "true", "false", "10"), closed_at=ts("2000-01-01T00:00:00+00:00"))
+
+    c = corpus.case("implausible_campaign_dates", "campaigns", """start_date or end_date in 2099 or before 1990 is
+        <column>.out_of_range; 1990-01-01 passes.""")
+    c.bad(CAMPAIGNS, campaign("c_start_ancient", "Old", "email", "1989-12-31"), "start_date.out_of_range", message=EARLY)
+    c.bad(CAMPAIGNS, campaign("c_end_future", "Future", "email", "2024-03-01", "2099-12-31"), "end_date.out_of_range", message=LATE)
+    c.good(CAMPAIGNS, campaign("c_start_earliest", "Earliest", "email", "1990-01-01"), start_date=day("1990-01-01"))
+
+    c = corpus.case("implausible_rate_dates", "fx_rates", """A rate_date in 2099 or before 1990 is rate_date.out_of_range;
+        1990-01-01 passes.""")
+    for rate_date in ("1990-01-01", "2024-02-01", "2024-03-01"):
+        c.good(FX, {"currency": "CHF", "rate_date": rate_date, "rate_to_reporting": "1.12"}, rate_date=day(rate_date))
+    c.bad(FX, {"currency": "CHF", "rate_date": "2099-01-01", "rate_to_reporting": "1.1"}, "rate_date.out_of_range", message=LATE)
+    c.bad(FX, {"currency": "CHF", "rate_date": "1980-01-01", "rate_to_reporting": "1.1"}, "rate_date.out_of_range", message=EARLY)
+
+    c = corpus.case("implausible_lead_times", "leads", """Every lead timestamp (created_at, mql_at, sql_at,
+        first_sales_activity_at, disqualified_at) in 2099 or before 1990 is <column>.out_of_range.""")
+    c.bad(LEADS, lead("l_created_future", FUTURE), "created_at.out_of_range", message=LATE)
+    c.bad(LEADS, lead("l_created_ancient", ANCIENT), "created_at.out_of_range", message=EARLY)
+    c.bad(LEADS, lead("l_mql_future", "2024-03-01", mql_at=FUTURE), "mql_at.out_of_range")
+    c.bad(LEADS, lead("l_sql_future", "2024-03-01", mql_at="2024-03-02", sql_at=FUTURE), "sql_at.out_of_range")
+    c.bad(LEADS, lead("l_activity_future", "2024-03-01", first_sales_activity_at=FUTURE), "first_sales_activity_at.out_of_range")
+    c.bad(LEADS, lead("l_activity_ancient", "2024-03-01", first_sales_activity_at=ANCIENT), "first_sales_activity_at.out_of_range")
+    c.bad(LEADS, lead("l_disqualified_future", "2024-03-01", disqualified_at=FUTURE), "disqualified_at.out_of_range")
+
+    c = corpus.case("implausible_stage_times", "opportunity_stage_history", """An entered_at in 2099 or before 1990 is
+        entered_at.out_of_range.""")
+    c.bad(HISTORY, {"opportunity_id": "o_acme_won", "stage": "negotiation", "entered_at": FUTURE}, "entered_at.out_of_range", message=LATE)
+    c.bad(HISTORY, {"opportunity_id": "o_acme_won", "stage": "discovery", "entered_at": ANCIENT}, "entered_at.out_of_range", message=EARLY)
 
 
 def _touch_cases(corpus: Corpus) -> None:
@@ -622,7 +707,9 @@ def build_corpus(base_only: bool = False) -> Corpus:
     corpus = Corpus()
     _files(corpus, base_only)
     _base(corpus, base_only)
+    _funnel_base(corpus)
     if not base_only:
+        _implausible_cases(corpus)
         _touch_cases(corpus)
         _opportunity_cases(corpus)
         _other_cases(corpus)

@@ -31,10 +31,9 @@ Under pytest-xdist (``-n 2`` by default) the corpus run of each warehouse and th
 base DuckDB run happen once per session: the first worker runs them, the other
 waits on a file lock and loads the cached tables / copies the base file.
 
-Where the code differs from SPEC 1/2/6 the test is kept and marked
-``xfail(strict=True, reason="BUG: ...")``; where the SPEC is silent the chosen
-outcome is stated in the case's description (``Case.doc`` / ``Blocking.doc``, shown
-with any failure). Output is captured at the file-descriptor level as well as
+Where the SPEC is silent the chosen outcome is stated in the case's description
+(``Case.doc`` / ``Blocking.doc``, shown with any failure). A case that fails is a
+bug to fix, never an expected failure. Output is captured at the file-descriptor level as well as
 sys.stdout/stderr, so a traceback printed by anything would be seen.
 """
 
@@ -349,22 +348,17 @@ def test_row_case(corpus_run: CorpusRun, case_name: str):
         raise AssertionError(f"[{corpus_run.warehouse}] {case.name}: {case.doc}\n{error}") from error
 
 
-def _bug_rows() -> set[tuple[str, int]]:
-    return {(row.file, row.row) for case in CORPUS.cases.values() if case.bug for row in case.rows}
-
-
 @pytest.mark.parametrize("source", SOURCES)
 def test_every_valid_row_arrives_and_rows_are_accounted(corpus_run: CorpusRun, source: str):
-    """Exactly the valid rows reach staging and exactly the bad ones quarantine (rows of cases known to be
-    buggy aside, they are tested on their own); run_sources: rows_in = rows_passed + rows_quarantined."""
+    """Exactly the valid rows reach staging and exactly the bad ones quarantine;
+    run_sources: rows_in = rows_passed + rows_quarantined."""
     rows = CORPUS.rows(source)
-    bugs = _bug_rows()
     staged = set(corpus_run.table("staging", source).select("_source_file", "_source_row").iter_rows())
     quarantined = set(corpus_run.table("quarantine", source).select("source_file", "source_row").iter_rows())
     good = {(r.file, r.row) for r in rows if r.passes}
     bad = {(r.file, r.row) for r in rows if not r.passes}
-    assert staged - bugs == good - bugs
-    assert quarantined - bugs == bad - bugs
+    assert staged == good
+    assert quarantined == bad
     assert corpus_run.table("staging", source).height == len(staged) and corpus_run.table("quarantine", source).height == len(quarantined)
     accounting = corpus_run.table("attribution", "run_sources").filter(source=source)
     assert accounting.select("run_id", "rows_in", "rows_passed", "rows_quarantined").rows() == [

@@ -3,6 +3,8 @@ the polars quarantine rule for rule (two independent implementations of SPEC 1).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,10 +13,16 @@ from attribution_pipeline.contract import CONTRACTS, stage
 from attribution_pipeline.validation import check_rows, check_source, referential_warnings, row_expectations
 from models.params import AttributionParams
 
-PARAMS = AttributionParams()
+UTC = dt.timezone.utc
+# A run on 2026-12-02 with the default tolerance and the default partitions (2000-01 to 2026-12).
+PARAMS = AttributionParams(
+    latest_valid=dt.datetime(2026, 12, 3, 12, tzinfo=UTC),
+    close_months=(dt.datetime(2000, 1, 1, tzinfo=UTC), dt.datetime(2027, 1, 1, tzinfo=UTC)),
+)
 POOLS = {
     "id": ["a", "b", " a ", "", None, "c"],
-    "timestamp": ["2024-03-01", "2024-03-01T10:00:00Z", "2024-02-30", "1709287200", "2024-03-01T10:00:00+25:00", " ", None, "2024-13-01", "2024-03-02T00:00:00-05:00"],
+    "timestamp": ["2024-03-01", "2024-03-01T10:00:00Z", "2024-02-30", "1709287200", "2024-03-01T10:00:00+25:00", " ", None, "2024-13-01", "2024-03-02T00:00:00-05:00",
+                  "2099-01-01", "1989-12-31T23:59:59Z", "1990-01-01", "1995-06-01T10:00:00Z", "2026-12-03T12:00:00Z", "2026-12-03T12:00:01Z"],
     "boolean": ["true", "FALSE", "yes", "n", "1", "0", "maybe", "yeſ", "ＴＲＵＥ", "", None],
     "money": ["12.34", "12.340", "12.345", "-1", "1e3", "NaN", "inf", ".5", "5.", "+3", "1,000", "١٢", "", None],
     "currency": ["USD", "usd", "EUR", "XYZ", "US", "", None],

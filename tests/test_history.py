@@ -1,0 +1,177 @@
+"""A real CRM history (issue 20): deals from 2012 to today run with default settings on
+both warehouses; one implausible timestamp changes nothing but the quarantine; a run
+that fails in journeys leaves every previous table and ends with its error line.
+
+The landing folder is written here by hand, so every expected number is derived
+from these rows: five won deals of 1,000.00 to 5,000.00 (15,000.00 in all), one lost
+and one open deal, two touches per deal, leads and stage history. Its latest
+timestamp is 2026-10-15, so a run in any later month has the as-of before that month.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from attribution_pipeline.io_managers import conform
+from attribution_pipeline.tables import PUBLISHED
+from pipeline_runs import TEST_INSTANCE_YAML, read, run_cli
+from attribution_pipeline.warehouse import WarehouseClient
+
+# (deal, domain, created, closed or "", won, amount)
+DEALS = [
+    ("d2012", "old.example", "2012-03-01", "2012-05-20", True, "1000.00"),
+    ("d2015", "mid.example", "2015-06-01", "2015-09-30T16:00:00-04:00", True, "2000.00"),
+    ("d2019", "late.example", "2019-11-01", "2019-12-31T23:30:00Z", True, "3000.00"),
+    ("d2023", "new.example", "2023-01-10", "2023-02-01", True, "4000.00"),
+    ("d2026", "now.example", "2026-08-01", "2026-10-01", True, "5000.00"),
+    ("d_lost", "lost.example", "2018-01-01", "2018-03-01", False, "700.00"),
+    ("d_open", "open.example", "2026-09-01", "", False, "900.00"),
+]
+WON_CENTS = 1_500_000
+LATEST = "2026-10-15T12:00:00Z"
+
+
+def write_landing(folder: Path, extra_touches: list[dict] | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def write(name: str, rows: list[dict]) -> None:
+        with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+    write("opportunities", [
+        {"opportunity_id": deal, "account_domain": domain, "created_at": created, "closed_at": closed, "stage": "x",
+         "is_closed": str(bool(closed)).lower(), "is_won": str(won).lower(), "amount": amount}
+        for deal, domain, created, closed, won, amount in DEALS
+    ])
+    touches = []
+    for deal, domain, created, _, _, _ in DEALS:
+        day = dt.date.fromisoformat(created)
+        touches.append({"touch_id": f"{deal}_a", "occurred_at": f"{day - dt.timedelta(days=20)}T10:00:00Z", "email": "",
+                        "account_domain": domain, "utm_source": "google", "utm_medium": "cpc"})
+        touches.append({"touch_id": f"{deal}_b", "occurred_at": f"{day + dt.timedelta(days=5)}T10:00:00Z",
+                        "email": f"buyer@{domain}", "account_domain": "", "utm_source": "", "utm_medium": "email"})
+    touches.append({"touch_id": "t_latest", "occurred_at": LATEST, "email": "", "account_domain": "elsewhere.example",
+                    "utm_source": "", "utm_medium": ""})
+    write("touches", touches + (extra_touches or []))
+    write("campaigns", [{"campaign_id": "c1", "campaign_name": "Search", "channel": "paid_search", "start_date": "2012-01-01"}])
+    write("leads", [
+        {"lead_id": "l1", "email": "buyer@now.example", "created_at": "2026-07-01", "mql_at": "2026-07-02",
+         "first_sales_activity_at": "2026-07-02T10:00:00Z", "owner": "ana", "converted_opportunity_id": "d2026"},
+        {"lead_id": "l2", "email": "buyer@old.example", "created_at": "2012-02-01", "mql_at": "2012-02-03", "owner": "ben",
+         "first_sales_activity_at": "", "converted_opportunity_id": "d2012"},
+    ])
+    write("opportunity_stage_history", [
+        {"opportunity_id": "d2012", "stage": "qualification", "entered_at": "2012-03-01"},
+        {"opportunity_id": "d2012", "stage": "closed_won", "entered_at": "2012-05-20"},
+        {"opportunity_id": "d_open", "stage": "qualification", "entered_at": "2026-09-01"},
+    ])
+    return folder
+
+
+def public_tables(url: str) -> dict[str, pl.DataFrame]:
+    """Every published table, run ids dropped, rows in a canonical order."""
+    client = WarehouseClient(url)
+    try:
+        tables = {}
+        for table in PUBLISHED:
+            frame = conform(client.read(table.schema, table.name), table).drop("run_id")
+            tables[table.name] = frame.sort(frame.columns, nulls_last=True)
+        return tables
+    finally:
+        client.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _default_partitions(dagster_home, monkeypatch):
+    """Default settings: the partitions start at their default, 2000-01."""
+    monkeypatch.delenv("ATTRIBUTION_PARTITION_START", raising=False)
+
+
+@pytest.fixture
+def landing(tmp_path) -> Path:
+    return write_landing(tmp_path / "landing")
+
+
+def assert_history_credited(url: str, capsys) -> None:
+    out = capsys.readouterr()
+    assert "close months 2012-05 to" in out.err  # from the earliest deal, not from 2000-01
+    credit = read(url, "attribution", "touch_credit")
+    totals = credit.group_by("model").agg((pl.col("credited_amount").cast(pl.Decimal(18, 2)) * 100).cast(pl.Int64).sum())
+    assert set(totals.get_column("credited_amount")) == {WON_CENTS}
+    assert sorted(credit.get_column("opportunity_id").unique()) == ["d2012", "d2015", "d2019", "d2023", "d2026"]
+    journeys = read(url, "attribution", "journeys")
+    assert journeys.filter(pl.col("opportunity_id") == "d2012").height == 2
+    open_deal = journeys.filter(pl.col("opportunity_id") == "d_open").get_column("conversion_at").unique().to_list()
+    assert open_deal == [dt.datetime(2026, 10, 15, 12, tzinfo=dt.timezone.utc)]  # the latest valid timestamp
+    assert read(url, "quarantine", "opportunities").height == 0
+
+
+def test_a_history_from_2012_runs_with_default_settings_on_duckdb(landing, duckdb_url, tmp_path, capsys):
+    """Then the same folder with one touch in 2099 and one in 1989 added: those two rows are quarantined as
+    occurred_at.out_of_range and every published table is exactly as before (the as-of did not move)."""
+    assert run_cli("--source", str(landing), "--warehouse", duckdb_url) == 0
+    assert_history_credited(duckdb_url, capsys)
+    runs = read(duckdb_url, "attribution", "runs")
+    parameters = pl.Series(runs.get_column("parameters")).str.json_decode().struct.unnest()
+    assert parameters.get_column("earliest_valid").to_list() == ["1990-01-01T00:00:00+00:00"]
+    latest = dt.datetime.fromisoformat(parameters.get_column("latest_valid").item())
+    started = runs.get_column("started_at").item()
+    assert dt.timedelta(days=1) - dt.timedelta(minutes=5) < latest - started <= dt.timedelta(days=1)
+    before = public_tables(duckdb_url)
+
+    odd = [{"touch_id": "t_2099", "occurred_at": "2099-01-01T00:00:00Z", "email": "", "account_domain": "now.example",
+            "utm_source": "", "utm_medium": ""},
+           {"touch_id": "t_1989", "occurred_at": "1989-12-31T00:00:00Z", "email": "", "account_domain": "old.example",
+            "utm_source": "", "utm_medium": ""}]
+    perturbed = write_landing(tmp_path / "perturbed", odd)
+    assert run_cli("--source", str(perturbed), "--warehouse", duckdb_url) == 0
+    quarantined = read(duckdb_url, "quarantine", "touches")
+    assert sorted(quarantined.select("rule", "source_row").rows()) == [("occurred_at.out_of_range", 16), ("occurred_at.out_of_range", 17)]
+    after = public_tables(duckdb_url)
+    for name in before:
+        assert after[name].equals(before[name]), name
+
+
+@pytest.mark.postgres
+def test_a_history_from_2012_runs_with_default_settings_on_postgres(landing, postgres_database, capsys):
+    assert run_cli("--source", str(landing), "--warehouse", postgres_database) == 0
+    assert_history_credited(postgres_database, capsys)
+
+
+def test_a_run_that_fails_in_journeys_leaves_every_table_and_prints_its_error_last(landing, duckdb_url, tmp_path):
+    """The second run starts the partitions this month: its closed deals are quarantined as outside them (allowed by
+    --max-quarantine-share 1), and the open deal converts at the as-of 2026-10-15, before every partition, so
+    journeys stops the run after the funnel marts were computed. Run as a user runs it (the console script, in its
+    own process): exit 1, the error line is the last line printed, with advice that works, and no published table
+    changed."""
+    assert run_cli("--source", str(landing), "--warehouse", duckdb_url) == 0
+    before = public_tables(duckdb_url)
+    assert all(frame.height for name, frame in before.items() if name != "channel_attribution_intervals")
+    this_month = dt.date.today().replace(day=1)
+    home = tmp_path / "subprocess_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(TEST_INSTANCE_YAML)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "ATTRIBUTION_PARTITION_START": this_month.isoformat()}
+    script = Path(sys.executable).with_name("attribution")
+    done = subprocess.run([str(script), "run", "--source", str(landing), "--warehouse", duckdb_url, "--max-quarantine-share", "1"],
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr[-3000:]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("attribution: error: "), lines[-5:]
+    assert "step attribution__journeys" in lines[-1] and "previous output tables are untouched" in lines[-1]
+    assert f"set ATTRIBUTION_PARTITION_START to 2026-10 or earlier" in lines[-1]
+    assert "Traceback" not in done.stderr and "leaked" not in done.stderr
+    after = public_tables(duckdb_url)
+    for name in before:
+        assert after[name].equals(before[name]), name
+    assert read(duckdb_url, "attribution", "runs").get_column("status").to_list() == ["success", "failed"]
