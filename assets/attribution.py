@@ -56,6 +56,17 @@ def check_months_covered(converting: pl.DataFrame, as_of, partitions: dg.Monthly
     )
 
 
+def unreconciled_message(off: dict[str, int], won_cents: int) -> str:
+    """Credit that does not sum to won revenue is a defect of the engine, never of the inputs:
+    nothing is published, and the advice is to report it."""
+    differences = ", ".join(f"{model} {cents:+,} cents" for model, cents in sorted(off.items()))
+    return (
+        f"rule touch_credit.reconciles: credited revenue differs from the won total {won_cents / 100:,.2f} ({differences}); "
+        "nothing was published. This is a defect in the attribution engine, not in the inputs: report it with this "
+        "message and the run id"
+    )
+
+
 def every_journey(run_workspace: RunWorkspace, converting: pl.DataFrame) -> pl.DataFrame | None:
     """The journeys of every deal, when this run computed the months of all of them: each
     deal converts in exactly one month, so the rows are those of ``build_journeys`` over
@@ -247,7 +258,11 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         yield dg.AssetCheckResult(
             check_name="touch_credit_reconciles",
             passed=not off,
-            metadata={"won_total": dg.MetadataValue.float(won_cents / 100), "difference_cents_by_model": dg.MetadataValue.json(off)},
+            metadata={
+                "won_total": dg.MetadataValue.float(won_cents / 100),
+                "difference_cents_by_model": dg.MetadataValue.json(off),
+                **({"message": dg.MetadataValue.text(unreconciled_message(off, won_cents))} if off else {}),
+            },
         )
 
     return [journeys, data_driven, touch_credit]

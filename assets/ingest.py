@@ -37,7 +37,11 @@ def raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
             raise dg.Failure(description=str(error), allow_retries=False) from error
         if frame is None:
             if not contract.optional:
-                problem = SourceError(contract.name, source.location, f"no {contract.name}.csv, {contract.name}.parquet or {contract.name}/ folder found", "source.missing")
+                problem = SourceError(
+                    contract.name, source.location,
+                    f"no {contract.name}.csv, {contract.name}.parquet or {contract.name}/ folder found; add one "
+                    f"(a required source: {', '.join(c.name for c in CONTRACTS.values() if not c.optional)})", "source.missing",
+                )
                 raise dg.Failure(description=str(problem), allow_retries=False)
             frame = _empty(contract)
         extra = [c for c in frame.columns if c not in contract.columns and c not in LINEAGE]
@@ -77,10 +81,11 @@ def source_check(contract: SourceContract) -> dg.AssetChecksDefinition:
             header = [c for c in raw.columns if c not in LINEAGE]
             hint = ""
             if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-                hint = f"; the header is one column {header[0][:80]!r}: is the file delimited by something other than a comma?"
-            problems.append(f"rule source.missing_column: missing required column(s) {missing}{hint}")
+                hint = f"; the header is one column {header[0][:80]!r}, so the file is not comma-delimited: write it with commas"
+            advice = hint or "; add them (headers match case-insensitively after trimming)"
+            problems.append(f"rule source.missing_column: missing required column(s) {missing}{advice}")
         if any(o.rule == "source.no_rows" and not o.success for o in outcomes):
-            problems.append("rule source.no_rows: no data rows")
+            problems.append("rule source.no_rows: no data rows; export the source with its rows, or leave an optional source out")
         location = ", ".join(files) or source.location
         message = f"source {contract.name}: {location}: " + "; ".join(problems) if problems else "usable"
         return dg.AssetCheckResult(

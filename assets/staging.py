@@ -29,15 +29,19 @@ def stage_in_chunks(
     key uniqueness is validated on it, so chunking changes nothing but memory."""
     duplicates = duplicate_stats(contract, raw)
     valid, quarantine, outcomes = [], [], []
+    whole = raw.height <= CHUNK_ROWS  # one chunk: key uniqueness is judged with the other rules, in one GX call
     for start in range(0, max(raw.height, 1), CHUNK_ROWS):
         staged = stage(contract, raw.slice(start, CHUNK_ROWS), params, fx_rates, duplicates)
-        outcomes.append(check_rows(contract, staged.judged_view(), params, keys=False))
+        outcomes.append(check_rows(contract, staged.judged_view(), params, keys=whole))
         valid.append(staged.valid)
         quarantine.append(staged.quarantine)
         if raw.height > CHUNK_ROWS:
             context.log.info(f"{contract.name}: rows {start + 1:,} to {min(start + CHUNK_ROWS, raw.height):,} of {raw.height:,} staged and validated")
         del staged  # free this chunk's judged frame before the next
-    outcomes = merge_outcomes(outcomes) + check_keys(contract, raw, params)
+    if whole:  # the key rules last, where check_keys puts them
+        outcomes = [o for o in outcomes[0] if not o.rule.endswith(".unique")] + [o for o in outcomes[0] if o.rule.endswith(".unique")]
+    else:
+        outcomes = merge_outcomes(outcomes) + check_keys(contract, raw, params)
     return pl.concat(valid), pl.concat(quarantine), outcomes
 
 
@@ -109,6 +113,8 @@ def staging_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefi
             f"source {contract.name}: {files}: rule source.quarantine_share: {rejected:,} of {rows_in:,} rows quarantined "
             f"({share:.0%}), above max_quarantine_share {settings.max_quarantine_share:.0%}"
             + (f"; most common rule {top[0][0]} ({top[0][1]:,} rows)" if top else "")
+            + f"; see quarantine.{contract.name} for each row's rules, fix the export, or raise --max-quarantine-share "
+            "if that share is expected"
         ) if not within else f"{share:.2%} of rows quarantined"
         yield dg.AssetCheckResult(
             check_name="quarantine_share_within_limit",

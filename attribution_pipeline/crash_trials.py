@@ -1,43 +1,65 @@
-"""Crash trials: kill `attribution run` with SIGKILL at a random moment and check
-that every output table is the previous complete version or the new complete one,
-and that the next run succeeds. Used by the tests (a few trials) and by
-``benchmarks/crash_trials.py`` (20 trials per warehouse).
+"""Crash trials: kill `attribution run` with SIGKILL while it writes to the warehouse and
+check that the published tables are all the previous run's or all the new run's (never
+torn, never a mix of runs), and that the next run succeeds. Used by the tests (one
+trial per warehouse) and by ``benchmarks/crash_trials.py`` (20 per warehouse).
+
+A trial does not kill after a random delay: it watches the run's own progress lines
+and kills a random moment after a chosen writing step starts, so every trial is known
+to land after the run's first warehouse write began (a raw step started) and before
+its last write ended (the publishing step, attribution/runs, had not finished).
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import random
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from attribution_pipeline.io_managers import conform
-from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, JOURNEYS, TOUCH_CREDIT
+from attribution_pipeline.tables import PUBLISHED
 from attribution_pipeline.warehouse import WarehouseClient
 
-OUTPUTS = (JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION)
+# Steps that write to the warehouse, the first and the last of a run among them.
+WRITING_STEPS = ("raw__touches", "stage_touches", "stage_opportunities", "attribution__journeys", "attribution__touch_credit", "attribution__runs")
+FIRST_WRITE, PUBLISH = "raw__", "attribution__runs"
 
 
-def snapshot(url: str) -> dict[str, pl.DataFrame]:
-    """Every output table, run ids dropped, in a canonical order (empty when absent)."""
+def snapshot(url: str) -> dict[str, pl.DataFrame | None]:
+    """Every published table, run ids dropped, in a canonical order (None when absent)."""
     client = WarehouseClient(url)
     try:
         tables = {}
-        for table in OUTPUTS:
+        for table in PUBLISHED:
             if not client.has_table("attribution", table.name):
                 tables[table.name] = None
                 continue
             frame = conform(client.read("attribution", table.name), table).drop("run_id")
             tables[table.name] = frame.sort(frame.columns, nulls_last=True)
         return tables
+    finally:
+        client.dispose()
+
+
+def run_ids(url: str) -> set[str]:
+    """The run ids the published tables carry (a consistent warehouse has one)."""
+    client = WarehouseClient(url)
+    try:
+        found: set[str] = set()
+        for table in PUBLISHED:
+            if client.has_table("attribution", table.name):
+                found |= set(client.read("attribution", table.name).get_column("run_id").drop_nulls().unique().to_list())
+        return found
     finally:
         client.dispose()
 
@@ -61,31 +83,83 @@ def environment(home: Path) -> dict[str, str]:
 
 @dataclass
 class Trial:
-    killed_after: float
-    exited_before_kill: bool
-    tables: dict[str, str]  # table -> "old" | "new"
-    rerun_ok: bool
+    step: str  # the writing step the kill followed
+    delay: float  # seconds after that step started
+    seen: list[str] = field(default_factory=list)  # the run's progress lines before the kill
+    exited_before_kill: bool = False
+    tables: dict[str, str] = field(default_factory=dict)  # table -> "old" | "new" | "TORN"
+    run_ids: set[str] = field(default_factory=set)
+    rerun_ok: bool = False
+
+    @property
+    def during_writes(self) -> bool:
+        """The kill landed after the first warehouse write began and before the last one ended."""
+        started = any(f"> {FIRST_WRITE}" in line for line in self.seen)
+        published = any(f"ok {PUBLISH}" in line for line in self.seen)
+        return started and not published and not self.exited_before_kill
+
+    @property
+    def one_version(self) -> bool:
+        """Every published table is the old run's, or every one is the new run's, with one run id."""
+        return len(set(self.tables.values())) == 1 and "TORN" not in self.tables.values() and len(self.run_ids) == 1
 
 
-def crash_trial(
-    old: Path, new: Path, url: str, home: Path, expected_old: dict, expected_new: dict, max_delay: float, rng: random.Random,
-    rerun: Callable[[], int] | None = None,
-) -> Trial:
-    """Warehouse holds `old`'s result; start a run on `new`, SIGKILL it, classify the
-    tables, then run `old` again (``rerun``: a faster in-process run; default a new process)."""
-    env = environment(home)
-    delay = rng.uniform(0.2, max_delay)
-    process = subprocess.Popen(run_command(new, url), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(delay)
+def _kill_after(process: subprocess.Popen, step: str, delay: float) -> tuple[list[str], bool]:
+    """Read the run's progress until ``step`` starts, wait ``delay`` seconds, SIGKILL it."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in process.stderr:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    seen: list[str] = []
+    while (line := lines.get()) is not None:
+        seen.append(line)
+        if f"> {step}" in line:
+            break
+    deadline = time.monotonic() + delay
+    while time.monotonic() < deadline:  # keep reading, to know what finished before the kill
+        try:
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0.001))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
     exited = process.poll() is not None
     if not exited:
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    return seen, exited
+
+
+def crash_trial(
+    old: Path, new: Path, url: str, home: Path, expected_old: dict, expected_new: dict, rng: random.Random,
+    step: str | None = None, rerun: Callable[[], int] | None = None, max_delay: float = 1.5,
+) -> Trial:
+    """The warehouse holds ``old``'s result; start a run on ``new`` and SIGKILL it a random
+    0 to ``max_delay`` s after ``step`` (default: a random writing step) starts, classify the tables, then
+    run ``old`` again (``rerun``: a faster in-process run; default a new process). When the
+    run got past publishing in that time, the trial is made again with a shorter delay."""
+    env = environment(home)
+    step = step or rng.choice(WRITING_STEPS)
+    delay = rng.uniform(0.0, max_delay)
+    for _ in range(4):
+        process = subprocess.Popen(
+            run_command(new, url), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        seen, exited = _kill_after(process, step, delay)
+        trial = Trial(step, delay, seen, exited)
+        if trial.during_writes:
+            break
+        delay /= 4
     found = snapshot(url)
-    verdicts = {}
     for name, frame in found.items():
-        verdicts[name] = "new" if same(frame, expected_new[name]) else "old" if same(frame, expected_old[name]) else "TORN"
+        trial.tables[name] = "new" if same(frame, expected_new[name]) else "old" if same(frame, expected_old[name]) else "TORN"
+    trial.run_ids = run_ids(url)
     code = rerun() if rerun is not None else subprocess.run(run_command(old, url), env=env, capture_output=True).returncode
     restored = snapshot(url)
-    rerun_ok = code == 0 and all(same(restored[name], expected_old[name]) for name in restored)
-    return Trial(delay, exited, verdicts, rerun_ok)
+    trial.rerun_ok = code == 0 and all(same(restored[name], expected_old[name]) for name in restored)
+    return trial

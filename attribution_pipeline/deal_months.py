@@ -31,21 +31,27 @@ from attribution_pipeline.warehouse import WarehouseClient
 _COLUMNS = ("is_closed", "closed_at", "created_at")
 
 
-def earliest_conversion(source: LandingSource, as_of: dt.datetime | None) -> dt.datetime | None:
-    """A time no deal of the source converts before; None when it cannot be told
-    (no opportunities, an unreadable file, a missing column): the run then covers
-    every month and the pipeline reports the problem in its usual place."""
+class Unreadable(Exception):
+    """The opportunities cannot be read as the contract needs (missing, unreadable, a column
+    missing, no rows): the run stops at its source check, before any month is computed."""
+
+
+def earliest_conversion(source: LandingSource, as_of: dt.datetime | None, start: dt.datetime) -> dt.datetime | None:
+    """A time no deal of the source converts before, from the rows at or after the partition
+    start ``start`` (a closed deal before it is quarantined; an open one converts at the
+    as-of time, which is never before the other deals' times); None when no row says."""
     try:
         frame, _ = source.read("opportunities")
-    except SourceError:
-        return None
-    if frame is None or any(column not in frame.columns for column in _COLUMNS):
-        return None
+    except SourceError as error:
+        raise Unreadable(str(error)) from error
+    if frame is None or frame.height == 0 or any(column not in frame.columns for column in _COLUMNS):
+        raise Unreadable("opportunities: no rows or a required column missing")
     is_closed = parse_boolean(trimmed("is_closed"))
     closed = parse_timestamp(trimmed("closed_at"), end_of_day=True).value
     opened = parse_timestamp(trimmed("created_at")).value
     open_converts = pl.lit(as_of, pl.Datetime("us", "UTC")) if as_of is not None else opened
-    return frame.select(pl.when(is_closed).then(closed).otherwise(open_converts).min()).item()
+    converts = pl.when(is_closed).then(closed).otherwise(open_converts)
+    return frame.select(converts.filter(converts >= pl.lit(start, pl.Datetime("us", "UTC"))).min()).item()
 
 
 def earliest_published(client: WarehouseClient, attempts: int = 3) -> dt.datetime | None:
@@ -81,8 +87,12 @@ def months_holding_deals(
 ) -> tuple[str, str]:
     """(first, last) partition keys of a run of every month that holds a deal or a published row."""
     keys = partitions.get_partition_keys()
-    bound = earliest_conversion(source, as_of)
-    if bound is None:
+    start = partitions.time_window_for_partition_key(keys[0]).start
+    try:
+        bound = earliest_conversion(source, as_of, start)
+    except Unreadable:  # the run stops at raw/opportunities: plan one month, not every month
+        return keys[-1], keys[-1]
+    if bound is None:  # no row tells: every month
         return keys[0], keys[-1]
     published = earliest_published(client)
     bound = min(bound, published.astimezone(dt.timezone.utc)) if published is not None else bound

@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from attribution_pipeline.contract import SOURCE_FILE, SOURCE_ROW
 
 DATA_SUFFIXES = (".csv", ".parquet")
+# What to do about a file the readers cannot read (undecodable, truncated, malformed).
+REWRITE = "write it again as UTF-8 CSV (comma-delimited, one header row, as many fields per row as the header) or as Parquet"
 
 
 class SourceError(Exception):
@@ -80,14 +82,14 @@ def _normalized_headers(frame: pl.DataFrame, source: str, location: str) -> pl.D
     for name in frame.columns:  # polars renames a repeated CSV header to <name>_duplicated_<n>
         original = re.sub(r"_duplicated_[0-9]+$", "", name)
         if original != name and original in frame.columns:
-            raise SourceError(source, location, f"column {original!r} appears more than once in the header", "source.duplicate_column")
+            raise SourceError(source, location, f"column {original!r} appears more than once in the header; rename or remove one of them", "source.duplicate_column")
     names = [str(name).strip().lower() for name in frame.columns]
     seen: dict[str, str] = {}
     for original, name in zip(frame.columns, names):
         if name in seen:
-            raise SourceError(source, location, f"columns {seen[name]!r} and {original!r} are the same column once trimmed and lower-cased", "source.duplicate_column")
+            raise SourceError(source, location, f"columns {seen[name]!r} and {original!r} are the same column once trimmed and lower-cased; rename or remove one of them", "source.duplicate_column")
         if name in (SOURCE_FILE, SOURCE_ROW):
-            raise SourceError(source, location, f"column name {original!r} is reserved", "source.reserved_column")
+            raise SourceError(source, location, f"column name {original!r} is reserved for the pipeline's lineage; rename that column", "source.reserved_column")
         seen[name] = original
     return frame.rename(dict(zip(frame.columns, names)))
 
@@ -115,7 +117,7 @@ def read_file(path: Path, source: str, display_name: str) -> pl.DataFrame:
         raise
     except Exception as error:  # polars/arrow raise many types for unreadable files
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise SourceError(source, display_name, f"unreadable file: {first_line}") from error
+        raise SourceError(source, display_name, f"unreadable file: {first_line}; {REWRITE}") from error
     frame = _normalized_headers(frame, source, display_name)
     return _with_lineage(frame, display_name)
 
@@ -133,7 +135,7 @@ def read_landing(folder: Path, source: str, required: tuple[str, ...] = ()) -> t
         for frame, name in zip(frames, names):
             missing = [column for column in required if column not in frame.columns]
             if missing:
-                raise SourceError(source, name, f"missing required column(s) {missing}", "source.missing_column")
+                raise SourceError(source, name, f"missing required column(s) {missing}; add them to that file (every part file needs the required columns)", "source.missing_column")
     # rechunk=False: the parts are appended as chunks, not copied into one buffer
     # (which would hold every input twice at the peak).
     return pl.concat(frames, how="diagonal", rechunk=False), names
@@ -165,7 +167,7 @@ def read_database(url: str, source: str, table_or_query: str) -> pl.DataFrame:
             frame = pl.read_database(statement, connection, infer_schema_length=None)
     except Exception as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise SourceError(source, location, f"cannot read: {first_line}", "source.unreadable") from error
+        raise SourceError(source, location, f"cannot read: {first_line}; check the source URL and --source-table {source}=TABLE_OR_QUERY", "source.unreadable") from error
     finally:
         engine.dispose()
     frame = _normalized_headers(_as_text(frame), source, location)

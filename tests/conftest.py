@@ -54,7 +54,9 @@ def postgres_url() -> str:
     """A reachable PostgreSQL; under CI=true its absence fails the test instead of skipping it."""
     problem = _postgres_available()
     if problem:
-        if os.environ.get("CI", "").lower() == "true":
+        from pipeline_runs import under_ci
+
+        if under_ci():
             pytest.fail(f"PostgreSQL is required under CI=true and is not reachable at {POSTGRES_ADMIN_URL}: {problem}")
         pytest.skip(f"PostgreSQL not reachable: {problem}")
     return POSTGRES_ADMIN_URL

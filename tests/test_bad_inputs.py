@@ -470,38 +470,39 @@ class Blocking:
     file: str  # the file (or location) the message must name
     mutate: Callable[[Path], None]
     rule: str  # the rule id the message names
+    advice: str  # what the message tells the user to change (advice that fixes this case)
     texts: tuple[str, ...] = ()  # further substrings of the message
 
 
 BLOCKING = [
     Blocking("empty_file", "A 0-byte touches.csv (no header, zero rows) is a whole-source problem.", "touches", "touches.csv",
-             _empty_file, "source.unreadable"),
+             _empty_file, "source.unreadable", "write it again as UTF-8 CSV"),
     Blocking("header_only", "A touches.csv with a header and no data row: source.no_rows.", "touches", "touches.csv",
-             _header_only, "source.no_rows"),
+             _header_only, "source.no_rows", "export the source with its rows"),
     Blocking("semicolon_delimiter", """A ;-delimited touches.csv reads as one column: source.missing_column, with a hint
-             about the delimiter.""", "touches", "touches.csv", _semicolon, "source.missing_column", ("occurred_at", "delimited")),
+             about the delimiter.""", "touches", "touches.csv", _semicolon, "source.missing_column", "write it with commas", ("occurred_at", "not comma-delimited")),
     Blocking("latin1_text", """A Latin-1 touches.csv ('Café Crème') is undecodable text, a whole-source problem (choice:
              SPEC silent on encodings; UTF-8, with or without BOM, is the only encoding read).""", "touches", "touches.csv",
-             _latin1, "source.unreadable", ("utf-8",)),
+             _latin1, "source.unreadable", "write it again as UTF-8 CSV", ("utf-8",)),
     Blocking("binary_garbage", "4 KiB of random bytes as opportunities.csv: unreadable file.", "opportunities",
-             "opportunities.csv", _binary_garbage, "source.unreadable"),
+             "opportunities.csv", _binary_garbage, "source.unreadable", "write it again as UTF-8 CSV"),
     Blocking("truncated_parquet", "An opportunities.parquet cut in half: unreadable file.", "opportunities",
-             "opportunities.parquet", _truncated_parquet, "source.unreadable"),
+             "opportunities.parquet", _truncated_parquet, "source.unreadable", "or as Parquet"),
     Blocking("missing_required_column", "opportunities.csv without its amount column: source.missing_column naming amount.",
-             "opportunities", "opportunities.csv", _missing_amount, "source.missing_column", ("amount",)),
+             "opportunities", "opportunities.csv", _missing_amount, "source.missing_column", "add them", ("amount",)),
     Blocking("quarantine_share", """18 of 35 touches (51%) with invalid dates: above the default max_quarantine_share 0.5,
              source.quarantine_share naming the most common rule.""", "touches", "touches.csv", _mostly_bad,
-             "source.quarantine_share", ("18 of 35", "occurred_at.invalid_timestamp")),
+             "source.quarantine_share", "raise --max-quarantine-share", ("18 of 35", "occurred_at.invalid_timestamp", "see quarantine.touches")),
     Blocking("part_file_missing_column", """touches/ holds part-1.csv (valid) and part-2.csv without occurred_at: a file
              missing a required column is a whole-source problem naming that file (SPEC 2).""", "touches", "touches/part-2.csv",
-             _part_file_missing_column, "source.missing_column", ("occurred_at",)),
+             _part_file_missing_column, "source.missing_column", "add them to that file", ("occurred_at",)),
     Blocking("duplicated_header", "campaigns.csv naming campaign_id twice in its header: the file is ambiguous.", "campaigns",
-             "campaigns.csv", _duplicated_header, "source.duplicate_column", ("campaign_id",)),
+             "campaigns.csv", _duplicated_header, "source.duplicate_column", "rename or remove one of them", ("campaign_id",)),
     Blocking("ragged_row", """A touches.csv row with more fields than the header makes the CSV malformed (choice: SPEC
              silent; a malformed CSV file is an unreadable file, not a row problem).""", "touches", "touches.csv",
-             _ragged_row, "source.unreadable"),
+             _ragged_row, "source.unreadable", "as many fields per row as the header"),
     Blocking("missing_source", "No opportunities file at all: a required source is missing.", "opportunities", "landing",
-             _missing_source, "source.missing", ("opportunities.csv",)),
+             _missing_source, "source.missing", "add one", ("opportunities.csv",)),
 ]
 
 
@@ -566,6 +567,7 @@ def assert_blocked(case: Blocking, url: str, folder: Path) -> None:
         assert case.file in text, f"{where} does not name the file {case.file}: {text}"
         for expected in case.texts:
             assert expected in text, f"{where} does not say {expected!r}: {text}"
+        assert case.advice in text, f"{where} does not say what to change ({case.advice!r}): {text}"
         assert re.search(r"rule source\.[a-z_]+", text) is not None, f"{where} names no rule: {text}"
         if case.rule:
             assert f"rule {case.rule}" in text, f"{where} does not name rule {case.rule}: {text}"

@@ -658,3 +658,67 @@ def test_property_rows_in_equal_rows_passed_plus_quarantined(source, data):
     for key in contract.key:
         assert staged.valid[key].null_count() == 0
         assert staged.valid[key].n_unique() == staged.valid.height
+
+
+# --------------------------------------------------------------------------
+# SPEC 1 plausible range and the close-month partitions (issue 20), to the microsecond
+# --------------------------------------------------------------------------
+# A run that started 2026-12-02 10:00 UTC with the default tolerance (1 day) and earliest date
+# (1990-01-01), partitions 2000-01 to 2026-12.
+RUN_PARAMS = AttributionParams(
+    latest_valid=utc(2026, 12, 3, 10, 0),
+    close_months=(utc(2000, 1, 1), utc(2027, 1, 1)),
+)
+
+
+def test_every_timestamp_column_has_a_plausible_range_inclusive_at_both_ends():
+    staged = run("touches", [
+        touch(touch_id="a", occurred_at="1990-01-01T00:00:00Z"),          # 1: the earliest instant: in
+        touch(touch_id="b", occurred_at="1989-12-31T23:59:59.999999Z"),   # 2: 1 µs before: out
+        touch(touch_id="c", occurred_at="2026-12-03T10:00:00Z"),          # 3: run start + 1 day exactly: in
+        touch(touch_id="d", occurred_at="2026-12-03T10:00:00.000001Z"),   # 4: 1 µs later: out
+        touch(touch_id="e", occurred_at="2026-12-03T11:00:00+02:00"),     # 5: 09:00 UTC: in
+        touch(touch_id="f", occurred_at="2026-12-03"),                    # 6: midnight that day: in
+        touch(touch_id="g", occurred_at="2926-01-01"),                    # 7: a mistyped year: out
+    ], RUN_PARAMS)  # fmt: skip
+    assert rules_by_row(staged) == {2: "occurred_at.out_of_range", 4: "occurred_at.out_of_range", 7: "occurred_at.out_of_range"}
+    messages = dict(zip(staged.quarantine["source_row"].to_list(), staged.quarantine["message"].to_list()))
+    assert "before the earliest plausible time 1990-01-01T00:00:00.000000Z (--earliest-date)" in messages[2]
+    assert "after the latest plausible time 2026-12-03T10:00:00.000000Z" in messages[4]
+
+
+def test_without_a_run_time_there_is_no_upper_bound():
+    staged = run("touches", [touch(touch_id="far", occurred_at="2926-01-01")])
+    assert staged.quarantine.height == 0
+
+
+def test_dates_compare_by_day_and_a_date_only_closed_at_ends_its_day():
+    """start_date 2026-12-03 is the latest plausible day (the run's start + 1 day falls on it); a date-only
+    closed_at on 2026-12-03 means 23:59:59.999999, after 10:00 + 1 day, so it is out."""
+    campaigns = run("campaigns", [
+        campaign(campaign_id="in", start_date="2026-12-03", end_date=None),
+        campaign(campaign_id="late", start_date="2026-12-04", end_date=None),
+        campaign(campaign_id="early", start_date="1989-12-31", end_date=None),
+    ], RUN_PARAMS)  # fmt: skip
+    assert rules_by_row(campaigns) == {2: "start_date.out_of_range", 3: "start_date.out_of_range"}
+    deals = run("opportunities", [
+        opportunity(opportunity_id="day", created_at="2026-12-01", closed_at="2026-12-03"),
+        opportunity(opportunity_id="noon", created_at="2026-12-01", closed_at="2026-12-02T12:00:00Z"),
+    ], RUN_PARAMS)  # fmt: skip
+    assert rules_by_row(deals) == {1: "closed_at.out_of_range"}
+
+
+def test_a_closed_deal_outside_the_close_month_partitions_is_quarantined_with_the_setting_to_change():
+    staged = run("opportunities", [
+        opportunity(opportunity_id="before", created_at="1999-12-01", closed_at="1999-12-31T23:59:59.999999Z"),  # 1: out
+        opportunity(opportunity_id="first", created_at="1999-12-01", closed_at="2000-01-01T00:00:00Z"),          # 2: in
+        opportunity(opportunity_id="open_old", created_at="1999-06-01", closed_at=None, is_closed="false", is_won="false"),  # 3: open: in
+        opportunity(opportunity_id="ancient", created_at="1980-01-01", closed_at="1985-01-01"),                   # 4: once
+    ], RUN_PARAMS)  # fmt: skip
+    assert rules_by_row(staged) == {1: "closed_at.outside_partitions", 4: "created_at.out_of_range"}
+    row = staged.quarantine.filter(pl.col("source_row") == 1).row(0, named=True)
+    assert row["message"] == (
+        "closed_at '1999-12-31T23:59:59.999999Z' is before the first close-month partition 2000-01: "
+        "set ATTRIBUTION_PARTITION_START to that month or earlier to credit this deal"
+    )
+    assert staged.quarantine.filter(pl.col("source_row") == 4).get_column("rules").item() == "created_at.out_of_range,closed_at.out_of_range"

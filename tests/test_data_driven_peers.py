@@ -32,6 +32,7 @@ import polars as pl
 import pytest
 
 from models.markov import removal_effects
+from pipeline_runs import under_ci
 
 def _datasets() -> Path:
     """$ATTRIBUTION_PEER_DATASETS, else ../shared/datasets beside the checkout, else the
@@ -57,7 +58,7 @@ except ImportError as error:  # also matplotlib missing: it imports pyplot witho
 
 def unavailable(reason: str) -> None:
     """Skip, or fail under CI=true (the conftest's rule for PostgreSQL)."""
-    if os.environ.get("CI", "").lower() == "true":
+    if under_ci():
         pytest.fail(f"{reason} (required under CI=true)", pytrace=False)
     pytest.skip(reason)
 

@@ -4,12 +4,11 @@ follows those values to the cent."""
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
 from attribution_pipeline.sample_data import generate
-from models.markov import removal_effects
-from models.paths import deal_paths, path_counts
 from pipeline_runs import read, run_cli
 
 
@@ -24,14 +23,53 @@ def warehouse(tmp_path_factory):
     return url, folder / "landing"
 
 
+def removal_effects_from_scratch(journeys: pl.DataFrame) -> dict[str, float]:
+    """The first-order absorbing chain of the README, written here without the engine: each closed
+    deal's channels in journey order ((unknown) for none, repeats in a row are one state) walk from
+    (start) to (conversion) when won, else to (null); transition probabilities are counts over row
+    totals; P(conversion) solves (I - Q) x = r; removing a channel sends its state to (null)."""
+    paths: dict[str, list] = {}
+    for deal, channel, won in journeys.filter(pl.col("is_closed")).sort("opportunity_id", "position").select(
+        "opportunity_id", "channel", "is_won"
+    ).iter_rows():
+        steps = paths.setdefault(deal, [won, []])[1]
+        state = channel if channel is not None else "(unknown)"
+        if not steps or steps[-1] != state:
+            steps.append(state)
+    counts: dict[tuple[str, str], float] = {}
+    for won, steps in paths.values():
+        walk = ["(start)", *steps, "(conversion)" if won else "(null)"]
+        for source, target in zip(walk, walk[1:]):
+            counts[(source, target)] = counts.get((source, target), 0.0) + 1.0
+    channels = sorted({state for _, steps in paths.values() for state in steps})
+
+    def conversion(removed: str | None) -> float:
+        transient = ["(start)"] + [c for c in channels if c != removed]
+        index = {state: i for i, state in enumerate(transient)}
+        totals: dict[str, float] = {}
+        for (source, _), n in counts.items():
+            totals[source] = totals.get(source, 0.0) + n
+        q, r = np.zeros((len(transient), len(transient))), np.zeros(len(transient))
+        for (source, target), n in counts.items():
+            if source not in index:
+                continue
+            if target == "(conversion)":
+                r[index[source]] += n / totals[source]
+            elif target in index:
+                q[index[source], index[target]] += n / totals[source]
+        return float(np.linalg.solve(np.eye(len(transient)) - q, r)[0])
+
+    base = conversion(None)
+    return {channel: 1 - conversion(channel) / base for channel in channels}
+
+
 def test_channel_values_are_learned_from_every_closed_deal(warehouse):
-    """The removal effects in the table equal the exact chain built here from the
-    journeys table (the run covered every month, so it holds every deal) and the
-    staged amounts (won convert, lost do not, open left out)."""
+    """The removal effects in the table equal the chain built from scratch here from the journeys
+    table (the run covered every month, so it holds every deal): won convert, lost do not, open
+    ones are left out."""
     warehouse, _ = warehouse
     journeys = read(warehouse, "attribution", "journeys")
-    amounts = read(warehouse, "staging", "opportunities").select("opportunity_id", "amount_cents")
-    expected = removal_effects(path_counts(deal_paths(journeys.join(amounts, on="opportunity_id", how="left"))), order=1)
+    expected = removal_effects_from_scratch(journeys)
     values = read(warehouse, "attribution", "channel_values")
     markov = dict(values.filter(pl.col("model") == "markov").select("channel", "value").iter_rows())
     assert markov == pytest.approx(expected, rel=1e-12)

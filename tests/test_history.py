@@ -148,6 +148,30 @@ def test_a_history_from_2012_runs_with_default_settings_on_postgres(landing, pos
     assert_history_credited(postgres_database, capsys)
 
 
+def test_credit_that_does_not_reconcile_stops_the_run_and_publishes_nothing(landing, duckdb_url, monkeypatch, capsys):
+    """A defect that loses a cent (simulated: the engine's credit for one row is one cent short) fails the blocking
+    reconciliation check: nothing is published, and the message says it is a defect to report, not an input to fix."""
+    import assets.attribution
+    from models.credit import credit_touches
+
+    assert run_cli("--source", str(landing), "--warehouse", duckdb_url) == 0
+    before = public_tables(duckdb_url)
+
+    def a_cent_short(*args, **kwargs):
+        frame = credit_touches(*args, **kwargs).collect()
+        first = pl.int_range(pl.len()) == 0
+        return frame.with_columns(credited_cents=pl.when(first).then(pl.col("credited_cents") - 1).otherwise(pl.col("credited_cents"))).lazy()
+
+    monkeypatch.setattr(assets.attribution, "credit_touches", a_cent_short)
+    assert run_cli("--source", str(landing), "--warehouse", duckdb_url) == 1
+    line = [line for line in capsys.readouterr().err.splitlines() if line.startswith("attribution: error:")][-1]
+    assert "rule touch_credit.reconciles" in line and "-1 cents" in line and "report it" in line
+    assert "previous output tables are untouched" in line
+    after = public_tables(duckdb_url)
+    for name in before:
+        assert after[name].equals(before[name]), name
+
+
 def test_a_run_that_fails_in_journeys_leaves_every_table_and_prints_its_error_last(landing, duckdb_url, tmp_path):
     """The second run starts the partitions this month: its closed deals are quarantined as outside them (allowed by
     --max-quarantine-share 1), and the open deal converts at the as-of 2026-10-15, before every partition, so

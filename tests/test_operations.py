@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
 import threading
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from attribution_pipeline.crash_trials import crash_trial, environment, run_command, same, snapshot
+from attribution_pipeline.crash_trials import PUBLISH, crash_trial, environment, run_command, same, snapshot
 from attribution_pipeline.sample_data import generate
 from pipeline_runs import run_cli, run_in_own_home
 
@@ -38,6 +39,7 @@ def expected(inputs, tmp_path_factory) -> dict[str, dict]:
         url = f"duckdb:///{folder / name / 'w.duckdb'}"
         run_in_own_home(folder / name, source, url)
         tables[name] = snapshot(url)
+    tables["old_file"] = folder / "old" / "w.duckdb"  # a copy is the old run's warehouse, without running it again
     return tables
 
 
@@ -72,20 +74,23 @@ def _drop(admin: str, database: str) -> None:
 
 
 @pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_sigkill_during_a_run_leaves_complete_tables_and_the_next_run_succeeds(kind, inputs, expected, tmp_path, request, dagster_home):
+def test_sigkill_while_publishing_leaves_one_version_of_every_table_and_the_next_run_succeeds(kind, inputs, expected, tmp_path, request, dagster_home):
+    """The kill follows the start of the publishing step (attribution/runs, one transaction for every table) by a
+    random moment, and the trial checks that it landed while the run was writing: after its first warehouse write
+    began, before its last ended. Then every published table is the old run's or every one is the new run's, with
+    one run id, and the next run succeeds. benchmarks/crash_trials.py kills after random writing steps, 20 times."""
     old, new = inputs
     home = dagster_home.parent / "subprocess_home"
     url = warehouse_url(kind, tmp_path, "trial", request)
-    start = time.perf_counter()
-    complete_run(old, url)
-    duration = time.perf_counter() - start + 6.0  # a new process also imports Dagster and GX first
-    expected_old, expected_new = expected["old"], expected["new"]
-    assert all(same(expected_old[name], got) for name, got in snapshot(url).items())
-    rng = random.Random(7)
-    # One trial per warehouse in the suite; benchmarks/crash_trials.py runs 20.
-    trial = crash_trial(old, new, url, home, expected_old, expected_new, duration, rng,
+    if kind == "duckdb":
+        shutil.copyfile(expected["old_file"], url.removeprefix("duckdb:///"))
+    else:
+        complete_run(old, url)
+    assert all(same(expected["old"][name], got) for name, got in snapshot(url).items())
+    trial = crash_trial(old, new, url, home, expected["old"], expected["new"], random.Random(7), step=PUBLISH, max_delay=0.3,
                         rerun=lambda: run_cli("--source", str(old), "--warehouse", url))
-    assert "TORN" not in trial.tables.values(), trial
+    assert trial.during_writes, trial.seen[-5:]
+    assert trial.one_version, (trial.tables, trial.run_ids)
     assert trial.rerun_ok, trial
 
 
@@ -110,7 +115,7 @@ def test_dropped_postgres_connection_is_retried_and_the_run_completes(inputs, ex
     assert process.returncode == 0, output[-2000:]
     assert "Traceback" not in output
     got = snapshot(url)
-    assert all(same(expected["old"][name], got[name]) for name in expected["old"])
+    assert all(same(expected["old"][name], got[name]) for name in got)
 
 
 @pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -137,8 +142,9 @@ def test_two_runs_at_once_never_interleave_writes(kind, inputs, expected, tmp_pa
         assert "Traceback" not in result.stdout + result.stderr
         if result.returncode:
             assert kind == "duckdb" and "in use by another process" in result.stderr
+            assert "wait for that run to finish and try again" in result.stderr
     assert codes in ([0, 0], [0, 1])
     if kind == "postgres":
         assert codes == [0, 0]
     got = snapshot(url)
-    assert all(same(expected["old"][name], got[name]) for name in expected["old"])
+    assert all(same(expected["old"][name], got[name]) for name in got)

@@ -223,6 +223,7 @@ def test_an_output_table_left_by_another_version_gets_a_clear_error(landing, duc
     assert run_cli("--source", str(landing), "--warehouse", duckdb_url) == 1
     err = capsys.readouterr().err
     assert "attribution.journeys in the warehouse has columns ['opportunity_id', 'touch_id']" in err
+    assert "drop or migrate the table" in err  # what to change
     assert "Traceback" not in err
 
 

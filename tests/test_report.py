@@ -17,7 +17,7 @@ from attribution_pipeline.cli import main
 from attribution_pipeline.report import SECTIONS
 from attribution_pipeline.sample_data import generate
 from models.registry import MODELS
-from pipeline_runs import read, run_cli, run_in_own_home
+from pipeline_runs import read, run_cli, run_in_own_home, under_ci
 
 ARTIFACTS = Path(os.environ.get("ATTRIBUTION_TEST_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts"))
 CHARTS = ("chart-channels", "chart-trend", "chart-journeys", "chart-funnel", "chart-sourcing", "chart-velocity", "chart-sla")
@@ -26,7 +26,7 @@ CHARTS = ("chart-channels", "chart-trend", "chart-journeys", "chart-funnel", "ch
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
-        if os.environ.get("CI") == "true":
+        if under_ci():
             pytest.fail("chromium is not installed; .ci/run installs Debian's chromium package")
         pytest.skip("chromium is not installed (apt-get install chromium)")
     return found
