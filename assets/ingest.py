@@ -18,8 +18,10 @@ def _empty(contract: SourceContract) -> pl.DataFrame:
 
 
 def raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
+    key = dg.AssetKey(["raw", contract.name])
+
     @dg.asset(
-        key=["raw", contract.name],
+        key=key,
         group_name="raw",
         kinds={"polars", "sql"},
         retry_policy=WRITE_RETRY,
@@ -29,8 +31,18 @@ def raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
             "with `_source_file` and `_source_row` (1-based data row). Extra columns are kept."
             + (" Optional source: absent means no rows." if contract.optional else "")
         ),
+        # Evaluated in the same step as the read: a step of its own per source cost more
+        # (events, loading the frame back) than the check itself.
+        check_specs=[dg.AssetCheckSpec(
+            "source_is_usable", asset=key, blocking=True,
+            description=(
+                "Whole-source rules (great-expectations): every required column "
+                f"({', '.join(contract.required_columns)}) exists and there is at least one data row. "
+                "A failure stops everything downstream."
+            ),
+        )],
     )
-    def _raw(context: dg.AssetExecutionContext, source: LandingSource) -> dg.Output[pl.DataFrame]:
+    def _raw(context: dg.AssetExecutionContext, source: LandingSource):
         try:
             frame, files = source.read(contract.name)
         except SourceError as error:  # a broken input does not heal by retrying
@@ -46,7 +58,7 @@ def raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
             frame = _empty(contract)
         extra = [c for c in frame.columns if c not in contract.columns and c not in LINEAGE]
         context.log.info(f"read {frame.height:,} {contract.name} rows from {len(files)} file(s)")
-        return dg.Output(
+        yield dg.Output(
             frame,
             metadata={
                 "files": dg.MetadataValue.json(files),
@@ -55,51 +67,39 @@ def raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
                 "extra_columns": dg.MetadataValue.json(extra),
             },
         )
+        yield source_check_result(contract, frame, files, source.location)
 
     return _raw
 
 
-def source_check(contract: SourceContract) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(["raw", contract.name]),
-        name="source_is_usable",
-        blocking=True,
-        description=(
-            "Whole-source rules (great-expectations): every required column "
-            f"({', '.join(contract.required_columns)}) exists and there is at least one data row. "
-            "A failure stops everything downstream."
-        ),
+def source_check_result(contract: SourceContract, raw: pl.DataFrame, files: list[str], location: str) -> dg.AssetCheckResult:
+    """SPEC 2's whole-source rules on what was read (an absent optional source passes)."""
+    if not files and contract.optional:
+        return dg.AssetCheckResult(check_name="source_is_usable", passed=True, metadata={"message": "optional source absent"})
+    outcomes = check_source(contract, raw)
+    missing = [o.column for o in outcomes if o.rule == "source.missing_column" and not o.success]
+    problems = []
+    if missing:
+        header = [c for c in raw.columns if c not in LINEAGE]
+        hint = ""
+        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+            hint = f"; the header is one column {header[0][:80]!r}, so the file is not comma-delimited: write it with commas"
+        advice = hint or "; add them (headers match case-insensitively after trimming)"
+        problems.append(f"rule source.missing_column: missing required column(s) {missing}{advice}")
+    if any(o.rule == "source.no_rows" and not o.success for o in outcomes):
+        problems.append("rule source.no_rows: no data rows; export the source with its rows, or leave an optional source out")
+    where = ", ".join(files) or location
+    message = f"source {contract.name}: {where}: " + "; ".join(problems) if problems else "usable"
+    return dg.AssetCheckResult(
+        check_name="source_is_usable",
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=message,
+        metadata={
+            "message": dg.MetadataValue.text(message),
+            "expectations": dg.MetadataValue.json([o.as_metadata() for o in outcomes]),
+        },
     )
-    def _check(source: LandingSource, raw: pl.DataFrame) -> dg.AssetCheckResult:
-        files = source.describe(contract.name)
-        if not files and contract.optional:
-            return dg.AssetCheckResult(passed=True, metadata={"message": "optional source absent"})
-        outcomes = check_source(contract, raw)
-        missing = [o.column for o in outcomes if o.rule == "source.missing_column" and not o.success]
-        problems = []
-        if missing:
-            header = [c for c in raw.columns if c not in LINEAGE]
-            hint = ""
-            if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-                hint = f"; the header is one column {header[0][:80]!r}, so the file is not comma-delimited: write it with commas"
-            advice = hint or "; add them (headers match case-insensitively after trimming)"
-            problems.append(f"rule source.missing_column: missing required column(s) {missing}{advice}")
-        if any(o.rule == "source.no_rows" and not o.success for o in outcomes):
-            problems.append("rule source.no_rows: no data rows; export the source with its rows, or leave an optional source out")
-        location = ", ".join(files) or source.location
-        message = f"source {contract.name}: {location}: " + "; ".join(problems) if problems else "usable"
-        return dg.AssetCheckResult(
-            passed=not problems,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=message,
-            metadata={
-                "message": dg.MetadataValue.text(message),
-                "expectations": dg.MetadataValue.json([o.as_metadata() for o in outcomes]),
-            },
-        )
-
-    return _check
 
 
 RAW_ASSETS = [raw_asset(contract) for contract in CONTRACTS.values()]
-RAW_CHECKS = [source_check(contract) for contract in CONTRACTS.values()]

@@ -94,3 +94,31 @@ def fast_directory(prefix: str, fallback: Path) -> Path:
         return folder
     fallback.mkdir(parents=True, exist_ok=True)
     return fallback
+
+
+def session_folder(tmp_path_factory, name: str, build) -> Path:
+    """A folder built once per test session and shared by the xdist workers: the first
+    worker to ask calls ``build(folder)`` under a file lock, the others wait and reuse it
+    (a module fixture alone runs once per worker that runs a test of the module)."""
+    from filelock import FileLock
+
+    uid = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if uid is None:
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    folder = tmp_path_factory.getbasetemp().parent / f"shared_{uid}_{name}"
+    with FileLock(f"{folder}.lock"):
+        if not (folder / ".done").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            build(folder)
+            (folder / ".done").touch()
+    return folder
+
+
+def private_copy(path: Path, tmp_path_factory) -> Path:
+    """This worker's copy of a shared DuckDB file: DuckDB lets one process open a file for writing."""
+    target = tmp_path_factory.mktemp("copy") / path.name
+    shutil.copyfile(path, target)
+    return target

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ import pytest
 
 from attribution_pipeline.io_managers import conform
 from attribution_pipeline.tables import PUBLISHED
-from pipeline_runs import TEST_INSTANCE_YAML, read, run_cli
+from pipeline_runs import TEST_INSTANCE_YAML, read, run_cli, session_folder
 from attribution_pipeline.warehouse import WarehouseClient
 
 # (deal, domain, created, closed or "", won, amount)
@@ -97,14 +98,38 @@ def _default_partitions(dagster_home, monkeypatch):
     monkeypatch.delenv("ATTRIBUTION_PARTITION_START", raising=False)
 
 
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> tuple[Path, Path]:
+    """One run of the history with default settings into DuckDB, once per session; tests copy the file."""
+
+    def build(folder: Path) -> None:
+        landing = write_landing(folder / "landing")
+        home = folder / "home"
+        home.mkdir()
+        (home / "dagster.yaml").write_text(TEST_INSTANCE_YAML)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("DAGSTER_HOME", str(home))
+            patch.delenv("ATTRIBUTION_PARTITION_START", raising=False)
+            patch.setenv("ATTRIBUTION_BOOTSTRAP_DRAWS", "5")
+            assert run_cli("--source", str(landing), "--warehouse", f"duckdb:///{folder / 'base.duckdb'}") == 0
+
+    folder = session_folder(tmp_path_factory, "history", build)
+    return folder / "landing", folder / "base.duckdb"
+
+
 @pytest.fixture
-def landing(tmp_path) -> Path:
-    return write_landing(tmp_path / "landing")
+def landing(base) -> Path:
+    return base[0]
 
 
-def assert_history_credited(url: str, capsys) -> None:
-    out = capsys.readouterr()
-    assert "close months 2012-05 to" in out.err  # from the earliest deal, not from 2000-01
+@pytest.fixture
+def warehouse(base, tmp_path) -> str:
+    """A copy of the base run's warehouse."""
+    shutil.copyfile(base[1], tmp_path / "w.duckdb")
+    return f"duckdb:///{tmp_path / 'w.duckdb'}"
+
+
+def assert_history_credited(url: str) -> None:
     credit = read(url, "attribution", "touch_credit")
     totals = credit.group_by("model").agg((pl.col("credited_amount").cast(pl.Decimal(18, 2)) * 100).cast(pl.Int64).sum())
     assert set(totals.get_column("credited_amount")) == {WON_CENTS}
@@ -116,46 +141,46 @@ def assert_history_credited(url: str, capsys) -> None:
     assert read(url, "quarantine", "opportunities").height == 0
 
 
-def test_a_history_from_2012_runs_with_default_settings_on_duckdb(landing, duckdb_url, tmp_path, capsys):
+def test_a_history_from_2012_runs_with_default_settings_on_duckdb(warehouse, tmp_path, capsys):
     """Then the same folder with one touch in 2099 and one in 1989 added: those two rows are quarantined as
     occurred_at.out_of_range and every published table is exactly as before (the as-of did not move)."""
-    assert run_cli("--source", str(landing), "--warehouse", duckdb_url) == 0
-    assert_history_credited(duckdb_url, capsys)
-    runs = read(duckdb_url, "attribution", "runs")
+    assert_history_credited(warehouse)
+    runs = read(warehouse, "attribution", "runs")
     parameters = pl.Series(runs.get_column("parameters")).str.json_decode().struct.unnest()
     assert parameters.get_column("earliest_valid").to_list() == ["1990-01-01T00:00:00+00:00"]
     latest = dt.datetime.fromisoformat(parameters.get_column("latest_valid").item())
     started = runs.get_column("started_at").item()
     assert dt.timedelta(days=1) - dt.timedelta(minutes=5) < latest - started <= dt.timedelta(days=1)
-    before = public_tables(duckdb_url)
+    before = public_tables(warehouse)
 
     odd = [{"touch_id": "t_2099", "occurred_at": "2099-01-01T00:00:00Z", "email": "", "account_domain": "now.example",
             "utm_source": "", "utm_medium": ""},
            {"touch_id": "t_1989", "occurred_at": "1989-12-31T00:00:00Z", "email": "", "account_domain": "old.example",
             "utm_source": "", "utm_medium": ""}]
     perturbed = write_landing(tmp_path / "perturbed", odd)
-    assert run_cli("--source", str(perturbed), "--warehouse", duckdb_url) == 0
-    quarantined = read(duckdb_url, "quarantine", "touches")
+    assert run_cli("--source", str(perturbed), "--warehouse", warehouse) == 0
+    assert "close months 2012-05 to" in capsys.readouterr().err  # from the earliest deal, not from 2000-01
+    quarantined = read(warehouse, "quarantine", "touches")
     assert sorted(quarantined.select("rule", "source_row").rows()) == [("occurred_at.out_of_range", 16), ("occurred_at.out_of_range", 17)]
-    after = public_tables(duckdb_url)
+    after = public_tables(warehouse)
     for name in before:
         assert after[name].equals(before[name]), name
 
 
 @pytest.mark.postgres
-def test_a_history_from_2012_runs_with_default_settings_on_postgres(landing, postgres_database, capsys):
+def test_a_history_from_2012_runs_with_default_settings_on_postgres(tmp_path, postgres_database):
+    landing = write_landing(tmp_path / "landing")
     assert run_cli("--source", str(landing), "--warehouse", postgres_database) == 0
-    assert_history_credited(postgres_database, capsys)
+    assert_history_credited(postgres_database)
 
 
-def test_credit_that_does_not_reconcile_stops_the_run_and_publishes_nothing(landing, duckdb_url, monkeypatch, capsys):
+def test_credit_that_does_not_reconcile_stops_the_run_and_publishes_nothing(landing, warehouse, monkeypatch, capsys):
     """A defect that loses a cent (simulated: the engine's credit for one row is one cent short) fails the blocking
     reconciliation check: nothing is published, and the message says it is a defect to report, not an input to fix."""
     import assets.attribution
     from models.credit import credit_touches
 
-    assert run_cli("--source", str(landing), "--warehouse", duckdb_url) == 0
-    before = public_tables(duckdb_url)
+    before = public_tables(warehouse)
 
     def a_cent_short(*args, **kwargs):
         frame = credit_touches(*args, **kwargs).collect()
@@ -163,39 +188,47 @@ def test_credit_that_does_not_reconcile_stops_the_run_and_publishes_nothing(land
         return frame.with_columns(credited_cents=pl.when(first).then(pl.col("credited_cents") - 1).otherwise(pl.col("credited_cents"))).lazy()
 
     monkeypatch.setattr(assets.attribution, "credit_touches", a_cent_short)
-    assert run_cli("--source", str(landing), "--warehouse", duckdb_url) == 1
+    assert run_cli("--source", str(landing), "--warehouse", warehouse) == 1
     line = [line for line in capsys.readouterr().err.splitlines() if line.startswith("attribution: error:")][-1]
     assert "rule touch_credit.reconciles" in line and "-1 cents" in line and "report it" in line
     assert "previous output tables are untouched" in line
-    after = public_tables(duckdb_url)
+    after = public_tables(warehouse)
     for name in before:
         assert after[name].equals(before[name]), name
 
 
-def test_a_run_that_fails_in_journeys_leaves_every_table_and_prints_its_error_last(landing, duckdb_url, tmp_path):
+def test_a_run_that_fails_in_journeys_leaves_every_table(landing, warehouse, monkeypatch, capsys):
     """The second run starts the partitions this month: its closed deals are quarantined as outside them (allowed by
     --max-quarantine-share 1), and the open deal converts at the as-of 2026-10-15, before every partition, so
-    journeys stops the run after the funnel marts were computed. Run as a user runs it (the console script, in its
-    own process): exit 1, the error line is the last line printed, with advice that works, and no published table
-    changed."""
-    assert run_cli("--source", str(landing), "--warehouse", duckdb_url) == 0
-    before = public_tables(duckdb_url)
+    journeys stops the run after the funnel marts were computed: no published table changed, and the advice works
+    (the base run, with the default start, is that advice taken)."""
+    before = public_tables(warehouse)
     assert all(frame.height for name, frame in before.items() if name != "channel_attribution_intervals")
-    this_month = dt.date.today().replace(day=1)
+    monkeypatch.setenv("ATTRIBUTION_PARTITION_START", dt.date.today().replace(day=1).isoformat())
+    assert run_cli("--source", str(landing), "--warehouse", warehouse, "--max-quarantine-share", "1") == 1
+    line = [line for line in capsys.readouterr().err.splitlines() if line.startswith("attribution: error:")][-1]
+    assert "step attribution__journeys" in line and "previous output tables are untouched" in line
+    assert "set ATTRIBUTION_PARTITION_START to 2026-10 or earlier" in line
+    after = public_tables(warehouse)
+    for name in before:
+        assert after[name].equals(before[name]), name
+    assert read(warehouse, "attribution", "runs").get_column("status").to_list() == ["success", "failed"]
+
+
+def test_the_error_line_is_the_last_line_a_failing_run_prints(landing, warehouse, tmp_path):
+    """As a user runs it (the console script, in its own process): exit 1, and the last line is the error with
+    its advice, not DuckDB's notices at interpreter exit."""
+    broken = tmp_path / "broken"
+    shutil.copytree(landing, broken)
+    (broken / "opportunities.csv").unlink()
     home = tmp_path / "subprocess_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(TEST_INSTANCE_YAML)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "ATTRIBUTION_PARTITION_START": this_month.isoformat()}
     script = Path(sys.executable).with_name("attribution")
-    done = subprocess.run([str(script), "run", "--source", str(landing), "--warehouse", duckdb_url, "--max-quarantine-share", "1"],
-                          env=env, capture_output=True, text=True)
+    done = subprocess.run([str(script), "run", "--source", str(broken), "--warehouse", warehouse],
+                          env={**os.environ, "DAGSTER_HOME": str(home)}, capture_output=True, text=True)
     assert done.returncode == 1, done.stderr[-3000:]
     lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert lines[-1].startswith("attribution: error: "), lines[-5:]
-    assert "step attribution__journeys" in lines[-1] and "previous output tables are untouched" in lines[-1]
-    assert f"set ATTRIBUTION_PARTITION_START to 2026-10 or earlier" in lines[-1]
+    assert lines[-1].startswith("attribution: error: source opportunities: "), lines[-5:]
+    assert "add one" in lines[-1]
     assert "Traceback" not in done.stderr and "leaked" not in done.stderr
-    after = public_tables(duckdb_url)
-    for name in before:
-        assert after[name].equals(before[name]), name
-    assert read(duckdb_url, "attribution", "runs").get_column("status").to_list() == ["success", "failed"]

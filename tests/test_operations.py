@@ -17,29 +17,34 @@ import sqlalchemy as sa
 
 from attribution_pipeline.crash_trials import PUBLISH, crash_trial, environment, run_command, same, snapshot
 from attribution_pipeline.sample_data import generate
-from pipeline_runs import run_cli, run_in_own_home
+from pipeline_runs import private_copy, run_cli, run_in_own_home, session_folder
+
+
+def _build(folder: Path) -> None:
+    """Two inputs, and the warehouse one complete run of each leaves."""
+    for name, seed in (("old", 1), ("new", 2)):
+        generate(folder / name, touches=2_500, seed=seed)
+        (folder / f"run_{name}").mkdir()
+        run_in_own_home(folder / f"run_{name}", folder / name, f"duckdb:///{folder / f'{name}.duckdb'}")
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("inputs")
-    generate(root / "old", touches=2_500, seed=1)
-    generate(root / "new", touches=2_500, seed=2)
-    return root / "old", root / "new"
+def shared(tmp_path_factory) -> Path:
+    return session_folder(tmp_path_factory, "operations", _build)
 
 
 @pytest.fixture(scope="module")
-def expected(inputs, tmp_path_factory) -> dict[str, dict]:
-    """The tables one complete run of each input leaves, computed once for the module
+def inputs(shared) -> tuple[Path, Path]:
+    return shared / "old", shared / "new"
+
+
+@pytest.fixture(scope="module")
+def expected(shared, tmp_path_factory) -> dict[str, dict]:
+    """The tables one complete run of each input leaves, computed once per session
     (DuckDB and PostgreSQL hold identical rows: tests/test_pipeline.py)."""
-    folder = tmp_path_factory.mktemp("expected")
-    tables = {}
-    for name, source in zip(("old", "new"), inputs):
-        (folder / name).mkdir()
-        url = f"duckdb:///{folder / name / 'w.duckdb'}"
-        run_in_own_home(folder / name, source, url)
-        tables[name] = snapshot(url)
-    tables["old_file"] = folder / "old" / "w.duckdb"  # a copy is the old run's warehouse, without running it again
+    files = {name: private_copy(shared / f"{name}.duckdb", tmp_path_factory) for name in ("old", "new")}
+    tables = {name: snapshot(f"duckdb:///{file}") for name, file in files.items()}
+    tables["old_file"] = files["old"]  # a copy is the old run's warehouse, without running it again
     return tables
 
 

@@ -17,7 +17,7 @@ from attribution_pipeline.sample_data import generate
 from models.credit import credit_touches
 from models.journeys import build_journeys, resolve_as_of
 from models.params import AttributionParams
-from pipeline_runs import output_tables, read, run_cli, run_in_own_home
+from pipeline_runs import output_tables, read, run_cli, private_copy, run_in_own_home, session_folder
 
 PARTITIONED = {"journeys": "conversion_at", "touch_credit": "closed_at", "channel_attribution": "close_month"}
 
@@ -27,19 +27,25 @@ def _own_dagster_home(dagster_home):
     """Every test runs against an instance of its own (conftest.dagster_home)."""
 
 
-@pytest.fixture(scope="module")
-def landing(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("landing")
-    generate(folder, touches=3_000, seed=11)
-    return folder
+def _build(folder: Path) -> None:
+    generate(folder / "landing", touches=3_000, seed=11)
+    run_in_own_home(folder, folder / "landing", f"duckdb:///{folder / 'full.duckdb'}")
 
 
 @pytest.fixture(scope="module")
-def full_run(landing, tmp_path_factory) -> Path:
-    """One run of every month on DuckDB, shared: tests copy the file before changing it."""
-    folder = tmp_path_factory.mktemp("full")
-    run_in_own_home(folder, landing, f"duckdb:///{folder / 'full.duckdb'}")
-    return folder / "full.duckdb"
+def shared(tmp_path_factory) -> Path:
+    """The landing folder and one run of every month on DuckDB, once per session: tests copy the file before changing it."""
+    return session_folder(tmp_path_factory, "partitions", _build)
+
+
+@pytest.fixture(scope="module")
+def landing(shared) -> Path:
+    return shared / "landing"
+
+
+@pytest.fixture(scope="module")
+def full_run(shared, tmp_path_factory) -> Path:
+    return private_copy(shared / "full.duckdb", tmp_path_factory)
 
 
 def copy_of(full_run: Path, folder: Path) -> str:
