@@ -40,12 +40,16 @@ WON_CENTS = 1_500_000
 LATEST = "2026-10-15T12:00:00Z"
 
 
-def write_landing(folder: Path, extra_touches: list[dict] | None = None) -> Path:
+def write_landing(folder: Path, extra_touches: list[dict] | None = None, extra: dict[str, list[dict]] | None = None) -> Path:
+    """The hand-written history; ``extra`` adds rows to any source (missing columns empty)."""
+    extra = extra or {}
     folder.mkdir(parents=True, exist_ok=True)
 
     def write(name: str, rows: list[dict]) -> None:
+        rows = rows + extra.get(name, [])
+        columns = list(dict.fromkeys(column for row in rows for column in row))
         with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(handle, fieldnames=columns, restval="")
             writer.writeheader()
             writer.writerows(rows)
 
@@ -142,8 +146,10 @@ def assert_history_credited(url: str) -> None:
 
 
 def test_a_history_from_2012_runs_with_default_settings_on_duckdb(warehouse, tmp_path, capsys):
-    """Then the same folder with one touch in 2099 and one in 1989 added: those two rows are quarantined as
-    occurred_at.out_of_range and every published table is exactly as before (the as-of did not move)."""
+    """Then the same folder with one implausible row added to every source (a touch in 2099 and one in 1989, an
+    open deal created in 2099, a campaign ending in 2099, a lead qualified in 1989, a stage entered in 2099): each
+    is quarantined as <column>.out_of_range, and every published table is exactly as before (the as-of did not
+    move)."""
     assert_history_credited(warehouse)
     runs = read(warehouse, "attribution", "runs")
     parameters = pl.Series(runs.get_column("parameters")).str.json_decode().struct.unnest()
@@ -157,11 +163,22 @@ def test_a_history_from_2012_runs_with_default_settings_on_duckdb(warehouse, tmp
             "utm_source": "", "utm_medium": ""},
            {"touch_id": "t_1989", "occurred_at": "1989-12-31T00:00:00Z", "email": "", "account_domain": "old.example",
             "utm_source": "", "utm_medium": ""}]
-    perturbed = write_landing(tmp_path / "perturbed", odd)
+    others = {
+        "opportunities": [{"opportunity_id": "d_future", "account_domain": "now.example", "created_at": "2099-01-01",
+                           "stage": "x", "is_closed": "false", "is_won": "false", "amount": "1.00"}],
+        "campaigns": [{"campaign_id": "c_future", "campaign_name": "Later", "channel": "email", "start_date": "2024-01-01",
+                       "end_date": "2099-12-31"}],
+        "leads": [{"lead_id": "l_old", "email": "buyer@now.example", "created_at": "2026-07-01", "mql_at": "1989-07-02"}],
+        "opportunity_stage_history": [{"opportunity_id": "d_open", "stage": "proposal", "entered_at": "2099-01-01"}],
+    }
+    perturbed = write_landing(tmp_path / "perturbed", odd, others)
     assert run_cli("--source", str(perturbed), "--warehouse", warehouse) == 0
     assert "close months 2012-05 to" in capsys.readouterr().err  # from the earliest deal, not from 2000-01
     quarantined = read(warehouse, "quarantine", "touches")
     assert sorted(quarantined.select("rule", "source_row").rows()) == [("occurred_at.out_of_range", 16), ("occurred_at.out_of_range", 17)]
+    for source, rule, row in (("opportunities", "created_at.out_of_range", 8), ("campaigns", "end_date.out_of_range", 2),
+                              ("leads", "mql_at.out_of_range", 3), ("opportunity_stage_history", "entered_at.out_of_range", 4)):
+        assert read(warehouse, "quarantine", source).select("rule", "source_row").rows() == [(rule, row)], source
     after = public_tables(warehouse)
     for name in before:
         assert after[name].equals(before[name]), name
