@@ -130,6 +130,7 @@ class WarehouseClient:
             url, pool_pre_ping=not duckdb, connect_args={"config": {"memory_limit": limit}} if duckdb else {}
         )
         self.dialect = self.engine.dialect.name
+        self._schemas: set[str] = set()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -322,20 +323,52 @@ class WarehouseClient:
                 f"{column.type.compile(dialect=conn.dialect)}"
             ))
 
-    @staticmethod
-    def _comment(conn: sa.Connection, table: sa.Table) -> None:
+    def _comment(self, conn: sa.Connection, table: sa.Table) -> None:
         """COMMENT ON the table and each column, from the declarations that also write
-        the README's table dictionary, so BI tools show the same text (set on every
-        write: a table made by an older version gets the current text)."""
-        if table.comment:
-            conn.execute(sa.schema.SetTableComment(table))
-        for column in table.columns:
-            if column.comment:
-                conn.execute(sa.schema.SetColumnComment(column))
+        the README's table dictionary, so BI tools show the same text. Checked on every
+        write (a table made by an older version gets the current text), but set only
+        where the catalog holds another text: a statement per column per write cost more
+        than most writes."""
+        found = self._comments(conn, table)
+        statements = [sa.schema.SetTableComment(table)] if table.comment and (found is None or found.get(None) != table.comment) else []
+        statements += [
+            sa.schema.SetColumnComment(column)
+            for column in table.columns
+            if column.comment and (found is None or found.get(column.name) != column.comment)
+        ]
+        if statements and self.dialect in ("duckdb", "postgresql"):  # one round trip (literals are quoted by the compiler)
+            conn.exec_driver_sql(";\n".join(str(statement.compile(dialect=conn.dialect)) for statement in statements))
+        else:
+            for statement in statements:
+                conn.execute(statement)
+
+    def _comments(self, conn: sa.Connection, table: sa.Table) -> dict[str | None, str | None] | None:
+        """The catalog's comments of a table (key None) and its columns, in one query;
+        None for a dialect whose catalog is not read here (every comment is then set)."""
+        if self.dialect == "duckdb":
+            columns = sa.text("SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = :schema AND table_name = :name")
+            tables = sa.text("SELECT NULL, comment FROM duckdb_tables() WHERE schema_name = :schema AND table_name = :name")
+        elif self.dialect == "postgresql":
+            columns = sa.text(
+                "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :schema AND c.relname = :name AND a.attnum > 0 AND NOT a.attisdropped"
+            )
+            tables = sa.text(
+                "SELECT NULL, obj_description(c.oid, 'pg_class') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :schema AND c.relname = :name"
+            )
+        else:
+            return None
+        bound = {"schema": table.schema, "name": table.name}
+        return {name: text for query in (tables, columns) for name, text in conn.execute(query, bound).all()}
 
     def _ensure_schema(self, conn: sa.Connection, schema: str | None) -> None:
-        if schema and not sa.inspect(conn).has_schema(schema):
-            conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+        if schema and schema not in self._schemas:
+            if sa.inspect(conn).has_schema(schema):
+                self._schemas.add(schema)  # it existed before this transaction: it stays (one created here may roll back)
+            else:
+                conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
 
     def _bulk_insert(self, conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, money: bool = True) -> int:
         """``money``: integer-cent columns become their public decimal columns (declared tables)."""

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """Test folders (DuckDB warehouses, landing folders, run workspaces) on tmpfs when there is
+    one: a run commits and fsyncs many times, and the disk of a shared machine is slow and
+    noisy. The xdist workers inherit the folder; it is removed when the session ends."""
+    if config.option.basetemp or hasattr(config, "workerinput"):
+        return
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        config.option.basetemp = tempfile.mkdtemp(prefix="attribution-pytest-", dir=shm)
+        config.add_cleanup(lambda: shutil.rmtree(config.option.basetemp, ignore_errors=True))
+
 
 POSTGRES_ADMIN_URL = os.environ.get("ATTRIBUTION_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 
