@@ -1,12 +1,17 @@
-"""raw.*: each source loaded as it is (every value as text, plus file and row),
-and the blocking whole-source check of SPEC 2 on it."""
+"""raw.*, staging.* and quarantine.*: each source read as it is (every value as text,
+plus file and row), checked as a whole (SPEC 2, blocking), then staged and validated
+row by row (assets/staging.py), in one step per source."""
+
+from dataclasses import replace
 
 import dagster as dg
 import polars as pl
 
-from attribution_pipeline.contract import CONTRACTS, LINEAGE, SourceContract
+from assets.staging import stage_source, staging_checks
+from attribution_pipeline.contract import CONTRACTS, CONVERTED_MONEY, LINEAGE, SourceContract
 from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY
-from attribution_pipeline.resources import LandingSource
+from attribution_pipeline.partitions import covered_window
+from attribution_pipeline.resources import AttributionSettings, LandingSource, run_started_at
 from attribution_pipeline.sources import SourceError
 from attribution_pipeline.validation import check_source
 
@@ -17,49 +22,55 @@ def _empty(contract: SourceContract) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
-    key = dg.AssetKey(["raw", contract.name])
+def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefinition) -> dg.AssetsDefinition:
+    """raw, staging and quarantine of one source, in one step: read it, check it as a
+    whole, stage and validate its rows. One step instead of three keeps a small run
+    cheap (each step costs Dagster events and a load of its input)."""
+    raw_key, staged_key, quarantine_key = (dg.AssetKey([schema, contract.name]) for schema in ("raw", "staging", "quarantine"))
+    ins = {"fx_rates": dg.AssetIn(key=["staging", "fx_rates"])} if contract.name in CONVERTED_MONEY else {}
 
-    @dg.asset(
-        key=key,
-        group_name="raw",
-        kinds={"polars", "sql"},
+    @dg.multi_asset(
+        name=f"ingest_{contract.name}",
+        outs={
+            "raw": dg.AssetOut(
+                key=raw_key, group_name="raw", kinds={"polars", "sql"}, is_required=False,
+                description=(
+                    f"`{contract.name}` rows exactly as read from the source, every value as text, "
+                    "with `_source_file` and `_source_row` (1-based data row). Extra columns are kept."
+                    + (" Optional source: absent means no rows." if contract.optional else "")
+                ),
+            ),
+            "staged": dg.AssetOut(
+                key=staged_key, group_name="staging", kinds={"polars", "sql"}, is_required=False,
+                description=f"Validated, normalized `{contract.name}` rows (SPEC 1), with `_source_file` and `_source_row`.",
+            ),
+            "quarantined": dg.AssetOut(
+                key=quarantine_key, group_name="staging", kinds={"polars", "sql"}, is_required=False,
+                description=f"Rejected `{contract.name}` rows: rules broken, message, source file and row, original values.",
+            ),
+        },
+        ins=ins,
         retry_policy=WRITE_RETRY,
         backfill_policy=SINGLE_RUN,
-        description=(
-            f"`{contract.name}` rows exactly as read from the source, every value as text, "
-            "with `_source_file` and `_source_row` (1-based data row). Extra columns are kept."
-            + (" Optional source: absent means no rows." if contract.optional else "")
-        ),
-        # Evaluated in the same step as the read: a step of its own per source cost more
-        # (events, loading the frame back) than the check itself.
-        check_specs=[dg.AssetCheckSpec(
-            "source_is_usable", asset=key, blocking=True,
-            description=(
-                "Whole-source rules (great-expectations): every required column "
-                f"({', '.join(contract.required_columns)}) exists and there is at least one data row. "
-                "A failure stops everything downstream."
+        check_specs=[
+            dg.AssetCheckSpec(
+                "source_is_usable", asset=raw_key, blocking=True,
+                description=(
+                    "Whole-source rules (great-expectations): every required column "
+                    f"({', '.join(contract.required_columns)}) exists and there is at least one data row. "
+                    "A failure stops everything downstream."
+                ),
             ),
-        )],
+            *staging_checks(staged_key),
+        ],
     )
-    def _raw(context: dg.AssetExecutionContext, source: LandingSource):
-        try:
-            frame, files = source.read(contract.name)
-        except SourceError as error:  # a broken input does not heal by retrying
-            raise dg.Failure(description=str(error), allow_retries=False) from error
-        if frame is None:
-            if not contract.optional:
-                problem = SourceError(
-                    contract.name, source.location,
-                    f"no {contract.name}.csv, {contract.name}.parquet or {contract.name}/ folder found; add one "
-                    f"(a required source: {', '.join(c.name for c in CONTRACTS.values() if not c.optional)})", "source.missing",
-                )
-                raise dg.Failure(description=str(problem), allow_retries=False)
-            frame = _empty(contract)
+    def _ingest(context: dg.AssetExecutionContext, source: LandingSource, settings: AttributionSettings, **inputs):
+        frame, files = read_source(contract, source)
         extra = [c for c in frame.columns if c not in contract.columns and c not in LINEAGE]
         context.log.info(f"read {frame.height:,} {contract.name} rows from {len(files)} file(s)")
         yield dg.Output(
             frame,
+            output_name="raw",
             metadata={
                 "files": dg.MetadataValue.json(files),
                 "rows_in": dg.MetadataValue.int(frame.height),
@@ -67,15 +78,43 @@ def raw_asset(contract: SourceContract) -> dg.AssetsDefinition:
                 "extra_columns": dg.MetadataValue.json(extra),
             },
         )
-        yield source_check_result(contract, frame, files, source.location)
+        check = source_check_result(contract, frame, files, source.location)
+        yield check
+        if not check.passed:  # blocking: nothing of this source is staged
+            return
+        # The plausible range ends at the run's start plus the tolerance; a closed deal
+        # must close inside the close-month partitions to be credited.
+        params = replace(settings.params(run_started_at(context)), close_months=covered_window(partitions))
+        yield from stage_source(context, contract, frame, params, settings.max_quarantine_share, inputs.get("fx_rates"))
 
-    return _raw
+    return _ingest
+
+
+def read_source(contract: SourceContract, source: LandingSource) -> tuple[pl.DataFrame, list[str]]:
+    """The source's rows as text and the files they came from; an absent optional source is no rows."""
+    try:
+        frame, files = source.read(contract.name)
+    except SourceError as error:  # a broken input does not heal by retrying
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+    if frame is None:
+        if not contract.optional:
+            problem = SourceError(
+                contract.name, source.location,
+                f"no {contract.name}.csv, {contract.name}.parquet or {contract.name}/ folder found; add one "
+                f"(a required source: {', '.join(c.name for c in CONTRACTS.values() if not c.optional)})", "source.missing",
+            )
+            raise dg.Failure(description=str(problem), allow_retries=False)
+        frame = _empty(contract)
+    return frame, files
 
 
 def source_check_result(contract: SourceContract, raw: pl.DataFrame, files: list[str], location: str) -> dg.AssetCheckResult:
     """SPEC 2's whole-source rules on what was read (an absent optional source passes)."""
+    raw_key = dg.AssetKey(["raw", contract.name])
     if not files and contract.optional:
-        return dg.AssetCheckResult(check_name="source_is_usable", passed=True, metadata={"message": "optional source absent"})
+        return dg.AssetCheckResult(
+            check_name="source_is_usable", asset_key=raw_key, passed=True, metadata={"message": "optional source absent"}
+        )
     outcomes = check_source(contract, raw)
     missing = [o.column for o in outcomes if o.rule == "source.missing_column" and not o.success]
     problems = []
@@ -92,6 +131,7 @@ def source_check_result(contract: SourceContract, raw: pl.DataFrame, files: list
     message = f"source {contract.name}: {where}: " + "; ".join(problems) if problems else "usable"
     return dg.AssetCheckResult(
         check_name="source_is_usable",
+        asset_key=raw_key,
         passed=not problems,
         severity=dg.AssetCheckSeverity.ERROR,
         description=message,
@@ -102,4 +142,5 @@ def source_check_result(contract: SourceContract, raw: pl.DataFrame, files: list
     )
 
 
-RAW_ASSETS = [raw_asset(contract) for contract in CONTRACTS.values()]
+def source_assets(partitions: dg.MonthlyPartitionsDefinition) -> list[dg.AssetsDefinition]:
+    return [source_asset(contract, partitions) for contract in CONTRACTS.values()]

@@ -42,111 +42,72 @@ def campaign_attribution(
     frame = marts.campaign_attribution(touch_credit.lazy(), campaigns.lazy(), names, lead_first_touch.lazy()).collect()
     return frame.with_columns(run_id=pl.lit(context.run.run_id))
 
-@dg.asset(
-    key=["attribution", "pipeline_sourcing"],
-    retry_policy=WRITE_RETRY,
-    backfill_policy=SINGLE_RUN,
-    group_name="marts",
-    kinds={"polars", "sql"},
-    ins={"journeys": dg.AssetIn(key=["attribution", "journeys"]), "opportunities": dg.AssetIn(key=["staging", "opportunities"])},
-    metadata=table_metadata(PIPELINE_SOURCING),
-    description=(
-        "Per created month, channel and sourcing: opportunities and amount that marketing sourced (a marketing touch on "
-        "or before created_at), only influenced (after it) or that sales sourced (no marketing touch), with shares of "
-        "the month. Every opportunity, won, lost or open; rebuilt from all of journeys."
-    ),
-)
-def pipeline_sourcing(
-    context: dg.AssetExecutionContext, settings: AttributionSettings, journeys: pl.DataFrame, opportunities: pl.DataFrame
-) -> pl.DataFrame:
-    frame = funnel.pipeline_sourcing(journeys.lazy(), opportunities.lazy(), tuple(settings.non_marketing_channels)).collect()
-    return frame.with_columns(run_id=pl.lit(context.run.run_id))
+def _table_out(table, description: str, group: str = "marts") -> dg.AssetOut:
+    return dg.AssetOut(
+        key=[table.schema, table.name], group_name=group, kinds={"polars", "sql"}, metadata=table_metadata(table),
+        description=description,
+    )
 
 
-@dg.asset(
-    key=["attribution", "funnel_monthly"],
-    retry_policy=WRITE_RETRY,
-    backfill_policy=SINGLE_RUN,
-    group_name="marts",
-    kinds={"polars", "sql"},
+@dg.multi_asset(
+    name="funnel",
+    outs={
+        "pipeline_sourcing": _table_out(PIPELINE_SOURCING, (
+            "Per created month, channel and sourcing: opportunities and amount that marketing sourced (a marketing touch on "
+            "or before created_at), only influenced (after it) or that sales sourced (no marketing touch), with shares of "
+            "the month. Every opportunity, won, lost or open; rebuilt from all of journeys."
+        )),
+        "funnel_monthly": _table_out(FUNNEL_MONTHLY, (
+            "Per lead-created month and first-touch channel: leads, MQLs, SQLs, opportunities, won deals and won revenue, "
+            "each step's conversion rate to date and median days per step. Empty without a leads source."
+        )),
+        "lead_sla": _table_out(LEAD_SLA, (
+            "Per lead that reached MQL: hours from mql_at to the first sales activity and whether the hand-off SLA "
+            "(lead_sla_hours, default 24) was met; a lead still waiting past the limit at the as-of time is breached. "
+            "Empty without a leads source."
+        )),
+        "lead_sla_compliance": _table_out(
+            LEAD_SLA_COMPLIANCE, "Per MQL week and owner: leads, SLA met, breached and waiting, and compliance = met / (met + breached)."
+        ),
+        "stage_velocity": _table_out(STAGE_VELOCITY, (
+            "Per opportunity stage and created month: deals that entered, median, p75 and p90 days in stage, and conversion "
+            "to the next stage of stage_order (open deals still in a stage are neither converted nor lost). Empty without "
+            "an opportunity_stage_history source."
+        )),
+    },
     ins={
         "leads": dg.AssetIn(key=["staging", "leads"]),
         "lead_first_touch": _FIRST_TOUCH,
         "opportunities": dg.AssetIn(key=["staging", "opportunities"]),
+        "history": dg.AssetIn(key=["staging", "opportunity_stage_history"]),
+        "journeys": dg.AssetIn(key=["attribution", "journeys"]),
     },
-    metadata=table_metadata(FUNNEL_MONTHLY),
-    description=(
-        "Per lead-created month and first-touch channel: leads, MQLs, SQLs, opportunities, won deals and won revenue, "
-        "each step's conversion rate to date and median days per step. Empty without a leads source."
-    ),
+    retry_policy=WRITE_RETRY,
+    backfill_policy=SINGLE_RUN,
 )
-def funnel_monthly(
-    context: dg.AssetExecutionContext, leads: pl.DataFrame, lead_first_touch: pl.DataFrame, opportunities: pl.DataFrame
-) -> pl.DataFrame:
+def funnel_tables(
+    context: dg.AssetExecutionContext, settings: AttributionSettings, leads: pl.DataFrame, lead_first_touch: pl.DataFrame,
+    opportunities: pl.DataFrame, history: pl.DataFrame, journeys: pl.DataFrame,
+):
+    """The funnel metrics both teams share (README "Funnel metrics"), computed together: each is small,
+    and one step costs less than five. Without leads or stage history their tables are written empty."""
     if leads.is_empty():
-        context.log.info("no leads source (or no valid lead): funnel_monthly holds no rows")
-    frame = funnel.funnel_monthly(leads.lazy(), lead_first_touch.lazy(), opportunities.lazy()).collect()
-    return frame.with_columns(run_id=pl.lit(context.run.run_id))
-
-
-@dg.asset(
-    key=["attribution", "lead_sla"],
-    retry_policy=WRITE_RETRY,
-    backfill_policy=SINGLE_RUN,
-    group_name="marts",
-    kinds={"polars", "sql"},
-    ins={"leads": dg.AssetIn(key=["staging", "leads"])},
-    metadata=table_metadata(LEAD_SLA),
-    description=(
-        "Per lead that reached MQL: hours from mql_at to the first sales activity and whether the hand-off SLA "
-        "(lead_sla_hours, default 24) was met; a lead still waiting past the limit at the as-of time is breached. "
-        "Empty without a leads source."
-    ),
-)
-def lead_sla(context: dg.AssetExecutionContext, settings: AttributionSettings, leads: pl.DataFrame) -> pl.DataFrame:
-    if leads.is_empty():
-        context.log.info("no leads source (or no valid lead): lead_sla and lead_sla_compliance hold no rows")
-    as_of = settings.params().as_of or leads.select(pl.max_horizontal(pl.col(list(LEAD_TIMES)).max())).item()
-    frame = funnel.lead_sla(leads.lazy(), settings.lead_sla_hours, as_of).collect()
-    return frame.with_columns(run_id=pl.lit(context.run.run_id))
-
-
-@dg.asset(
-    key=["attribution", "lead_sla_compliance"],
-    retry_policy=WRITE_RETRY,
-    backfill_policy=SINGLE_RUN,
-    group_name="marts",
-    kinds={"polars", "sql"},
-    ins={"lead_sla": dg.AssetIn(key=["attribution", "lead_sla"])},
-    metadata=table_metadata(LEAD_SLA_COMPLIANCE),
-    description="Per MQL week and owner: leads, SLA met, breached and waiting, and compliance = met / (met + breached).",
-)
-def lead_sla_compliance(context: dg.AssetExecutionContext, lead_sla: pl.DataFrame) -> pl.DataFrame:
-    return funnel.lead_sla_compliance(lead_sla.lazy()).collect().with_columns(run_id=pl.lit(context.run.run_id))
-
-
-@dg.asset(
-    key=["attribution", "stage_velocity"],
-    retry_policy=WRITE_RETRY,
-    backfill_policy=SINGLE_RUN,
-    group_name="marts",
-    kinds={"polars", "sql"},
-    ins={"history": dg.AssetIn(key=["staging", "opportunity_stage_history"]), "opportunities": dg.AssetIn(key=["staging", "opportunities"])},
-    metadata=table_metadata(STAGE_VELOCITY),
-    description=(
-        "Per opportunity stage and created month: deals that entered, median, p75 and p90 days in stage, and conversion "
-        "to the next stage of stage_order (open deals still in a stage are neither converted nor lost). Empty without "
-        "an opportunity_stage_history source."
-    ),
-)
-def stage_velocity(
-    context: dg.AssetExecutionContext, settings: AttributionSettings, history: pl.DataFrame, opportunities: pl.DataFrame
-) -> pl.DataFrame:
+        context.log.info("no leads source (or no valid lead): funnel_monthly, lead_sla and lead_sla_compliance hold no rows")
     if history.is_empty():
         context.log.info("no opportunity_stage_history source (or no valid row): stage_velocity holds no rows")
+    run_id = pl.lit(context.run.run_id)
+    as_of = settings.params().as_of or leads.select(pl.max_horizontal(pl.col(list(LEAD_TIMES)).max())).item()
+    sla = funnel.lead_sla(leads.lazy(), settings.lead_sla_hours, as_of).collect()
     order = tuple(stage.strip().lower() for stage in settings.stage_order)
-    frame = funnel.stage_velocity(history.lazy(), opportunities.lazy(), order).collect()
-    return frame.with_columns(run_id=pl.lit(context.run.run_id))
+    tables = {
+        "pipeline_sourcing": funnel.pipeline_sourcing(journeys.lazy(), opportunities.lazy(), tuple(settings.non_marketing_channels)),
+        "funnel_monthly": funnel.funnel_monthly(leads.lazy(), lead_first_touch.lazy(), opportunities.lazy()),
+        "lead_sla": sla.lazy(),
+        "lead_sla_compliance": funnel.lead_sla_compliance(sla.lazy()),
+        "stage_velocity": funnel.stage_velocity(history.lazy(), opportunities.lazy(), order),
+    }
+    for name, frame in tables.items():
+        yield dg.Output(frame.collect().with_columns(run_id=run_id), output_name=name)
 
 
 def channel_asset(partitions: dg.MonthlyPartitionsDefinition) -> dg.AssetsDefinition:

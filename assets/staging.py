@@ -1,17 +1,14 @@
 """staging.* and quarantine.*: each raw row either passes the SPEC 1 contract
 (typed, normalized, converted to the reporting currency) or is quarantined with
 the rules it broke. Two checks per source: the great-expectations row suite
-(a report, non-blocking) and the quarantined share (blocking)."""
-
-from dataclasses import replace
+(a report, non-blocking) and the quarantined share (blocking). The step that
+runs them is the source's ingest step (assets/ingest.py)."""
 
 import dagster as dg
 import polars as pl
 
-from attribution_pipeline.contract import CONTRACTS, CONVERTED_MONEY, LINEAGE, SourceContract, duplicate_stats, stage
+from attribution_pipeline.contract import LINEAGE, SourceContract, duplicate_stats, stage
 from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY
-from attribution_pipeline.partitions import covered_window
-from attribution_pipeline.resources import AttributionSettings, run_started_at
 from attribution_pipeline.validation import check_keys, check_rows, merge_outcomes
 from models import funnel
 
@@ -45,113 +42,71 @@ def stage_in_chunks(
     return pl.concat(valid), pl.concat(quarantine), outcomes
 
 
-def staging_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefinition) -> dg.AssetsDefinition:
+def staging_checks(staged_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            "rows_meet_contract", asset=staged_key,
+            description="great-expectations row suite of SPEC 1 (required values, parseable types, unique keys, money, "
+            "won implies closed, closed after created, ISO 4217, fx rates): per expectation, success, unexpected count "
+            "and sample rows. Rows breaking a rule are quarantined, so this check warns and does not block.",
+        ),
+        dg.AssetCheckSpec(
+            "quarantine_share_within_limit", asset=staged_key, blocking=True,
+            description="The share of quarantined rows is at most max_quarantine_share; above it the export is broken "
+            "and nothing downstream is replaced.",
+        ),
+    ]
+
+
+def stage_source(context: dg.AssetExecutionContext, contract: SourceContract, raw: pl.DataFrame, params, max_share: float,
+                 fx_rates: pl.DataFrame | None):
+    """Stage and validate one source's raw rows: the row-suite check, the blocking
+    quarantine-share check, then (within the share) the staged and quarantined rows."""
     staged_key = dg.AssetKey(["staging", contract.name])
-    ins = {"raw": dg.AssetIn(key=["raw", contract.name])}
-    if contract.name in CONVERTED_MONEY:
-        ins["fx_rates"] = dg.AssetIn(key=["staging", "fx_rates"])
-
-    decorate = dg.multi_asset(
-        name=f"stage_{contract.name}",
-        group_name="staging",
-        outs={
-            "staged": dg.AssetOut(
-                key=staged_key,
-                kinds={"polars", "sql"},
-                is_required=False,
-                description=f"Validated, normalized `{contract.name}` rows (SPEC 1), with `_source_file` and `_source_row`.",
-            ),
-            "quarantined": dg.AssetOut(
-                key=["quarantine", contract.name],
-                kinds={"polars", "sql"},
-                is_required=False,
-                description=f"Rejected `{contract.name}` rows: rules broken, message, source file and row, original values.",
-            ),
+    valid, quarantine, outcomes = stage_in_chunks(context, contract, raw, params, fx_rates)
+    rows_in, passed, rejected = raw.height, valid.height, quarantine.height
+    if rows_in != passed + rejected:  # the contract's promise; never silently drop a row
+        raise RuntimeError(f"{contract.name}: {rows_in} rows in but {passed} passed + {rejected} quarantined")
+    by_rule = dict(quarantine.group_by("rule").len().sort("rule").iter_rows())  # rule -> rows
+    yield dg.AssetCheckResult(
+        check_name="rows_meet_contract",
+        asset_key=staged_key,
+        passed=all(o.success for o in outcomes),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "expectations": dg.MetadataValue.json([o.as_metadata() for o in outcomes]),
+            "quarantined_by_rule": dg.MetadataValue.json(by_rule),
         },
-        ins=ins,
-        retry_policy=WRITE_RETRY,
-        backfill_policy=SINGLE_RUN,
-        check_specs=[
-            dg.AssetCheckSpec(
-                "rows_meet_contract", asset=staged_key,
-                description="great-expectations row suite of SPEC 1 (required values, parseable types, unique keys, money, "
-                "won implies closed, closed after created, ISO 4217, fx rates): per expectation, success, unexpected count "
-                "and sample rows. Rows breaking a rule are quarantined, so this check warns and does not block.",
-            ),
-            dg.AssetCheckSpec(
-                "quarantine_share_within_limit", asset=staged_key, blocking=True,
-                description="The share of quarantined rows is at most max_quarantine_share; above it the export is broken "
-                "and nothing downstream is replaced.",
-            ),
-        ],
     )
-
-    def _run(context: dg.AssetExecutionContext, settings: AttributionSettings, raw: pl.DataFrame, fx_rates: pl.DataFrame | None):
-        # The plausible range ends at the run's start plus the tolerance; a closed deal
-        # must close inside the close-month partitions to be credited.
-        params = replace(settings.params(run_started_at(context)), close_months=covered_window(partitions))
-        valid, quarantine, outcomes = stage_in_chunks(context, contract, raw, params, fx_rates)
-        rows_in, passed, rejected = raw.height, valid.height, quarantine.height
-        if rows_in != passed + rejected:  # the contract's promise; never silently drop a row
-            raise RuntimeError(f"{contract.name}: {rows_in} rows in but {passed} passed + {rejected} quarantined")
-        by_rule = dict(quarantine.group_by("rule").len().sort("rule").iter_rows())  # rule -> rows
-        yield dg.AssetCheckResult(
-            check_name="rows_meet_contract",
-            asset_key=staged_key,
-            passed=all(o.success for o in outcomes),
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "expectations": dg.MetadataValue.json([o.as_metadata() for o in outcomes]),
-                "quarantined_by_rule": dg.MetadataValue.json(by_rule),
-            },
-        )
-        share = rejected / rows_in if rows_in else 0.0
-        within = share <= settings.max_quarantine_share
-        files = ", ".join(sorted(set(raw.get_column(LINEAGE[0]).to_list())))
-        top = sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))[:1]
-        message = (
-            f"source {contract.name}: {files}: rule source.quarantine_share: {rejected:,} of {rows_in:,} rows quarantined "
-            f"({share:.0%}), above max_quarantine_share {settings.max_quarantine_share:.0%}"
-            + (f"; most common rule {top[0][0]} ({top[0][1]:,} rows)" if top else "")
-            + f"; see quarantine.{contract.name} for each row's rules, fix the export, or raise --max-quarantine-share "
-            "if that share is expected"
-        ) if not within else f"{share:.2%} of rows quarantined"
-        yield dg.AssetCheckResult(
-            check_name="quarantine_share_within_limit",
-            asset_key=staged_key,
-            passed=within,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=message,
-            metadata={"message": dg.MetadataValue.text(message), "share": dg.MetadataValue.float(share)},
-        )
-        if not within:  # keep the previous staging and quarantine tables
-            return
-        counts = {"rows_in": rows_in, "rows_passed": passed, "rows_quarantined": rejected}
-        context.log.info(f"{contract.name}: {passed:,} passed, {rejected:,} quarantined of {rows_in:,}")
-        yield dg.Output(valid, output_name="staged", metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
-        yield dg.Output(
-            quarantine.with_columns(run_id=pl.lit(context.run.run_id)),
-            output_name="quarantined",
-            metadata={"rows_by_rule": dg.MetadataValue.json(by_rule), **{k: dg.MetadataValue.int(v) for k, v in counts.items()}},
-        )
-
-    # Dagster maps parameters to inputs, so a source with money to convert takes fx_rates too.
-    if "fx_rates" in ins:
-
-        def _stage(context: dg.AssetExecutionContext, settings: AttributionSettings, raw: pl.DataFrame, fx_rates: pl.DataFrame):
-            yield from _run(context, settings, raw, fx_rates)
-
-    else:
-
-        def _stage(context: dg.AssetExecutionContext, settings: AttributionSettings, raw: pl.DataFrame):
-            yield from _run(context, settings, raw, None)
-
-    _stage.__doc__ = f"Stage {contract.name}."
-    return decorate(_stage)
-
-
-def staging_assets(partitions: dg.MonthlyPartitionsDefinition) -> list[dg.AssetsDefinition]:
-    return [staging_asset(contract, partitions) for contract in CONTRACTS.values()]
+    share = rejected / rows_in if rows_in else 0.0
+    within = share <= max_share
+    files = ", ".join(sorted(set(raw.get_column(LINEAGE[0]).to_list())))
+    top = sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))[:1]
+    message = (
+        f"source {contract.name}: {files}: rule source.quarantine_share: {rejected:,} of {rows_in:,} rows quarantined "
+        f"({share:.0%}), above max_quarantine_share {max_share:.0%}"
+        + (f"; most common rule {top[0][0]} ({top[0][1]:,} rows)" if top else "")
+        + f"; see quarantine.{contract.name} for each row's rules, fix the export, or raise --max-quarantine-share "
+        "if that share is expected"
+    ) if not within else f"{share:.2%} of rows quarantined"
+    yield dg.AssetCheckResult(
+        check_name="quarantine_share_within_limit",
+        asset_key=staged_key,
+        passed=within,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=message,
+        metadata={"message": dg.MetadataValue.text(message), "share": dg.MetadataValue.float(share)},
+    )
+    if not within:  # keep the previous staging and quarantine tables
+        return
+    counts = {"rows_in": rows_in, "rows_passed": passed, "rows_quarantined": rejected}
+    context.log.info(f"{contract.name}: {passed:,} passed, {rejected:,} quarantined of {rows_in:,}")
+    yield dg.Output(valid, output_name="staged", metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
+    yield dg.Output(
+        quarantine.with_columns(run_id=pl.lit(context.run.run_id)),
+        output_name="quarantined",
+        metadata={"rows_by_rule": dg.MetadataValue.json(by_rule), **{k: dg.MetadataValue.int(v) for k, v in counts.items()}},
+    )
 
 
 @dg.asset(

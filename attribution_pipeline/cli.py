@@ -237,9 +237,13 @@ def _months_holding_deals(source: str, tables: dict[str, str], settings: dict, w
     from attribution_pipeline.resources import LandingSource, parse_as_of
     from attribution_pipeline.warehouse import WarehouseClient
 
+    # The plausible range's end, an hour beyond the tolerance: the run's own start comes a little later.
+    latest = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=settings["future_tolerance_days"], hours=1)
     client = WarehouseClient(warehouse)
     try:
-        return months_holding_deals(LandingSource(location=source, tables=tables), _partitions(), parse_as_of(settings["as_of"]), client)
+        return months_holding_deals(
+            LandingSource(location=source, tables=tables), _partitions(), parse_as_of(settings["as_of"]), client, latest
+        )
     finally:
         client.dispose()
 

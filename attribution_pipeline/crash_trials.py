@@ -31,8 +31,8 @@ from attribution_pipeline.tables import PUBLISHED
 from attribution_pipeline.warehouse import WarehouseClient
 
 # Steps that write to the warehouse, the first and the last of a run among them.
-WRITING_STEPS = ("raw__touches", "stage_touches", "stage_opportunities", "attribution__journeys", "attribution__touch_credit", "attribution__runs")
-FIRST_WRITE, PUBLISH = "raw__", "attribution__runs"
+WRITING_STEPS = ("ingest_touches", "ingest_opportunities", "attribution__journeys", "attribution__touch_credit", "attribution__runs")
+FIRST_WRITE, PUBLISH = "ingest_", "attribution__runs"
 
 
 def snapshot(url: str) -> dict[str, pl.DataFrame | None]:

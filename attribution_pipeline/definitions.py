@@ -36,7 +36,7 @@ def build_definitions(
     workspace = Workspace()
     partitions = close_months(partition_start)
     modules = [ingest, staging, marts, report]
-    partitioned = [*attribution.attribution_assets(partitions), marts.channel_asset(partitions), *staging.staging_assets(partitions)]
+    partitioned = [*attribution.attribution_assets(partitions), marts.channel_asset(partitions), *ingest.source_assets(partitions)]
     job = dg.define_asset_job(
         ALL_ASSETS_JOB,
         selection=dg.AssetSelection.all(),
