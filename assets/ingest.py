@@ -13,7 +13,7 @@ from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY
 from attribution_pipeline.partitions import covered_window
 from attribution_pipeline.resources import AttributionSettings, LandingSource, run_started_at
 from attribution_pipeline.sources import SourceError
-from attribution_pipeline.validation import check_source
+from attribution_pipeline.validation import check_source, collect, submit
 
 
 def _empty(contract: SourceContract) -> pl.DataFrame:
@@ -78,14 +78,21 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
                 "extra_columns": dg.MetadataValue.json(extra),
             },
         )
-        check = source_check_result(contract, frame, files, source.location)
-        yield check
-        if not check.passed:  # blocking: nothing of this source is staged
-            return
+        # GX judges the whole source in the validator process while this one stages its rows.
+        judged = submit(check_source, contract, frame) if files or not contract.optional else None
         # The plausible range ends at the run's start plus the tolerance; a closed deal
         # must close inside the close-month partitions to be credited.
         params = replace(settings.params(run_started_at(context)), close_months=covered_window(partitions))
-        yield from stage_source(context, contract, frame, params, settings.max_quarantine_share, inputs.get("fx_rates"))
+        staging = stage_source(context, contract, frame, params, settings.max_quarantine_share, inputs.get("fx_rates"))
+        first = next(staging) if judged is not None else None  # the row suite's check result, staged and validated
+        outcomes = collect(judged, check_source, contract, frame) if judged is not None else None
+        check = source_check_result(contract, frame, files, source.location, outcomes)
+        yield check
+        if not check.passed:  # blocking: nothing of this source is staged
+            return
+        if first is not None:
+            yield first
+        yield from staging
 
     return _ingest
 
@@ -108,14 +115,17 @@ def read_source(contract: SourceContract, source: LandingSource) -> tuple[pl.Dat
     return frame, files
 
 
-def source_check_result(contract: SourceContract, raw: pl.DataFrame, files: list[str], location: str) -> dg.AssetCheckResult:
-    """SPEC 2's whole-source rules on what was read (an absent optional source passes)."""
+def source_check_result(
+    contract: SourceContract, raw: pl.DataFrame, files: list[str], location: str, outcomes: list | None = None
+) -> dg.AssetCheckResult:
+    """SPEC 2's whole-source rules on what was read (an absent optional source passes);
+    ``outcomes``: the whole-source suite's, when already evaluated."""
     raw_key = dg.AssetKey(["raw", contract.name])
     if not files and contract.optional:
         return dg.AssetCheckResult(
             check_name="source_is_usable", asset_key=raw_key, passed=True, metadata={"message": "optional source absent"}
         )
-    outcomes = check_source(contract, raw)
+    outcomes = outcomes if outcomes is not None else check_source(contract, raw)
     missing = [o.column for o in outcomes if o.rule == "source.missing_column" and not o.success]
     problems = []
     if missing:

@@ -9,7 +9,7 @@ import polars as pl
 
 from attribution_pipeline.contract import LINEAGE, SourceContract, duplicate_stats, stage
 from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY
-from attribution_pipeline.validation import check_keys, check_rows, merge_outcomes
+from attribution_pipeline.validation import check_keys, check_rows, collect, merge_outcomes, submit
 from models import funnel
 
 
@@ -25,20 +25,23 @@ def stage_in_chunks(
     CHUNK_ROWS at a time. Repeated keys are found over the whole source first and
     key uniqueness is validated on it, so chunking changes nothing but memory."""
     duplicates = duplicate_stats(contract, raw)
-    valid, quarantine, outcomes = [], [], []
+    valid, quarantine, pending = [], [], []
     whole = raw.height <= CHUNK_ROWS  # one chunk: key uniqueness is judged with the other rules, in one GX call
     for start in range(0, max(raw.height, 1), CHUNK_ROWS):
         staged = stage(contract, raw.slice(start, CHUNK_ROWS), params, fx_rates, duplicates)
-        outcomes.append(check_rows(contract, staged.judged_view(), params, keys=whole))
+        view = staged.judged_view()  # GX evaluates it in the validator process while the next chunk stages
+        pending.append((submit(check_rows, contract, view, params, whole), (contract, view, params, whole)))
         valid.append(staged.valid)
         quarantine.append(staged.quarantine)
         if raw.height > CHUNK_ROWS:
-            context.log.info(f"{contract.name}: rows {start + 1:,} to {min(start + CHUNK_ROWS, raw.height):,} of {raw.height:,} staged and validated")
-        del staged  # free this chunk's judged frame before the next
+            context.log.info(f"{contract.name}: rows {start + 1:,} to {min(start + CHUNK_ROWS, raw.height):,} of {raw.height:,} staged")
+        del staged, view  # free this chunk's judged frame before the next
+    keys = None if whole else submit(check_keys, contract, raw, params)
+    outcomes = [collect(future, check_rows, *args) for future, args in pending]
     if whole:  # the key rules last, where check_keys puts them
         outcomes = [o for o in outcomes[0] if not o.rule.endswith(".unique")] + [o for o in outcomes[0] if o.rule.endswith(".unique")]
     else:
-        outcomes = merge_outcomes(outcomes) + check_keys(contract, raw, params)
+        outcomes = merge_outcomes(outcomes) + collect(keys, check_keys, contract, raw, params)
     return pl.concat(valid), pl.concat(quarantine), outcomes
 
 

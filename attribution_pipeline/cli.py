@@ -356,6 +356,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
     source = args.source if "://" in args.source else str(Path(args.source).resolve())
     if "://" not in args.source and not Path(source).is_dir():
         return _fail(f"source folder {args.source} does not exist (write one with `attribution sample-data --out {args.source}`)", EXIT_USAGE)
+    from attribution_pipeline.validation import start_validator
+
+    start_validator()  # great-expectations imports in its own process while the run starts
     if months is None:
         try:
             months = _months_holding_deals(source, tables, settings, args.warehouse)

@@ -20,6 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import multiprocessing
+import sys
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -310,6 +314,57 @@ def _met_by_no_rows(expectations: list[Expectation]) -> list[Outcome]:
         column = getattr(config, "column", None) or getattr(config, "column_A", None) or (",".join(columns) if columns else None)
         outcomes.append(Outcome(expectation.rule, config.expectation_type, column, True, 0, 0))
     return outcomes
+
+
+# -- where the suites run ------------------------------------------------------
+# great-expectations takes seconds to import and its suites are pure Python: run in
+# the step's own process they sit on the critical path. A validator process imports
+# it once, beside the run (``attribution run`` starts it first thing, so the import
+# overlaps Dagster's start), and evaluates the suites while the step stages the next
+# chunk or the next source. A step submits a suite and collects the outcomes later.
+_validator: ProcessPoolExecutor | None = None
+
+
+def _warm_up() -> None:
+    import great_expectations  # noqa: F401 (the import is the point)
+
+    _frames_source()
+
+
+def start_validator() -> None:
+    """Start the validator process (idempotent) and have it import great-expectations now;
+    not when this process has imported it already (a long-lived process, the tests): then
+    evaluating here costs less than shipping the frames."""
+    global _validator
+    if _validator is None and "great_expectations" not in sys.modules:
+        _validator = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        _validator.submit(_warm_up)
+
+
+def submit(function, *args) -> Future:
+    """``function(*args)`` in the validator process, else here (great-expectations already
+    imported here, or the validator gone: killed, out of memory); a broken validator never
+    fails a run on its own."""
+    global _validator
+    start_validator()
+    if _validator is not None:
+        try:
+            return _validator.submit(function, *args)
+        except BrokenProcessPool:
+            _validator = None
+    done: Future = Future()
+    done.set_result(function(*args))
+    return done
+
+
+def collect(future: Future, function, *args):
+    """The outcome of a submitted suite, evaluated here if the validator died meanwhile."""
+    global _validator
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        _validator = None
+        return function(*args)
 
 
 def merge_outcomes(chunks: list[list[Outcome]]) -> list[Outcome]:

@@ -13,6 +13,15 @@ import sqlalchemy as sa
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    """See _on_tmpfs; and import great-expectations once per test process, so that the
+    in-process runs validate in this process (validation.start_validator keeps a
+    validator process for a fresh process, which the subprocess tests exercise)."""
+    import great_expectations  # noqa: F401
+
+    _on_tmpfs(config)
+
+
+def _on_tmpfs(config):
     """Test folders (DuckDB warehouses, landing folders, run workspaces) on tmpfs when there is
     one: a run commits and fsyncs many times, and the disk of a shared machine is slow and
     noisy. The xdist workers inherit the folder; it is removed when the session ends."""
