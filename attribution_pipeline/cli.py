@@ -356,9 +356,17 @@ def run_pipeline(args: argparse.Namespace) -> int:
     source = args.source if "://" in args.source else str(Path(args.source).resolve())
     if "://" not in args.source and not Path(source).is_dir():
         return _fail(f"source folder {args.source} does not exist (write one with `attribution sample-data --out {args.source}`)", EXIT_USAGE)
-    from attribution_pipeline.validation import start_validator
+    from attribution_pipeline.validation import start_validator, stop_validator
 
     start_validator()  # great-expectations imports in its own process while the run starts
+    try:
+        return _run_with(args, settings, tables, months, source)
+    finally:
+        stop_validator()
+
+
+def _run_with(args: argparse.Namespace, settings: dict, tables: dict[str, str], months: tuple[str, str] | None, source: str) -> int:
+    """run_pipeline once the options are valid: the months, the Dagster run, its outcome and summary."""
     if months is None:
         try:
             months = _months_holding_deals(source, tables, settings, args.warehouse)
@@ -540,10 +548,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """The ``attribution`` console script. The last line a user reads must be ours (the
-    ``attribution: error:`` line, or the summary), but DuckDB's bindings report the
-    objects the interpreter leaves to its own shutdown ("nanobind: leaked ...") on
-    stderr as the process exits. Once everything is printed and flushed, stderr is
-    pointed at /dev/null for that shutdown."""
+    summary, or the ``attribution: error:`` line), but DuckDB's bindings report the
+    objects left to the interpreter's shutdown ("nanobind: leaked ...") on stderr as
+    the process exits. Once everything is printed and flushed (and the validator
+    process ended), stderr is pointed at /dev/null for that shutdown."""
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -341,6 +341,15 @@ def start_validator() -> None:
         _validator.submit(_warm_up)
 
 
+def stop_validator() -> None:
+    """End the validator process (and release its queues, so multiprocessing's resource
+    tracker has nothing to report at exit)."""
+    global _validator
+    if _validator is not None:
+        pool, _validator = _validator, None
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def submit(function, *args) -> Future:
     """``function(*args)`` in the validator process, else here (great-expectations already
     imported here, or the validator gone: killed, out of memory); a broken validator never

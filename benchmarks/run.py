@@ -162,9 +162,65 @@ def models_table(models: dict[int, dict]) -> str:
     return "".join(lines)
 
 
+def peers_installed() -> bool:
+    """The bench group (the peer libraries) is installed: the command was run with --group bench."""
+    from importlib.metadata import PackageNotFoundError
+
+    try:
+        return bool(version("marketing-attribution-models"))
+    except PackageNotFoundError:
+        return False
+
+
+def tiny_landing(folder: Path, cli: str) -> Path:
+    """About 50 touches in every source (issue 16's fixed-cost target): the sample
+    generator's smallest folder, plus a one-row fx_rates file."""
+    subprocess.run([cli, "sample-data", "--out", str(folder), "--touches", "50"], check=True, capture_output=True)
+    (folder / "fx_rates.csv").write_text("currency,rate_date,rate_to_reporting\nEUR,2024-01-01,1.09\n")
+    return folder
+
+
+def fixed_costs(scratch: Path, cli: str, repeats: int) -> str:
+    """The tiny run and the README quick start, each timed ``repeats`` times as a user runs them
+    (fresh folder, default warehouse and Dagster home in the working directory); the medians."""
+    tiny, quick = [], []
+    for attempt in range(repeats):
+        folder = scratch / f"fixed_{attempt}"
+        folder.mkdir()
+        landing = tiny_landing(folder / "tiny", cli)
+        wall, _, code = measured_in(folder, [cli, "run", "--source", str(landing), "--warehouse", f"duckdb:///{folder / 'tiny.duckdb'}"])
+        tiny.append((wall, code))
+        start = folder / "quick"
+        start.mkdir()
+        sample, _, code_a = measured_in(start, [cli, "sample-data", "--out", "sample"])
+        run, _, code_b = measured_in(start, [cli, "run", "--source", "sample"])
+        quick.append((sample + run, sample, run, code_a == code_b == 0))
+    median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
+    return (
+        f"\nFixed costs (median of {repeats}; each command in a fresh folder, as a user runs it):\n\n"
+        "| what | wall s | every run | target |\n|---|---|---|---|\n"
+        f"| `attribution run` on a tiny landing folder (50 touches, every source) | {median([w for w, _ in tiny]):.1f} | "
+        f"{', '.join(f'{w:.1f}' for w, _ in tiny)}{'' if all(c == 0 for _, c in tiny) else ' (a run FAILED)'} | <= 10 |\n"
+        f"| README quick start (`sample-data`, then `run`) | {median([q[0] for q in quick]):.1f} "
+        f"({median([q[1] for q in quick]):.1f} + {median([q[2] for q in quick]):.1f}) | "
+        f"{', '.join(f'{q[0]:.1f}' for q in quick)}{'' if all(q[3] for q in quick) else ' (a run FAILED)'} | <= 15 |\n"
+    )
+
+
+def measured_in(folder: Path, command: list[str]) -> tuple[float, float, int]:
+    """``measured`` with ``folder`` as the working directory and no DAGSTER_HOME (the CLI's default)."""
+    env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024 / 1024, os.waitstatus_to_exitcode(status)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--touches", type=int, action="append", required=True)
+    parser.add_argument("--touches", type=int, action="append", default=[])
+    parser.add_argument("--fixed-costs", type=int, default=0, metavar="N",
+                        help="also time the tiny run and the README quick start N times each (medians)")
     parser.add_argument("--format", choices=["csv", "parquet"], default="parquet")
     parser.add_argument("--warehouse", action="append", default=[], help="'duckdb' (a temp file) or a SQLAlchemy URL; repeatable")
     parser.add_argument("--parallel", type=int, default=0, metavar="N",
@@ -173,8 +229,11 @@ def main() -> int:
     warehouses = args.warehouse or ["duckdb"]
     cli = shutil.which("attribution") or sys.exit("run through `uv run` so the attribution command is on PATH")
     rows, steps, models, driven = [], {}, {}, {}
+    fixed = ""
     with tempfile.TemporaryDirectory(prefix="attribution-bench-") as temporary:
         scratch = Path(temporary)
+        if args.fixed_costs:
+            fixed = fixed_costs(scratch, cli, args.fixed_costs)
         for touches in args.touches:
             data = scratch / f"data_{touches}"
             wall, rss, code = measured([cli, "sample-data", "--out", str(data), "--touches", str(touches), "--format", args.format])
@@ -204,13 +263,13 @@ def main() -> int:
         f"\n## {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {args.format} input\n\n"
         f"Machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
         f"Python {platform.python_version()}, polars {version('polars')}, duckdb {version('duckdb')}, dagster {version('dagster')}.\n"
-        f"Command: `uv run --frozen --group bench python benchmarks/run.py {' '.join(sys.argv[1:])}`\n\n"
-        "| touches | command | warehouse | wall s | peak RSS GB | x floor | ok (exit 0, every model reconciles) |\n|---|---|---|---|---|---|---|\n"
+        f"Command: `uv run --frozen {'--group bench ' if peers_installed() else ''}python benchmarks/run.py {' '.join(sys.argv[1:])}`\n\n"
+        + ("| touches | command | warehouse | wall s | peak RSS GB | x floor | ok (exit 0, every model reconciles) |\n|---|---|---|---|---|---|---|\n" if rows else "")
     )
     table = "".join(
         f"| {t:,} | {c} | {w} | {s:.1f} | {r:.2f} | {'' if x is None else f'{x:.1f}'} | {'yes' if ok else 'NO'} |\n"
         for t, c, w, s, r, x, ok in rows
-    )
+    ) + fixed
     for (touches, label), stats in steps.items():
         slowest = sorted(stats.items(), key=lambda item: -item[1][0])[:8]
         table += f"\nSlowest steps, {touches:,} touches, {label} (seconds; process peak RSS GB when the step wrote): " + ", ".join(
