@@ -79,13 +79,14 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
             },
         )
         # GX judges the whole source in the validator process while this one stages its rows.
-        judged = submit(check_source, contract, frame) if files or not contract.optional else None
+        header = (contract, frame.head(0), frame.height)  # the whole-source rules need no row values
+        judged = submit(check_source, *header) if files or not contract.optional else None
         # The plausible range ends at the run's start plus the tolerance; a closed deal
         # must close inside the close-month partitions to be credited.
         params = replace(settings.params(run_started_at(context)), close_months=covered_window(partitions))
         staging = stage_source(context, contract, frame, params, settings.max_quarantine_share, inputs.get("fx_rates"))
         first = next(staging) if judged is not None else None  # the row suite's check result, staged and validated
-        outcomes = collect(judged, check_source, contract, frame) if judged is not None else None
+        outcomes = collect(judged, check_source, *header) if judged is not None else None
         check = source_check_result(contract, frame, files, source.location, outcomes)
         yield check
         if not check.passed:  # blocking: nothing of this source is staged

@@ -25,19 +25,23 @@ def stage_in_chunks(
     CHUNK_ROWS at a time. Repeated keys are found over the whole source first and
     key uniqueness is validated on it, so chunking changes nothing but memory."""
     duplicates = duplicate_stats(contract, raw)
-    valid, quarantine, pending = [], [], []
+    valid, quarantine, outcomes = [], [], []
     whole = raw.height <= CHUNK_ROWS  # one chunk: key uniqueness is judged with the other rules, in one GX call
+    pending = None  # (future, arguments) of the chunk GX is judging: one at a time, so memory holds two chunks at most
     for start in range(0, max(raw.height, 1), CHUNK_ROWS):
         staged = stage(contract, raw.slice(start, CHUNK_ROWS), params, fx_rates, duplicates)
-        view = staged.judged_view()  # GX evaluates it in the validator process while the next chunk stages
-        pending.append((submit(check_rows, contract, view, params, whole), (contract, view, params, whole)))
+        if pending is not None:
+            outcomes.append(collect(pending[0], check_rows, *pending[1]))
+        view = staged.judged_view()  # GX judges it in the validator process while the next chunk stages
+        pending = (submit(check_rows, contract, view, params, whole), (contract, view, params, whole))
         valid.append(staged.valid)
         quarantine.append(staged.quarantine)
         if raw.height > CHUNK_ROWS:
             context.log.info(f"{contract.name}: rows {start + 1:,} to {min(start + CHUNK_ROWS, raw.height):,} of {raw.height:,} staged")
         del staged, view  # free this chunk's judged frame before the next
+    outcomes.append(collect(pending[0], check_rows, *pending[1]))
+    del pending
     keys = None if whole else submit(check_keys, contract, raw, params)
-    outcomes = [collect(future, check_rows, *args) for future, args in pending]
     if whole:  # the key rules last, where check_keys puts them
         outcomes = [o for o in outcomes[0] if not o.rule.endswith(".unique")] + [o for o in outcomes[0] if o.rule.endswith(".unique")]
     else:

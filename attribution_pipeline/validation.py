@@ -249,15 +249,16 @@ def _exception(info) -> str | None:
     return next((found for value in info.values() if (found := _exception(value))), None)
 
 
-def check_source(contract: SourceContract, raw: pl.DataFrame) -> list[Outcome]:
+def check_source(contract: SourceContract, raw: pl.DataFrame, rows: int | None = None) -> list[Outcome]:
     """The whole-source suite. Neither rule needs row values, so GX sees the header
     (for the columns) and a one-byte column as long as the source (for the row
-    count): cheap at any scale."""
+    count): cheap at any scale. ``rows``: the source's row count when ``raw`` is only
+    its header (what is sent to the validator process)."""
     expectations = source_expectations(contract)
-    columns, rows = expectations[:-1], expectations[-1:]
+    columns, count = expectations[:-1], expectations[-1:]
     header = raw.drop(LINEAGE, strict=False).head(0)
-    row_marker = pl.DataFrame({"row": pl.repeat(0, raw.height, dtype=pl.Int8, eager=True)})
-    return _validate(f"{contract.name}_columns", header, columns) + _validate(f"{contract.name}_row_count", row_marker, rows)
+    row_marker = pl.DataFrame({"row": pl.repeat(0, raw.height if rows is None else rows, dtype=pl.Int8, eager=True)})
+    return _validate(f"{contract.name}_columns", header, columns) + _validate(f"{contract.name}_row_count", row_marker, count)
 
 
 def _referenced_columns(expectations: list[Expectation]) -> set[str]:
