@@ -72,7 +72,11 @@ def step_stats(home: Path) -> dict[str, tuple[float, float | None]]:
                 if value is not None:
                     peaks[event.step_key] = max(peaks.get(event.step_key, 0.0), value.value / 1024)
             stats = instance.get_run_step_stats(run.run_id)
-            return {s.step_key: ((s.end_time or 0) - (s.start_time or 0), peaks.get(s.step_key)) for s in stats}
+            # A step the run never finished (killed, failed) has no end time: nan, printed as such.
+            return {
+                s.step_key: ((s.end_time - s.start_time) if s.end_time and s.start_time else float("nan"), peaks.get(s.step_key))
+                for s in stats
+            }
     finally:
         if previous is None:
             os.environ.pop("DAGSTER_HOME", None)
@@ -221,6 +225,8 @@ def main() -> int:
     parser.add_argument("--touches", type=int, action="append", default=[])
     parser.add_argument("--fixed-costs", type=int, default=0, metavar="N",
                         help="also time the tiny run and the README quick start N times each (medians)")
+    parser.add_argument("--no-step-scripts", dest="step_scripts", action="store_false",
+                        help="skip models_step.py and data_driven_step.py after the DuckDB run (they take 3 runs each)")
     parser.add_argument("--format", choices=["csv", "parquet"], default="parquet")
     parser.add_argument("--warehouse", action="append", default=[], help="'duckdb' (a temp file) or a SQLAlchemy URL; repeatable")
     parser.add_argument("--parallel", type=int, default=0, metavar="N",
@@ -250,10 +256,11 @@ def main() -> int:
                     print(f"bench: {touches:,} touches, {label} {' '.join(extra)}", file=sys.stderr, flush=True)
                     wall, rss, code = measured([cli, "run", "--source", str(data), "--warehouse", url, *extra])
                     command = f"attribution run {' '.join(extra)}".strip()
-                    rows.append((touches, command, label, wall, rss, wall / floor, code == 0 and reconciles(url)))
+                    ok = code == 0 and reconciles(url)
+                    rows.append((touches, command, label, wall, rss, wall / floor, ok))
                     if not extra:
                         steps[(touches, label)] = step_stats(home)
-                if label == "duckdb" and touches not in models:
+                if label == "duckdb" and touches not in models and ok and args.step_scripts:
                     models[touches] = step_script("models_step.py", url)
                     driven[touches] = step_script("data_driven_step.py", url)
                 if url.startswith("duckdb:///"):
@@ -271,9 +278,9 @@ def main() -> int:
         for t, c, w, s, r, x, ok in rows
     ) + fixed
     for (touches, label), stats in steps.items():
-        slowest = sorted(stats.items(), key=lambda item: -item[1][0])[:8]
+        slowest = sorted(stats.items(), key=lambda item: -item[1][0] if item[1][0] == item[1][0] else -float("inf"))[:8]
         table += f"\nSlowest steps, {touches:,} touches, {label} (seconds; process peak RSS GB when the step wrote): " + ", ".join(
-            f"{k} {d:.1f}s" + (f" ({p:.2f} GB)" if p is not None else "") for k, (d, p) in slowest
+             (f"{k} {d:.1f}s" if d == d else f"{k} unfinished") + (f" ({p:.2f} GB)" if p is not None else "") for k, (d, p) in slowest
         ) + "\n"
     if models:
         table += models_table(models)
