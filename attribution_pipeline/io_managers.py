@@ -1,5 +1,6 @@
 """Each asset's frame goes to the run workspace (``workspace.py``) and from there
-to the warehouse table named by its key (``schema/name``).
+to the warehouse table named by its key (``schema/name``); raw.* goes to the
+warehouse only, since no step reads it.
 
 Steps read their inputs from the workspace of the run that wrote them, whatever
 process computed them, and from the warehouse when that run's workspace does not
@@ -127,7 +128,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             window = (time_window.start, time_window.end)
             check_within(obj, table, window)
         step = context.step_context
-        stored = self.workspace.for_run(step.instance, context.run_id).write(path, obj, window)
+        # raw.* is read by no step (staging happens in the step that reads it): the warehouse only.
+        stored = self.workspace.for_run(step.instance, context.run_id).write(path, obj, window) if schema != "raw" else None
         try:
             if schema != ATTRIBUTION:  # raw, staging, quarantine: now
                 rows = self.warehouse.client.replace(table, obj) if table is not None else self.warehouse.client.replace_shaped(schema, name, obj)

@@ -13,7 +13,7 @@ import io
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +41,8 @@ _SA_TYPES: dict[type, sa.types.TypeEngine] = {
 }
 _COPY_CHUNK_ROWS = 250_000
 _INSERT_BATCH_ROWS = 10_000
+# Rows converted to Arrow and loaded at a time: bounds the copy a load makes.
+_BULK_SLICE_ROWS = 1_000_000
 
 
 def _sa_type(dtype: pl.DataType) -> sa.types.TypeEngine:
@@ -371,23 +373,29 @@ class WarehouseClient:
                 conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
 
     def _bulk_insert(self, conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, money: bool = True) -> int:
-        """``money``: integer-cent columns become their public decimal columns (declared tables)."""
-        arrow = money_to_decimal(frame) if money else frame.to_arrow()
-        missing = [column.name for column in table.columns if column.name not in arrow.column_names]
+        """``money``: integer-cent columns become their public decimal columns (declared tables).
+        The frame goes in slices of _BULK_SLICE_ROWS, so its Arrow copy never exists whole."""
+        names = [column.name for column in table.columns]
+        present = money_to_decimal(frame.head(0)).column_names if money else frame.columns
+        missing = [name for name in names if name not in present]
         if missing:
             raise ValueError(f"frame for {table.fullname} lacks columns {missing}")
-        arrow = arrow.select([column.name for column in table.columns])
-        if arrow.num_rows == 0:
+        if frame.height == 0:
             return 0
+        parts = (
+            (money_to_decimal(part) if money else part.to_arrow()).select(names)
+            for part in frame.iter_slices(_BULK_SLICE_ROWS)
+        )
         if self.dialect == "duckdb":
-            self._insert_duckdb(conn, table, arrow)
+            for arrow in parts:
+                self._insert_duckdb(conn, table, arrow)
         elif self.dialect == "postgresql":
-            self._copy_postgresql(conn, table, arrow)
+            self._copy_postgresql(conn, table, parts)
         else:
-            rows = pl.from_arrow(arrow)
-            for batch in rows.iter_slices(_INSERT_BATCH_ROWS):
-                conn.execute(table.insert(), batch.to_dicts())
-        return arrow.num_rows
+            for arrow in parts:
+                for batch in pl.from_arrow(arrow).iter_slices(_INSERT_BATCH_ROWS):
+                    conn.execute(table.insert(), batch.to_dicts())
+        return frame.height
 
     @staticmethod
     def _insert_duckdb(conn: sa.Connection, table: sa.Table, arrow: pa.Table) -> None:
@@ -401,26 +409,27 @@ class WarehouseClient:
             raw.unregister(view)
 
     @staticmethod
-    def _copy_postgresql(conn: sa.Connection, table: sa.Table, arrow: pa.Table) -> None:
-        """COPY FROM STDIN in CSV: nulls are unquoted empty fields, every text value is quoted."""
+    def _copy_postgresql(conn: sa.Connection, table: sa.Table, parts: Iterable[pa.Table]) -> None:
+        """One COPY FROM STDIN in CSV: nulls are unquoted empty fields, every text value is quoted."""
         target, columns = _quoted(conn, table)
-        frame = pl.from_arrow(arrow)
-        text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
         raw = conn.connection.driver_connection
         with raw.cursor() as cursor:
             with cursor.copy(f"COPY {target} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-                for chunk in frame.iter_slices(_COPY_CHUNK_ROWS):
-                    if text_columns:  # PostgreSQL text cannot hold NUL; per chunk, never a copy of the whole frame
-                        chunk = chunk.with_columns(pl.col(text_columns).str.replace_all("\x00", "\ufffd", literal=True))
-                    buffer = io.BytesIO()
-                    chunk.write_csv(
-                        buffer,
-                        include_header=False,
-                        quote_style="non_numeric",
-                        datetime_format="%Y-%m-%dT%H:%M:%S%.6f%:z",
-                        null_value="",
-                    )
-                    copy.write(buffer.getvalue())
+                for part in parts:
+                    frame = pl.from_arrow(part)
+                    text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+                    for chunk in frame.iter_slices(_COPY_CHUNK_ROWS):
+                        if text_columns:  # PostgreSQL text cannot hold NUL; per chunk, never a copy of the whole frame
+                            chunk = chunk.with_columns(pl.col(text_columns).str.replace_all("\x00", "\ufffd", literal=True))
+                        buffer = io.BytesIO()
+                        chunk.write_csv(
+                            buffer,
+                            include_header=False,
+                            quote_style="non_numeric",
+                            datetime_format="%Y-%m-%dT%H:%M:%S%.6f%:z",
+                            null_value="",
+                        )
+                        copy.write(buffer.getvalue())
 
 
 def _upgrade(table: sa.Table, found: list[str]) -> list[str]:

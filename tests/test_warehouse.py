@@ -99,3 +99,38 @@ def test_a_table_from_before_cpl_and_cpa_gets_the_new_columns_on_its_next_write(
         client.dispose()
     assert set(back.columns) == {column.name for column in CAMPAIGN_ATTRIBUTION.columns}
     assert back.select("leads", "cpl", "cpa").row(0) == (4, 2.5, 20.0)
+
+
+@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_load_in_slices_holds_every_row_and_every_cent(kind, duckdb_url, request, monkeypatch):
+    """Frames load in slices of _BULK_SLICE_ROWS (one COPY on PostgreSQL); with slices of
+    3 rows, a 10-row frame (a last slice of 1) comes back whole, cents exact."""
+    import datetime as dt
+
+    import attribution_pipeline.warehouse as warehouse
+    from attribution_pipeline.tables import TOUCH_CREDIT
+
+    monkeypatch.setattr(warehouse, "_BULK_SLICE_ROWS", 3)
+    url = duckdb_url if kind == "duckdb" else request.getfixturevalue("postgres_database")
+    at = dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc)
+    credit = pl.DataFrame(
+        {
+            "model": ["linear"] * 10, "opportunity_id": [f"o{i}" for i in range(10)], "touch_id": [f"t{i}" for i in range(10)],
+            "position": list(range(1, 11)), "n_touches": [10] * 10, "weight": [0.1] * 10,
+            "credited_cents": [1, 99, 100, 12345678901, 0, 7, 10**15, 3, 50, 2],
+            "occurred_at": [at] * 10, "channel": ["email"] * 10, "campaign_id": [None] * 10, "account_domain": ["a.com"] * 10,
+            "closed_at": [at] * 10, "run_id": ["r"] * 10,
+        },
+        schema_overrides={"position": pl.Int32, "n_touches": pl.Int32, "campaign_id": pl.String},
+    )
+    shaped = pl.DataFrame({"line": [f"row {i}" for i in range(10)], "n": list(range(10))})
+    client = WarehouseClient(url)
+    try:
+        assert client.replace(TOUCH_CREDIT, credit) == 10
+        assert client.replace_shaped("raw", "sliced", shaped) == 10
+        cents = client.read("attribution", "touch_credit").sort("opportunity_id").get_column("credited_amount")
+        back = client.read("raw", "sliced").sort("n")
+    finally:
+        client.dispose()
+    assert [int(value * 100) for value in cents] == credit.get_column("credited_cents").to_list()
+    assert_frame_equal(back, shaped, check_dtypes=False)
