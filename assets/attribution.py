@@ -112,19 +112,19 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
     def journeys(
         context: dg.AssetExecutionContext,
         settings: AttributionSettings,
-        touches: pl.DataFrame,
+        touches: pl.LazyFrame,  # scanned: the matching reads the columns it needs, never the whole source at once
         opportunities: pl.DataFrame,
         contacts: pl.DataFrame,
         campaigns: pl.DataFrame,
     ):
         params = settings.params()
-        as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)  # from all inputs: the same for every month
+        as_of = resolve_as_of(touches, opportunities.lazy(), params.as_of)  # from all inputs: the same for every month
         # conversion_at: closed_at, or the as-of time for an open deal
         converting = with_conversion_at(opportunities.lazy(), as_of).collect()
         check_months_covered(converting, as_of, partitions)
         window = context.partition_time_window
         deals = converting.filter(_in_window("conversion_at", window)).drop("conversion_at")
-        frame = build_journeys(touches.lazy(), deals.lazy(), contacts.lazy(), params, as_of).collect()
+        frame = build_journeys(touches, deals.lazy(), contacts.lazy(), params, as_of).collect()
         frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
         matched = frame.get_column("opportunity_id").n_unique()
         context.log.info(f"{frame.height:,} journey rows for {matched:,} of {deals.height:,} deals converting in [{window.start:%Y-%m}, {window.end:%Y-%m}); as-of {as_of}")
@@ -173,19 +173,20 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         group_name="attribution",
     )
     def data_driven(
-        context: dg.AssetExecutionContext, settings: AttributionSettings, workspace: Workspace, touches: pl.DataFrame,
+        context: dg.AssetExecutionContext, settings: AttributionSettings, workspace: Workspace,
+        touches: pl.LazyFrame,  # scanned: read only when this run computed some months
         opportunities: pl.DataFrame, contacts: pl.DataFrame,
     ):
         params = settings.params()
         models = [name for name in settings.model_names() if name in FITTERS]  # none: both tables empty
-        as_of = resolve_as_of(touches.lazy(), opportunities.lazy(), params.as_of)
+        as_of = resolve_as_of(touches, opportunities.lazy(), params.as_of)
         converting = with_conversion_at(opportunities.lazy(), as_of).collect()
         every = every_journey(workspace.for_run(context.instance, context.run.run_id), converting) if models else None
         source = "this run's journeys of every month"
         if every is None:  # this run computed some months only: match every deal's touches here
             source = "every deal's touches, matched again (this run computed some months only)" if models else "no deal"
             deals = opportunities if models else opportunities.clear()
-            every = build_journeys(touches.lazy(), deals.lazy(), contacts.lazy(), params, as_of).collect()
+            every = build_journeys(touches, deals.lazy(), contacts.lazy(), params, as_of).collect()
         values, intervals = learn(every, opportunities, params, models, settings.bootstrap_draws, settings.bootstrap_seed)
         frame = values_frame(values)
         context.log.info(
@@ -231,7 +232,7 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
     def touch_credit(
         context: dg.AssetExecutionContext,
         settings: AttributionSettings,
-        journeys: pl.DataFrame,
+        journeys: pl.LazyFrame,  # scanned: credit reads the journey columns it needs
         opportunities: pl.DataFrame,
         channel_values: pl.DataFrame,
     ):
@@ -239,7 +240,7 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         won = opportunities.filter(pl.col("is_won") & _in_window("closed_at", window))
         params = replace(settings.params(), channel_values=values_from_frame(channel_values))
         names = settings.model_names()
-        frame = credit_touches(journeys.lazy(), won.lazy(), params, names).collect()
+        frame = credit_touches(journeys, won.lazy(), params, names).collect()
         frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
         won_cents = int(won.get_column("amount_cents").sum())
         totals = dict(frame.group_by("model").agg(pl.col("credited_cents").sum()).iter_rows())

@@ -144,13 +144,22 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             {
                 # The process's peak so far (it only grows): the step that raises it is the one to slim.
                 "process_peak_rss_mb": dg.MetadataValue.int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024),
+                # What the process holds now: with the peak, it tells a step's own working set from what earlier steps left.
+                "process_rss_mb": dg.MetadataValue.int(current_rss_mb()),
                 "dagster/row_count": dg.MetadataValue.int(rows),
                 "dagster/table_name": f"{schema}.{name}",
                 "dagster/column_schema": column_schema(obj, table),
             }
         )
 
-    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame | pl.LazyFrame:
+        """A frame, or a lazy scan of the workspace file when the input is annotated
+        ``pl.LazyFrame`` (polars then reads only the columns and rows the step uses)."""
+        lazy = context.dagster_type.typing_type is pl.LazyFrame
+        frame = self._load(context, lazy)
+        return frame.lazy() if lazy else frame
+
+    def _load(self, context: dg.InputContext, lazy: bool) -> pl.DataFrame | pl.LazyFrame:
         path = tuple(context.asset_key.path)
         schema, name = path[-2:]
         table = declared_table(schema, name)
@@ -162,8 +171,12 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         stored = self.workspace.for_run(context.instance, upstream_run).get(path) if upstream_run else None
         if stored is None:
             return self._from_warehouse(schema, name, table, wanted)
+        whole = wanted is None or stored.window is None or stored.window == wanted
+        if lazy and whole:
+            scan = pl.scan_parquet(stored.file)
+            return scan.select(engine_columns(table)) if table is not None else scan
         frame = stored.read().select(engine_columns(table)) if table is not None else stored.read()
-        if wanted is None or stored.window is None or stored.window == wanted:
+        if whole:
             return frame
         column = PARTITION_COLUMNS[f"{schema}.{name}"]
         inside = frame.filter(in_window(frame, column, wanted))
@@ -181,6 +194,15 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             return conform(self.warehouse.client.read(schema, name, bounds, outside=outside), table)
         frame = self.warehouse.client.read(schema, name)
         return conform(frame, table) if table is not None else frame
+
+
+def current_rss_mb() -> int:
+    """This process's resident memory now, in MiB (Linux; 0 where /proc is absent)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize() // 2**20
+    except OSError:
+        return 0
 
 
 def covers(outer: tuple[dt.datetime, dt.datetime], inner: tuple[dt.datetime, dt.datetime]) -> bool:

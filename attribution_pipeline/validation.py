@@ -395,7 +395,7 @@ def merge_outcomes(chunks: list[list[Outcome]]) -> list[Outcome]:
 
 
 def referential_warnings(
-    touches: pl.DataFrame,
+    touches: pl.DataFrame | pl.LazyFrame,
     campaigns: pl.DataFrame,
     opportunities: pl.DataFrame,
     contacts: pl.DataFrame,
@@ -410,10 +410,12 @@ def referential_warnings(
     known_deals = opportunities.select("opportunity_id")
     matched_deals = journeys.select("opportunity_id").unique()
     return {
-        "touch_campaign_ids_missing_from_campaigns": touches.filter(pl.col("campaign_id").is_not_null())
-        .join(known_campaigns, on="campaign_id", how="anti")
-        .height,
+        "touch_campaign_ids_missing_from_campaigns": touches.lazy().filter(pl.col("campaign_id").is_not_null())
+        .join(known_campaigns.lazy(), on="campaign_id", how="anti")
+        .select(pl.len()).collect().item(),
         "contacts_of_unknown_deals": contacts.join(known_deals, on="opportunity_id", how="anti").height,
         "won_deals_without_touches": scope.filter(pl.col("is_won")).join(matched_deals, on="opportunity_id", how="anti").height,
-        "touches_matching_no_deal": touches.select("touch_id").join(journeys.select("touch_id").unique(), on="touch_id", how="anti").height,
+        "touches_matching_no_deal": touches.lazy().select("touch_id")
+        .join(journeys.lazy().select("touch_id").unique(), on="touch_id", how="anti")
+        .select(pl.len()).collect().item(),
     }
