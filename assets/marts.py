@@ -35,9 +35,9 @@ _FIRST_TOUCH = dg.AssetIn(key=["staging", "lead_first_touch"])
     ),
 )
 def campaign_attribution(
-    context: dg.AssetExecutionContext, settings: AttributionSettings, touch_credit: pl.DataFrame, campaigns: pl.DataFrame,
+    context: dg.AssetExecutionContext, settings: AttributionSettings, touch_credit: pl.LazyFrame, campaigns: pl.DataFrame,
     lead_first_touch: pl.DataFrame,
-) -> pl.DataFrame:
+) -> pl.DataFrame:  # touch_credit is scanned (the largest table: one row per model, deal and touch)
     names = settings.model_names()
     frame = marts.campaign_attribution(touch_credit.lazy(), campaigns.lazy(), names, lead_first_touch.lazy()).collect()
     return frame.with_columns(run_id=pl.lit(context.run.run_id))
@@ -87,7 +87,7 @@ def _table_out(table, description: str, group: str = "marts") -> dg.AssetOut:
 )
 def funnel_tables(
     context: dg.AssetExecutionContext, settings: AttributionSettings, leads: pl.DataFrame, lead_first_touch: pl.DataFrame,
-    opportunities: pl.DataFrame, history: pl.DataFrame, journeys: pl.DataFrame,
+    opportunities: pl.DataFrame, history: pl.DataFrame, journeys: pl.LazyFrame,  # scanned: sourcing reads a few columns
 ):
     """The funnel metrics both teams share (README "Funnel metrics"), computed together: each is small,
     and one step costs less than five. Without leads or stage history their tables are written empty."""
@@ -125,7 +125,7 @@ def channel_asset(partitions: dg.MonthlyPartitionsDefinition) -> dg.AssetsDefini
             "month. Partitioned by close month."
         ),
     )
-    def channel_attribution(context: dg.AssetExecutionContext, touch_credit: pl.DataFrame) -> pl.DataFrame:
+    def channel_attribution(context: dg.AssetExecutionContext, touch_credit: pl.LazyFrame) -> pl.DataFrame:  # scanned
         return marts.channel_attribution(touch_credit.lazy()).collect().with_columns(run_id=pl.lit(context.run.run_id))
 
     return channel_attribution
