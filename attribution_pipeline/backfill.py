@@ -92,18 +92,22 @@ def stages(defs: dg.Definitions) -> list[tuple[str, list[dg.AssetKey]]]:
     ]
 
 
-def execute(defs: dg.Definitions, run_config: dict, first: str, last: str, selection: list[dg.AssetKey] | None = None):
-    """One Dagster run over close months [first, last], in this process, recorded in
-    the instance ($DAGSTER_HOME); every asset unless ``selection`` narrows it."""
-    from attribution_pipeline.definitions import ALL_ASSETS_JOB
+def execute(run_config: dict, first: str, last: str, selection: list[dg.AssetKey] | None = None):
+    """One Dagster run over close months [first, last], in this process (the job's
+    in-process executor), recorded in the instance ($DAGSTER_HOME); every asset unless
+    ``selection`` narrows it. Through ``execute_job``, not ``execute_in_process``: the
+    latter keeps every step's output in memory until the run ends (to hand them back),
+    which held every source's frames through a whole 10M-touch run."""
+    from attribution_pipeline.definitions import all_assets_job
 
     with dg.DagsterInstance.get() as instance:
-        return defs.resolve_job_def(ALL_ASSETS_JOB).execute_in_process(
+        return dg.execute_job(
+            dg.reconstructable(all_assets_job),
+            instance,
             run_config=run_config,
-            instance=instance,
-            raise_on_error=False,
-            asset_selection=selection,
             tags=range_tags(first, last),
+            asset_selection=selection,
+            raise_on_error=False,
         )
 
 
@@ -111,7 +115,7 @@ def run_stage(defs: dg.Definitions, keys: list[dg.AssetKey], run_config: dict, f
     """Execute one stage's assets as their own Dagster run, in this process."""
     from attribution_pipeline.cli import failure_message
 
-    result = execute(defs, run_config, first, last, keys)
+    result = execute(run_config, first, last, keys)
     return StageRun(label, result.run_id, result.success, "" if result.success else failure_message(result))
 
 

@@ -399,7 +399,7 @@ def _run_with(args: argparse.Namespace, settings: dict, tables: dict[str, str], 
             keys = defs.resolve_job_def(ALL_ASSETS_JOB).partitions_def.get_partition_keys()
             outcome = _Outcome.of_stages(run_parallel(defs, run_config, first_month, last_month, args.parallel, keys))
         else:
-            outcome = _Outcome.of_result(execute(defs, run_config, first_month, last_month))
+            outcome = _Outcome.of_result(execute(run_config, first_month, last_month))
     except Exception as error:  # a failure before any step ran (bad URL, config)
         message = f"{type(error).__name__}: {_first_line(error)}"
         _record_failure(args.warehouse, None, message, settings)

@@ -9,6 +9,7 @@ the first close month (ATTRIBUTION_PARTITION_START) are read when Dagster loads 
 
 from __future__ import annotations
 
+import functools
 import os
 
 import dagster as dg
@@ -63,11 +64,23 @@ def build_definitions(
 
 
 def definitions_from_environment() -> dg.Definitions:
-    return build_definitions(
+    return _definitions(
         os.environ.get("ATTRIBUTION_SCHEDULE_CRON", DEFAULT_SCHEDULE_CRON),
         os.environ.get("ATTRIBUTION_SCHEDULE_TIMEZONE", DEFAULT_SCHEDULE_TIMEZONE),
         os.environ.get("ATTRIBUTION_PARTITION_START", DEFAULT_PARTITION_START),
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _definitions(schedule_cron: str, schedule_timezone: str, partition_start: str) -> dg.Definitions:
+    """Built once per setting: the CLI plans with them and ``all_assets_job`` runs them."""
+    return build_definitions(schedule_cron, schedule_timezone, partition_start)
+
+
+def all_assets_job() -> dg.JobDefinition:
+    """The job every CLI run executes, as a module-level function so that
+    ``dg.reconstructable`` can point at it (``dg.execute_job`` needs a pointer)."""
+    return definitions_from_environment().resolve_job_def(ALL_ASSETS_JOB)
 
 
 @dg.definitions
@@ -76,4 +89,4 @@ def defs() -> dg.Definitions:
     return definitions_from_environment()
 
 
-__all__ = ["ALL_ASSETS_JOB", "build_definitions", "defs", "definitions_from_environment"]
+__all__ = ["ALL_ASSETS_JOB", "all_assets_job", "build_definitions", "defs", "definitions_from_environment"]
