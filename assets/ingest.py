@@ -14,6 +14,7 @@ from attribution_pipeline.partitions import covered_window
 from attribution_pipeline.resources import AttributionSettings, LandingSource, run_started_at
 from attribution_pipeline.sources import SourceError
 from attribution_pipeline.validation import check_source, collect, submit
+from attribution_pipeline.workspace import Workspace
 
 
 def _empty(contract: SourceContract) -> pl.DataFrame:
@@ -64,7 +65,7 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
             *staging_checks(staged_key),
         ],
     )
-    def _ingest(context: dg.AssetExecutionContext, source: LandingSource, settings: AttributionSettings, **inputs):
+    def _ingest(context: dg.AssetExecutionContext, source: LandingSource, settings: AttributionSettings, workspace: Workspace, **inputs):
         frame, files = read_source(contract, source)
         extra = [c for c in frame.columns if c not in contract.columns and c not in LINEAGE]
         context.log.info(f"read {frame.height:,} {contract.name} rows from {len(files)} file(s)")
@@ -84,7 +85,8 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
         # The plausible range ends at the run's start plus the tolerance; a closed deal
         # must close inside the close-month partitions to be credited.
         params = replace(settings.params(run_started_at(context)), close_months=covered_window(partitions))
-        staging = stage_source(context, contract, frame, params, settings.max_quarantine_share, inputs.get("fx_rates"))
+        parts = workspace.for_run(context.instance, context.run.run_id).parts(contract.name)
+        staging = stage_source(context, contract, frame, params, settings.max_quarantine_share, inputs.get("fx_rates"), parts)
         first = next(staging) if judged is not None else None  # the row suite's check result, staged and validated
         outcomes = collect(judged, check_source, *header) if judged is not None else None
         check = source_check_result(contract, frame, files, source.location, outcomes)

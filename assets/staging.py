@@ -4,6 +4,9 @@ the rules it broke. Two checks per source: the great-expectations row suite
 (a report, non-blocking) and the quarantined share (blocking). The step that
 runs them is the source's ingest step (assets/ingest.py)."""
 
+import shutil
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
@@ -15,17 +18,21 @@ from models import funnel
 
 # Rows staged and validated at a time: the parsed and judged columns of a chunk
 # take several times its raw size, so a 10M-row source is never judged at once.
-CHUNK_ROWS = 2_000_000
+CHUNK_ROWS = 1_000_000
 
 
 def stage_in_chunks(
-    context: dg.AssetExecutionContext, contract: SourceContract, raw: pl.DataFrame, params, fx_rates: pl.DataFrame | None
-) -> tuple[pl.DataFrame, pl.DataFrame, list]:
-    """Staged rows, quarantined rows and the GX row-suite outcomes of a whole source,
-    CHUNK_ROWS at a time. Repeated keys are found over the whole source first and
-    key uniqueness is validated on it, so chunking changes nothing but memory."""
+    context: dg.AssetExecutionContext, contract: SourceContract, raw: pl.DataFrame, params, fx_rates: pl.DataFrame | None,
+    parts: Path,
+) -> tuple[pl.LazyFrame, int, pl.DataFrame, list]:
+    """Staged rows (a scan of the chunk files written to ``parts``, so no chunk is held
+    after it is staged), their count, the quarantined rows and the GX row-suite outcomes
+    of a whole source, CHUNK_ROWS at a time. Repeated keys are found over the whole
+    source first and key uniqueness is validated on it, so chunking changes nothing but
+    memory."""
     duplicates = duplicate_stats(contract, raw)
-    valid, quarantine, outcomes = [], [], []
+    files, quarantine, outcomes, passed = [], [], [], 0
+    parts.mkdir(parents=True, exist_ok=True)
     whole = raw.height <= CHUNK_ROWS  # one chunk: key uniqueness is judged with the other rules, in one GX call
     pending = None  # (future, arguments) of the chunk GX is judging: one at a time, so memory holds two chunks at most
     for start in range(0, max(raw.height, 1), CHUNK_ROWS):
@@ -34,11 +41,13 @@ def stage_in_chunks(
             outcomes.append(collect(pending[0], check_rows, *pending[1]))
         view = staged.judged_view()  # GX judges it in the validator process while the next chunk stages
         pending = (submit(check_rows, contract, view, params, whole), (contract, view, params, whole))
-        valid.append(staged.valid)
+        files.append(parts / f"{len(files):05d}.parquet")
+        staged.valid.write_parquet(files[-1])
+        passed += staged.valid.height
         quarantine.append(staged.quarantine)
         if raw.height > CHUNK_ROWS:
             context.log.info(f"{contract.name}: rows {start + 1:,} to {min(start + CHUNK_ROWS, raw.height):,} of {raw.height:,} staged")
-        del staged, view  # free this chunk's judged frame before the next
+        del staged, view  # free this chunk's frames before the next
     outcomes.append(collect(pending[0], check_rows, *pending[1]))
     del pending
     # Only the key columns go to the validator: pickling a 10M-row source whole took longer than judging it.
@@ -48,7 +57,7 @@ def stage_in_chunks(
         outcomes = [o for o in outcomes[0] if not o.rule.endswith(".unique")] + [o for o in outcomes[0] if o.rule.endswith(".unique")]
     else:
         outcomes = merge_outcomes(outcomes) + collect(keys, check_keys, contract, key_columns, params)
-    return pl.concat(valid), pl.concat(quarantine), outcomes
+    return pl.scan_parquet(files), passed, pl.concat(quarantine), outcomes
 
 
 def staging_checks(staged_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
@@ -68,12 +77,13 @@ def staging_checks(staged_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
 
 
 def stage_source(context: dg.AssetExecutionContext, contract: SourceContract, raw: pl.DataFrame, params, max_share: float,
-                 fx_rates: pl.DataFrame | None):
+                 fx_rates: pl.DataFrame | None, parts: Path):
     """Stage and validate one source's raw rows: the row-suite check, the blocking
-    quarantine-share check, then (within the share) the staged and quarantined rows."""
+    quarantine-share check, then (within the share) the staged and quarantined rows.
+    ``parts``: a folder for the staged chunks, removed once they are stored."""
     staged_key = dg.AssetKey(["staging", contract.name])
-    valid, quarantine, outcomes = stage_in_chunks(context, contract, raw, params, fx_rates)
-    rows_in, passed, rejected = raw.height, valid.height, quarantine.height
+    valid, passed, quarantine, outcomes = stage_in_chunks(context, contract, raw, params, fx_rates, parts)
+    rows_in, rejected = raw.height, quarantine.height
     if rows_in != passed + rejected:  # the contract's promise; never silently drop a row
         raise RuntimeError(f"{contract.name}: {rows_in} rows in but {passed} passed + {rejected} quarantined")
     by_rule = dict(quarantine.group_by("rule").len().sort("rule").iter_rows())  # rule -> rows
@@ -111,6 +121,7 @@ def stage_source(context: dg.AssetExecutionContext, contract: SourceContract, ra
     counts = {"rows_in": rows_in, "rows_passed": passed, "rows_quarantined": rejected}
     context.log.info(f"{contract.name}: {passed:,} passed, {rejected:,} quarantined of {rows_in:,}")
     yield dg.Output(valid, output_name="staged", metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
+    shutil.rmtree(parts, ignore_errors=True)  # the staged rows are in the run workspace now
     yield dg.Output(
         quarantine.with_columns(run_id=pl.lit(context.run.run_id)),
         output_name="quarantined",
@@ -130,6 +141,7 @@ def stage_source(context: dg.AssetExecutionContext, contract: SourceContract, ra
         "('(none)' when there is none). Read by funnel_monthly (first-touch channel) and campaign_attribution (CPL)."
     ),
 )
-def lead_first_touch(leads: pl.DataFrame, touches: pl.DataFrame) -> pl.DataFrame:
-    """Computed once, next to staging, so the marts need not hold every staged touch."""
+def lead_first_touch(leads: pl.DataFrame, touches: pl.LazyFrame) -> pl.DataFrame:
+    """Computed once, next to staging, so the marts need not hold every staged touch
+    (the touches are scanned: only the e-mail, time, channel and campaign are read)."""
     return funnel.lead_first_touch(leads.lazy(), touches.lazy()).collect()

@@ -100,9 +100,14 @@ def execute(run_config: dict, first: str, last: str, selection: list[dg.AssetKey
     which held every source's frames through a whole 10M-touch run."""
     from attribution_pipeline.definitions import all_assets_job
 
+    job = dg.reconstructable(all_assets_job)
+    # Dagster keeps the last job it loaded per process, whatever the environment says now: a
+    # second run in one process (the tests) with another partition start must load its own.
+    type(job).get_definition.cache_clear()
+    type(job).get_repository_definition.cache_clear()
     with dg.DagsterInstance.get() as instance:
         return dg.execute_job(
-            dg.reconstructable(all_assets_job),
+            job,
             instance,
             run_config=run_config,
             tags=range_tags(first, last),

@@ -51,10 +51,10 @@ _POLARS_TYPES = {
 }
 
 
-def column_schema(frame: pl.DataFrame, table: sa.Table | None) -> dg.TableSchema:
+def column_schema(frame: pl.DataFrame | pl.LazyFrame, table: sa.Table | None) -> dg.TableSchema:
     docs = {column.name: column.comment for column in table.columns} if table is not None else {}
     return dg.TableSchema(
-        columns=[dg.TableColumn(name, str(dtype), description=docs.get(name)) for name, dtype in frame.schema.items()]
+        columns=[dg.TableColumn(name, str(dtype), description=docs.get(name)) for name, dtype in frame.collect_schema().items()]
     )
 
 
@@ -118,7 +118,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     warehouse: dg.ResourceDependency[Warehouse]
     workspace: dg.ResourceDependency[Workspace]
 
-    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame) -> None:
+        """A frame, or a lazy frame (staged chunks on disk) that is streamed to the
+        workspace file and loaded into the warehouse from there, never held whole."""
         path = tuple(context.asset_key.path)
         schema, name = path[-2:]
         table = declared_table(schema, name)
@@ -131,7 +133,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         # raw.* is read by no step (staging happens in the step that reads it): the warehouse only.
         stored = self.workspace.for_run(step.instance, context.run_id).write(path, obj, window) if schema != "raw" else None
         try:
-            if schema != ATTRIBUTION:  # raw, staging, quarantine: now
+            if schema != ATTRIBUTION and isinstance(obj, pl.LazyFrame):  # staging from its chunk files: now, from the file
+                rows = self.warehouse.client.replace_shaped_from(schema, name, stored)
+            elif schema != ATTRIBUTION:  # raw, staging, quarantine: now
                 rows = self.warehouse.client.replace(table, obj) if table is not None else self.warehouse.client.replace_shaped(schema, name, obj)
             elif not publishes_at_end(step.dagster_run):  # this run has no publishing step: now, on its own
                 rows = self.warehouse.client.publish([(table, stored, PARTITION_COLUMNS.get(table.fullname))])[table.fullname]

@@ -193,6 +193,16 @@ class WarehouseClient:
             table.create(conn)
             return self._bulk_insert(conn, table, frame, money=False)
 
+    def replace_shaped_from(self, schema: str, name: str, stored: "Stored") -> int:
+        """``replace_shaped`` from a workspace file, loaded by the engine's bulk path."""
+        table = table_from_frame(schema, name, pl.DataFrame(schema=pl.read_parquet_schema(stored.file)))
+        with self.transaction() as conn:
+            self._lock_table(conn, table)
+            self._ensure_schema(conn, schema)
+            table.drop(conn, checkfirst=True)
+            table.create(conn)
+            return self._insert_file(conn, table, stored, money=False)
+
     def publish(self, items: list[tuple[sa.Table, "Stored", str | None]], also=None) -> dict[str, int]:
         """Replace each table from its workspace file (``(table, stored, partition column)``:
         exactly the file's months when it has a window, else every row) and run
@@ -212,12 +222,13 @@ class WarehouseClient:
                 also(conn)
         return rows
 
-    def _insert_file(self, conn: sa.Connection, table: sa.Table, stored: "Stored") -> int:
-        """A workspace file into a declared table by the engine's bulk path: DuckDB reads
-        the Parquet file itself; other dialects get it in record batches."""
+    def _insert_file(self, conn: sa.Connection, table: sa.Table, stored: "Stored", money: bool = True) -> int:
+        """A workspace file into a table by the engine's bulk path: DuckDB reads the
+        Parquet file itself; other dialects get it in record batches. ``money``: the
+        file's integer-cent columns fill the declared table's decimal columns."""
         names = pq.ParquetFile(stored.file).schema_arrow.names
-        money = {public: cents for public, cents in cents_columns(table).items() if cents in names}
-        missing = [c.name for c in table.columns if money.get(c.name, c.name) not in names]
+        cents = {public: name for public, name in cents_columns(table).items() if name in names} if money else {}
+        missing = [c.name for c in table.columns if cents.get(c.name, c.name) not in names]
         if missing:
             raise ValueError(f"frame for {table.fullname} lacks columns {missing}")
         if stored.rows == 0:
@@ -227,15 +238,15 @@ class WarehouseClient:
             target, columns = _quoted(conn, table)
             # cents * 0.01 in DECIMAL arithmetic is exact (no float on the way)
             values = ", ".join(
-                f"CAST({preparer.quote_identifier(money[c.name])} AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2))"
-                if c.name in money else preparer.quote_identifier(c.name)
+                f"CAST({preparer.quote_identifier(cents[c.name])} AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2))"
+                if c.name in cents else preparer.quote_identifier(c.name)
                 for c in table.columns
             )
             path = str(stored.file).replace("'", "''")
-            conn.connection.driver_connection.execute(f"INSERT INTO {target} ({columns}) SELECT {values} FROM read_parquet('{path}')")
+            conn.connection.driver_connection.execute(f"INSERT INTO {target} ({columns}) SELECT {values} FROM read_parquet('{path}', hive_partitioning = false)")
             return stored.rows
         for batch in pq.ParquetFile(stored.file).iter_batches(batch_size=_COPY_CHUNK_ROWS):
-            self._bulk_insert(conn, table, pl.from_arrow(batch))
+            self._bulk_insert(conn, table, pl.from_arrow(batch), money=money)
         return stored.rows
 
     def ensure_table(self, table: sa.Table, connection: sa.Connection) -> None:

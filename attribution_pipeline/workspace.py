@@ -21,6 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pyarrow.parquet as pq
 from pydantic import Field
 
 KEEP_DAYS = 7
@@ -49,15 +50,27 @@ class RunWorkspace:
         schema, name = path[-2:]
         return self.folder / schema / f"{name}.parquet"
 
-    def write(self, path: tuple[str, ...], frame: pl.DataFrame, window: tuple[dt.datetime, dt.datetime] | None) -> Stored:
+    def write(
+        self, path: tuple[str, ...], frame: pl.DataFrame | pl.LazyFrame, window: tuple[dt.datetime, dt.datetime] | None
+    ) -> Stored:
+        """A frame, or a lazy one streamed to the file (never held whole)."""
         file = self._file(path)
         file.parent.mkdir(parents=True, exist_ok=True)
         partial = file.with_suffix(f".{os.getpid()}.partial")
-        frame.write_parquet(partial)
+        if isinstance(frame, pl.LazyFrame):
+            frame.sink_parquet(partial)
+            rows = pq.ParquetFile(partial).metadata.num_rows
+        else:
+            frame.write_parquet(partial)
+            rows = frame.height
         partial.replace(file)
-        manifest = {"rows": frame.height, "window": [bound.isoformat() for bound in window] if window else None}
+        manifest = {"rows": rows, "window": [bound.isoformat() for bound in window] if window else None}
         file.with_suffix(".json").write_text(json.dumps(manifest))
-        return Stored(tuple(path[-2:]), file, window, frame.height)
+        return Stored(tuple(path[-2:]), file, window, rows)
+
+    def parts(self, name: str) -> Path:
+        """A folder for the pieces a step writes before it stores the whole (staged chunks)."""
+        return self.folder / "parts" / name
 
     def get(self, path: tuple[str, ...]) -> Stored | None:
         file = self._file(path)
