@@ -87,9 +87,10 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
         params = replace(settings.params(run_started_at(context)), close_months=covered_window(partitions))
         parts = workspace.for_run(context.instance, context.run.run_id).parts(contract.name)
         staging = stage_source(context, contract, frame, params, settings.max_quarantine_share, inputs.get("fx_rates"), parts)
+        del frame  # the staging generator holds the rows while it stages them, and no longer
         first = next(staging) if judged is not None else None  # the row suite's check result, staged and validated
         outcomes = collect(judged, check_source, *header) if judged is not None else None
-        check = source_check_result(contract, frame, files, source.location, outcomes)
+        check = source_check_result(contract, header[1], files, source.location, outcomes)
         yield check
         if not check.passed:  # blocking: nothing of this source is staged
             return

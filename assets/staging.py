@@ -84,6 +84,8 @@ def stage_source(context: dg.AssetExecutionContext, contract: SourceContract, ra
     staged_key = dg.AssetKey(["staging", contract.name])
     valid, passed, quarantine, outcomes = stage_in_chunks(context, contract, raw, params, fx_rates, parts)
     rows_in, rejected = raw.height, quarantine.height
+    files = ", ".join(sorted(set(raw.get_column(LINEAGE[0]).to_list())))
+    del raw  # staged: the raw rows are the warehouse's now, and need not stay in memory while staging is stored
     if rows_in != passed + rejected:  # the contract's promise; never silently drop a row
         raise RuntimeError(f"{contract.name}: {rows_in} rows in but {passed} passed + {rejected} quarantined")
     by_rule = dict(quarantine.group_by("rule").len().sort("rule").iter_rows())  # rule -> rows
@@ -99,7 +101,6 @@ def stage_source(context: dg.AssetExecutionContext, contract: SourceContract, ra
     )
     share = rejected / rows_in if rows_in else 0.0
     within = share <= max_share
-    files = ", ".join(sorted(set(raw.get_column(LINEAGE[0]).to_list())))
     top = sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))[:1]
     message = (
         f"source {contract.name}: {files}: rule source.quarantine_share: {rejected:,} of {rows_in:,} rows quarantined "
