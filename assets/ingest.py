@@ -2,7 +2,9 @@
 plus file and row), checked as a whole (SPEC 2, blocking), then staged and validated
 row by row (assets/staging.py), in one step per source."""
 
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -66,31 +68,40 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
         ],
     )
     def _ingest(context: dg.AssetExecutionContext, source: LandingSource, settings: AttributionSettings, workspace: Workspace, **inputs):
-        frame, files = read_source(contract, source)
-        extra = [c for c in frame.columns if c not in contract.columns and c not in LINEAGE]
-        context.log.info(f"read {frame.height:,} {contract.name} rows from {len(files)} file(s)")
+        run_workspace = workspace.for_run(context.instance, context.run.run_id)
+        raw_parts = run_workspace.parts(f"raw_{contract.name}")
+        try:
+            yield from _ingest_source(context, source, settings, run_workspace.parts(contract.name), raw_parts, **inputs)
+        finally:
+            shutil.rmtree(raw_parts, ignore_errors=True)
+
+    def _ingest_source(context, source: LandingSource, settings: AttributionSettings, parts, raw_parts, **inputs):
+        frame, files = read_source(contract, source, raw_parts)  # a scan of the files' text, for a landing folder
+        rows = frame.select(pl.len()).collect().item() if isinstance(frame, pl.LazyFrame) else frame.height
+        header = frame.head(0).collect() if isinstance(frame, pl.LazyFrame) else frame.head(0)
+        extra = [c for c in header.columns if c not in contract.columns and c not in LINEAGE]
+        context.log.info(f"read {rows:,} {contract.name} rows from {len(files)} file(s)")
         yield dg.Output(
             frame,
             output_name="raw",
             metadata={
                 "files": dg.MetadataValue.json(files),
-                "rows_in": dg.MetadataValue.int(frame.height),
+                "rows_in": dg.MetadataValue.int(rows),
                 "present": dg.MetadataValue.bool(bool(files)),
                 "extra_columns": dg.MetadataValue.json(extra),
             },
         )
         # GX judges the whole source in the validator process while this one stages its rows.
-        header = (contract, frame.head(0), frame.height)  # the whole-source rules need no row values
-        judged = submit(check_source, *header) if files or not contract.optional else None
+        whole_source = (contract, header, rows)  # the whole-source rules need no row values
+        judged = submit(check_source, *whole_source) if files or not contract.optional else None
         # The plausible range ends at the run's start plus the tolerance; a closed deal
         # must close inside the close-month partitions to be credited.
         params = replace(settings.params(run_started_at(context)), close_months=covered_window(partitions))
-        parts = workspace.for_run(context.instance, context.run.run_id).parts(contract.name)
         staging = stage_source(context, contract, frame, params, settings.max_quarantine_share, inputs.get("fx_rates"), parts)
         del frame  # the staging generator holds the rows while it stages them, and no longer
         first = next(staging) if judged is not None else None  # the row suite's check result, staged and validated
-        outcomes = collect(judged, check_source, *header) if judged is not None else None
-        check = source_check_result(contract, header[1], files, source.location, outcomes)
+        outcomes = collect(judged, check_source, *whole_source) if judged is not None else None
+        check = source_check_result(contract, header, files, source.location, outcomes)
         yield check
         if not check.passed:  # blocking: nothing of this source is staged
             return
@@ -101,10 +112,14 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
     return _ingest
 
 
-def read_source(contract: SourceContract, source: LandingSource) -> tuple[pl.DataFrame, list[str]]:
-    """The source's rows as text and the files they came from; an absent optional source is no rows."""
+def read_source(
+    contract: SourceContract, source: LandingSource, parts: Path | None = None
+) -> tuple[pl.DataFrame | pl.LazyFrame, list[str]]:
+    """The source's rows as text and the files they came from; an absent optional source
+    is no rows. ``parts``: where a landing folder's files are kept as text (a scan of them
+    is returned)."""
     try:
-        frame, files = source.read(contract.name)
+        frame, files = source.read(contract.name, parts)
     except SourceError as error:  # a broken input does not heal by retrying
         raise dg.Failure(description=str(error), allow_retries=False) from error
     if frame is None:
@@ -133,7 +148,7 @@ def source_check_result(
     missing = [o.column for o in outcomes if o.rule == "source.missing_column" and not o.success]
     problems = []
     if missing:
-        header = [c for c in raw.columns if c not in LINEAGE]
+        header = [c for c in raw.collect_schema().names() if c not in LINEAGE]
         hint = ""
         if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
             hint = f"; the header is one column {header[0][:80]!r}, so the file is not comma-delimited: write it with commas"

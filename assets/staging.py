@@ -22,21 +22,23 @@ CHUNK_ROWS = 1_000_000
 
 
 def stage_in_chunks(
-    context: dg.AssetExecutionContext, contract: SourceContract, raw: pl.DataFrame, params, fx_rates: pl.DataFrame | None,
+    context: dg.AssetExecutionContext, contract: SourceContract, raw: pl.DataFrame | pl.LazyFrame, params, fx_rates: pl.DataFrame | None,
     parts: Path,
-) -> tuple[pl.LazyFrame, int, pl.DataFrame, list]:
+) -> tuple[pl.LazyFrame, int, int, pl.DataFrame, list]:
     """Staged rows (a scan of the chunk files written to ``parts``, so no chunk is held
-    after it is staged), their count, the quarantined rows and the GX row-suite outcomes
+    after it is staged), the source's row count, the staged count, the quarantined rows and the GX row-suite outcomes
     of a whole source, CHUNK_ROWS at a time. Repeated keys are found over the whole
     source first and key uniqueness is validated on it, so chunking changes nothing but
     memory."""
+    raw = raw.lazy()  # a scan of the landing files' text, or rows read from a database
+    height = raw.select(pl.len()).collect().item()
     duplicates = duplicate_stats(contract, raw)
     files, quarantine, outcomes, passed = [], [], [], 0
     parts.mkdir(parents=True, exist_ok=True)
-    whole = raw.height <= CHUNK_ROWS  # one chunk: key uniqueness is judged with the other rules, in one GX call
+    whole = height <= CHUNK_ROWS  # one chunk: key uniqueness is judged with the other rules, in one GX call
     pending = None  # (future, arguments) of the chunk GX is judging: one at a time, so memory holds two chunks at most
-    for start in range(0, max(raw.height, 1), CHUNK_ROWS):
-        staged = stage(contract, raw.slice(start, CHUNK_ROWS), params, fx_rates, duplicates)
+    for start in range(0, max(height, 1), CHUNK_ROWS):
+        staged = stage(contract, raw.slice(start, CHUNK_ROWS).collect(), params, fx_rates, duplicates)
         if pending is not None:
             outcomes.append(collect(pending[0], check_rows, *pending[1]))
         view = staged.judged_view()  # GX judges it in the validator process while the next chunk stages
@@ -45,19 +47,20 @@ def stage_in_chunks(
         staged.valid.write_parquet(files[-1])
         passed += staged.valid.height
         quarantine.append(staged.quarantine)
-        if raw.height > CHUNK_ROWS:
-            context.log.info(f"{contract.name}: rows {start + 1:,} to {min(start + CHUNK_ROWS, raw.height):,} of {raw.height:,} staged")
+        if height > CHUNK_ROWS:
+            context.log.info(f"{contract.name}: rows {start + 1:,} to {min(start + CHUNK_ROWS, height):,} of {height:,} staged")
         del staged, view  # free this chunk's frames before the next
     outcomes.append(collect(pending[0], check_rows, *pending[1]))
     del pending
     # Only the key columns go to the validator: pickling a 10M-row source whole took longer than judging it.
-    key_columns = raw.select(*[c for c in contract.key if c in raw.columns], SOURCE_ROW) if not whole else None
+    columns = raw.collect_schema().names()
+    key_columns = raw.select(*[c for c in contract.key if c in columns], SOURCE_ROW).collect() if not whole else None
     keys = None if whole else submit(check_keys, contract, key_columns, params)
     if whole:  # the key rules last, where check_keys puts them
         outcomes = [o for o in outcomes[0] if not o.rule.endswith(".unique")] + [o for o in outcomes[0] if o.rule.endswith(".unique")]
     else:
         outcomes = merge_outcomes(outcomes) + collect(keys, check_keys, contract, key_columns, params)
-    return pl.scan_parquet(files), passed, pl.concat(quarantine), outcomes
+    return pl.scan_parquet(files), height, passed, pl.concat(quarantine), outcomes
 
 
 def staging_checks(staged_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
@@ -76,15 +79,15 @@ def staging_checks(staged_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def stage_source(context: dg.AssetExecutionContext, contract: SourceContract, raw: pl.DataFrame, params, max_share: float,
+def stage_source(context: dg.AssetExecutionContext, contract: SourceContract, raw: pl.DataFrame | pl.LazyFrame, params, max_share: float,
                  fx_rates: pl.DataFrame | None, parts: Path):
     """Stage and validate one source's raw rows: the row-suite check, the blocking
     quarantine-share check, then (within the share) the staged and quarantined rows.
     ``parts``: a folder for the staged chunks, removed once they are stored."""
     staged_key = dg.AssetKey(["staging", contract.name])
-    valid, passed, quarantine, outcomes = stage_in_chunks(context, contract, raw, params, fx_rates, parts)
-    rows_in, rejected = raw.height, quarantine.height
-    files = ", ".join(sorted(set(raw.get_column(LINEAGE[0]).to_list())))
+    valid, rows_in, passed, quarantine, outcomes = stage_in_chunks(context, contract, raw, params, fx_rates, parts)
+    rejected = quarantine.height
+    files = ", ".join(sorted(raw.lazy().select(pl.col(LINEAGE[0]).unique()).collect().to_series().to_list()))
     del raw  # staged: the raw rows are the warehouse's now, and need not stay in memory while staging is stored
     if rows_in != passed + rejected:  # the contract's promise; never silently drop a row
         raise RuntimeError(f"{contract.name}: {rows_in} rows in but {passed} passed + {rejected} quarantined")

@@ -470,21 +470,27 @@ QUARANTINE_COLUMNS = ["source", "rule", "rules", "message", "source_file", "sour
 _COPIES, _VARIANTS, _FIRST = "_copies", "_variants", "_first_copy"
 
 
-def duplicate_stats(contract: SourceContract, raw: pl.DataFrame) -> pl.DataFrame | None:
+def duplicate_stats(contract: SourceContract, raw: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | None:
     """For the rows whose key repeats anywhere in the source (few, usually):
     how many rows share the key, how many distinct versions they have, and
     whether the row is the first copy. Computed once over the whole source, so
-    the source can then be staged in chunks. One hash pass finds the repeats."""
+    the source can then be staged in chunks. One hash pass over the key columns
+    alone finds the repeats; only their rows are read whole (``raw`` may be a scan
+    of the landing files, never held in memory at once)."""
     if not contract.key:
         return None
-    value_columns = [c for c in raw.columns if c not in LINEAGE]
+    raw = raw.lazy()
+    columns = raw.collect_schema().names()
+    value_columns = [c for c in columns if c not in LINEAGE]
     keys = [f"_t_{column}" for column in contract.key]
-    key_texts = {key: trimmed(column) if column in raw.columns else pl.lit(None, pl.String) for key, column in zip(keys, contract.key)}
+    key_texts = {key: trimmed(column) if column in columns else pl.lit(None, pl.String) for key, column in zip(keys, contract.key)}
     repeated = (pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)).is_duplicated()
+    repeats = raw.select(*LINEAGE, **key_texts).filter(repeated).select(LINEAGE).collect()
+    # The repeated rows whole, streamed from the scan (none: an empty frame of its columns).
+    subset = raw.join(repeats.lazy(), on=LINEAGE, how="semi").collect(engine="streaming") if repeats.height else raw.head(0).collect()
     return (
-        raw.lazy()
+        subset.lazy()
         .with_columns(**key_texts)
-        .filter(repeated)
         .sort(LINEAGE)
         .select(
             *LINEAGE,

@@ -130,10 +130,12 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             window = (time_window.start, time_window.end)
             check_within(obj, table, window)
         step = context.step_context
-        # raw.* is read by no step (staging happens in the step that reads it): the warehouse only.
-        stored = self.workspace.for_run(step.instance, context.run_id).write(path, obj, window) if schema != "raw" else None
+        # raw.* is read by no step (staging happens in the step that reads it): a frame goes to the
+        # warehouse only; a lazy one (a scan of the landing files' text) through one file.
+        lazy = isinstance(obj, pl.LazyFrame)
+        stored = self.workspace.for_run(step.instance, context.run_id).write(path, obj, window) if schema != "raw" or lazy else None
         try:
-            if schema != ATTRIBUTION and isinstance(obj, pl.LazyFrame):  # staging from its chunk files: now, from the file
+            if schema != ATTRIBUTION and lazy:  # raw from the landing text, staging from its chunks: now, from the file
                 rows = self.warehouse.client.replace_shaped_from(schema, name, stored)
             elif schema != ATTRIBUTION:  # raw, staging, quarantine: now
                 rows = self.warehouse.client.replace(table, obj) if table is not None else self.warehouse.client.replace_shaped(schema, name, obj)

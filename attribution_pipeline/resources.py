@@ -71,8 +71,10 @@ class LandingSource(dg.ConfigurableResource):
         folder = Path(self.location)
         return [str(path.relative_to(folder)) for path in landing_files(folder, source)] if folder.is_dir() else []
 
-    def read(self, source: str) -> tuple[pl.DataFrame | None, list[str]]:
-        """The source's rows as text, and the files or tables they came from (None when absent)."""
+    def read(self, source: str, parts: Path | None = None) -> tuple[pl.DataFrame | pl.LazyFrame | None, list[str]]:
+        """The source's rows as text, and the files or tables they came from (None when absent).
+        ``parts``: a folder where a landing source's files are kept as text, one at a time
+        (``read_landing``), for a scan of them instead of the rows in memory."""
         if is_database_url(self.location):
             if self._absent_table(source):
                 return None, []
@@ -82,7 +84,7 @@ class LandingSource(dg.ConfigurableResource):
         folder = Path(self.location)
         if not folder.is_dir():
             raise SourceError(source, str(folder), "landing folder does not exist (create one with `attribution sample-data --out DIR`)", "source.missing")
-        return read_landing(folder, source, CONTRACTS[source].required_columns)
+        return read_landing(folder, source, CONTRACTS[source].required_columns, parts)
 
 
 class AttributionSettings(dg.ConfigurableResource):

@@ -122,20 +122,32 @@ def read_file(path: Path, source: str, display_name: str) -> pl.DataFrame:
     return _with_lineage(frame, display_name)
 
 
-def read_landing(folder: Path, source: str, required: tuple[str, ...] = ()) -> tuple[pl.DataFrame | None, list[str]]:
+def read_landing(
+    folder: Path, source: str, required: tuple[str, ...] = (), parts: Path | None = None
+) -> tuple[pl.DataFrame | pl.LazyFrame | None, list[str]]:
     """All files of one source, or (None, []) when the source has no file. Every
     file must carry the required columns itself: part files are concatenated, so a
-    column missing from one would otherwise look like empty values."""
+    column missing from one would otherwise look like empty values. With ``parts`` (a
+    folder), each file's text is written there as it is read and a scan of them is
+    returned: memory holds one file at a time, never the whole source."""
     files = landing_files(folder, source)
     if not files:
         return None, []
     names = [str(path.relative_to(folder)) for path in files]
-    frames = [read_file(path, source, name) for path, name in zip(files, names)]
-    if len(frames) > 1:
-        for frame, name in zip(frames, names):
-            missing = [column for column in required if column not in frame.columns]
-            if missing:
-                raise SourceError(source, name, f"missing required column(s) {missing}; add them to that file (every part file needs the required columns)", "source.missing_column")
+    frames: list[pl.DataFrame | pl.LazyFrame] = []
+    if parts is not None:
+        parts.mkdir(parents=True, exist_ok=True)
+    for index, (path, name) in enumerate(zip(files, names)):
+        frame = read_file(path, source, name)
+        missing = [column for column in required if column not in frame.columns] if len(files) > 1 else []
+        if missing:
+            raise SourceError(source, name, f"missing required column(s) {missing}; add them to that file (every part file needs the required columns)", "source.missing_column")
+        if parts is not None:
+            frame.write_parquet(parts / f"{index:05d}.parquet")
+            frame = pl.scan_parquet(parts / f"{index:05d}.parquet")
+        frames.append(frame)
+    if len(frames) == 1:
+        return frames[0], names
     # rechunk=False: the parts are appended as chunks, not copied into one buffer
     # (which would hold every input twice at the peak).
     return pl.concat(frames, how="diagonal", rechunk=False), names
