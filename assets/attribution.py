@@ -2,6 +2,7 @@
 close month: a run computes and replaces the deals converting in its months only."""
 
 import datetime as dt
+import shutil
 from dataclasses import replace
 
 import dagster as dg
@@ -13,10 +14,13 @@ from attribution_pipeline.resources import AttributionSettings
 from attribution_pipeline.tables import CHANNEL_ATTRIBUTION_INTERVALS, CHANNEL_VALUES, JOURNEYS, TOUCH_CREDIT
 from attribution_pipeline.validation import referential_warnings
 from attribution_pipeline.workspace import RunWorkspace, Workspace
-from models.credit import count_excluded, credit_touches
+from models.credit import count_excluded, credit_in_chunks
 from models.data_driven import FITTERS, values_frame, values_from_frame
 from models.intervals import learn
 from models.journeys import build_journeys, resolve_as_of, with_conversion_at
+
+# Won deals credited at a time: a chunk holds every model's row for each of their touches.
+CREDIT_CHUNK_DEALS = 10_000
 
 _STAGED = {
     "touches": dg.AssetIn(key=["staging", "touches"]),
@@ -232,7 +236,8 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
     def touch_credit(
         context: dg.AssetExecutionContext,
         settings: AttributionSettings,
-        journeys: pl.LazyFrame,  # scanned: credit reads the journey columns it needs
+        workspace: Workspace,
+        journeys: pl.LazyFrame,  # scanned: each chunk of deals reads its own journeys
         opportunities: pl.DataFrame,
         channel_values: pl.DataFrame,
     ):
@@ -240,10 +245,18 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         won = opportunities.filter(pl.col("is_won") & _in_window("closed_at", window))
         params = replace(settings.params(), channel_values=values_from_frame(channel_values))
         names = settings.model_names()
-        frame = credit_touches(journeys, won.lazy(), params, names).collect()
-        frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
+        # Every model's row for every touch is the run's largest frame: computed CREDIT_CHUNK_DEALS
+        # won deals at a time, each chunk written to a part file and counted, never held together.
+        parts = workspace.for_run(context.instance, context.run.run_id).parts("touch_credit")
+        parts.mkdir(parents=True, exist_ok=True)
+        files, totals = [], {}
+        for chunk in credit_in_chunks(journeys, won, params, names, CREDIT_CHUNK_DEALS):
+            files.append(parts / f"{len(files):05d}.parquet")
+            chunk.with_columns(run_id=pl.lit(context.run.run_id)).write_parquet(files[-1])
+            for model, cents in chunk.group_by("model").agg(pl.col("credited_cents").sum()).iter_rows():
+                totals[model] = totals.get(model, 0) + cents
+        frame = pl.scan_parquet(files)
         won_cents = int(won.get_column("amount_cents").sum())
-        totals = dict(frame.group_by("model").agg(pl.col("credited_cents").sum()).iter_rows())
         off = {name: totals.get(name, 0) - won_cents for name in names if totals.get(name, 0) != won_cents}
         excluded = count_excluded(journeys, params, won)
         if excluded:
@@ -256,6 +269,7 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
                 "excluded_touches": dg.MetadataValue.int(excluded),
             },
         )
+        shutil.rmtree(parts, ignore_errors=True)  # stored in the run workspace now
         yield dg.AssetCheckResult(
             check_name="touch_credit_reconciles",
             passed=not off,

@@ -215,16 +215,16 @@ def covers(outer: tuple[dt.datetime, dt.datetime], inner: tuple[dt.datetime, dt.
     return outer[0] <= inner[0] and inner[1] <= outer[1]
 
 
-def in_window(frame: pl.DataFrame, column: str, window: tuple[dt.datetime, dt.datetime]) -> pl.Expr:
+def in_window(frame: pl.DataFrame | pl.LazyFrame, column: str, window: tuple[dt.datetime, dt.datetime]) -> pl.Expr:
     start, end = window
-    if frame.schema[column] == pl.Date:
+    if frame.collect_schema()[column] == pl.Date:
         start, end = start.date(), end.date()
     return (pl.col(column) >= start) & (pl.col(column) < end)
 
 
-def check_within(frame: pl.DataFrame, table: sa.Table, window: tuple[dt.datetime, dt.datetime]) -> None:
+def check_within(frame: pl.DataFrame | pl.LazyFrame, table: sa.Table, window: tuple[dt.datetime, dt.datetime]) -> None:
     """A partitioned table replaces exactly its months: a row outside them is a bug upstream."""
     column = PARTITION_COLUMNS[table.fullname]
-    outside = frame.filter(~in_window(frame, column, window)).height if frame.height else 0
+    outside = frame.lazy().filter(~in_window(frame, column, window)).select(pl.len()).collect().item()
     if outside:
         raise ValueError(f"{outside} rows of {table.fullname} fall outside the partition window [{window[0]}, {window[1]})")

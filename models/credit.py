@@ -12,6 +12,8 @@ left with no touch is unattributed like one that never had any.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import polars as pl
 
 from models.allocation import allocate_cents
@@ -130,3 +132,25 @@ def credit_touches(
     return pl.concat(frames, how="vertical_relaxed").sort(
         "model", "opportunity_id", "position", nulls_last=True
     )
+
+
+def credit_in_chunks(
+    journeys: pl.LazyFrame,
+    opportunities: pl.DataFrame,
+    params: AttributionParams,
+    model_names: list[str] | None,
+    deals_per_chunk: int,
+) -> Iterator[pl.DataFrame]:
+    """``credit_touches`` for at most ``deals_per_chunk`` won deals at a time, so memory
+    holds one chunk's credit rather than every model's row for every touch. A deal's
+    credit depends on its own journey and the run's parameters only (the data-driven
+    values are learned once, before the first chunk), so the chunks together are
+    exactly the one-shot rows; each chunk is in the one-shot order within itself."""
+    names = [model.name for model in get_models(model_names)]
+    params = with_values(journeys, opportunities.lazy(), params, names)
+    ids = opportunities.filter(pl.col("is_won")).get_column("opportunity_id").sort()
+    for start in range(0, max(ids.len(), 1), deals_per_chunk):
+        chunk = ids.slice(start, deals_per_chunk)
+        deals = opportunities.lazy().filter(pl.col("opportunity_id").is_in(chunk.implode()))
+        rows = journeys.filter(pl.col("opportunity_id").is_in(chunk.implode()))
+        yield credit_touches(rows, deals, params, names).collect()

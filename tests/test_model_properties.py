@@ -163,3 +163,21 @@ def test_rational_cents_are_floor_or_ceiling_of_the_exact_share(amount, n, weigh
             share = amount * w
             assert share - 1 < cents < share + 1
         assert sum(rows.get_column("credited_cents")) == amount
+
+
+@SETTINGS
+@given(scenario(), st.integers(min_value=1, max_value=4))
+def test_credit_in_chunks_equals_credit_at_once(case, deals_per_chunk):
+    """touch_credit is computed a few thousand won deals at a time (assets/attribution.py): the chunks
+    together are the one-shot rows, row for row, for every registered model (markov and shapley learn
+    their values once, from every deal, before the first chunk)."""
+    from models.credit import credit_in_chunks
+
+    touches, deals, contacts, params = case
+    journeys, at_once = engine(touches, deals, contacts, params)
+    _, o, _ = frames(touches, deals, contacts)
+    chunks = list(credit_in_chunks(journeys.lazy(), o, params, None, deals_per_chunk))
+    won = sum(deal["is_won"] for deal in deals)
+    assert len(chunks) == max(-(-won // deals_per_chunk), 1)
+    chunked = pl.concat(chunks).sort("model", "opportunity_id", "position", nulls_last=True)
+    assert chunked.equals(at_once)
