@@ -99,7 +99,7 @@ def bootstrap_intervals(fit: PathFit, draws: int, seed: int) -> pl.DataFrame:
 
 
 def learn(
-    journeys: pl.DataFrame, opportunities: pl.DataFrame, params: AttributionParams, models: list[str], draws: int, seed: int
+    journeys: pl.DataFrame | pl.LazyFrame, opportunities: pl.DataFrame, params: AttributionParams, models: list[str], draws: int, seed: int
 ) -> tuple[dict[str, dict[str, float]], pl.DataFrame]:
     """What the data_driven asset computes: each model's channel values and their
     bootstrap intervals, from every deal's journey and the deals' amounts."""
