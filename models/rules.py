@@ -74,10 +74,15 @@ def time_decay(journeys: pl.LazyFrame, params: AttributionParams) -> pl.LazyFram
 
     Days are measured from the journey's closest touch (d - d_min), which
     leaves the normalized weights unchanged and keeps them from underflowing.
+    A deal's weights must not depend on which other deals share the frame (credit
+    in chunks equals credit at once): polars may divide a column by a scalar as a
+    multiplication by its reciprocal on some frames and not on others, which moves
+    the last bit. So the distance stays in integer microseconds, is scaled by one
+    multiplication with a constant computed here, and the normalizing sum adds each
+    journey's terms in journey order (a cumulative sum).
     """
-    days = (pl.col("conversion_at") - pl.col("occurred_at")).dt.total_microseconds().cast(
-        pl.Float64
-    ) / MICROSECONDS_PER_DAY
-    relative = days - days.min().over("opportunity_id")
-    decay = pl.lit(2.0).pow(-relative / params.half_life_days)
-    return journeys.with_columns(weight=decay / decay.sum().over("opportunity_id"))
+    micros = (pl.col("conversion_at") - pl.col("occurred_at")).dt.total_microseconds()
+    relative = micros - micros.min().over("opportunity_id")
+    per_half_life = -1.0 / (params.half_life_days * MICROSECONDS_PER_DAY)
+    decay = pl.lit(2.0).pow(relative.cast(pl.Float64) * per_half_life)
+    return journeys.with_columns(weight=decay / decay.cum_sum().last().over("opportunity_id"))
