@@ -69,11 +69,12 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
     )
     def _ingest(context: dg.AssetExecutionContext, source: LandingSource, settings: AttributionSettings, workspace: Workspace, **inputs):
         run_workspace = workspace.for_run(context.instance, context.run.run_id)
-        raw_parts = run_workspace.parts(f"raw_{contract.name}")
+        raw_parts, staged_parts = run_workspace.parts(f"raw_{contract.name}"), run_workspace.parts(contract.name)
         try:
-            yield from _ingest_source(context, source, settings, run_workspace.parts(contract.name), raw_parts, **inputs)
-        finally:
+            yield from _ingest_source(context, source, settings, staged_parts, raw_parts, **inputs)
+        finally:  # the outputs are stored (or the step failed): the pieces they were made of go
             shutil.rmtree(raw_parts, ignore_errors=True)
+            shutil.rmtree(staged_parts, ignore_errors=True)
 
     def _ingest_source(context, source: LandingSource, settings: AttributionSettings, parts, raw_parts, **inputs):
         frame, files = read_source(contract, source, raw_parts)  # a scan of the files' text, for a landing folder

@@ -4,7 +4,6 @@ the rules it broke. Two checks per source: the great-expectations row suite
 (a report, non-blocking) and the quarantined share (blocking). The step that
 runs them is the source's ingest step (assets/ingest.py)."""
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -83,7 +82,7 @@ def stage_source(context: dg.AssetExecutionContext, contract: SourceContract, ra
                  fx_rates: pl.DataFrame | None, parts: Path):
     """Stage and validate one source's raw rows: the row-suite check, the blocking
     quarantine-share check, then (within the share) the staged and quarantined rows.
-    ``parts``: a folder for the staged chunks, removed once they are stored."""
+    ``parts``: a folder for the staged chunks (the ingest step removes it)."""
     staged_key = dg.AssetKey(["staging", contract.name])
     valid, rows_in, passed, quarantine, outcomes = stage_in_chunks(context, contract, raw, params, fx_rates, parts)
     rejected = quarantine.height
@@ -125,7 +124,6 @@ def stage_source(context: dg.AssetExecutionContext, contract: SourceContract, ra
     counts = {"rows_in": rows_in, "rows_passed": passed, "rows_quarantined": rejected}
     context.log.info(f"{contract.name}: {passed:,} passed, {rejected:,} quarantined of {rows_in:,}")
     yield dg.Output(valid, output_name="staged", metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
-    shutil.rmtree(parts, ignore_errors=True)  # the staged rows are in the run workspace now
     yield dg.Output(
         quarantine.with_columns(run_id=pl.lit(context.run.run_id)),
         output_name="quarantined",
