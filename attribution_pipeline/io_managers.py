@@ -1,6 +1,9 @@
 """Each asset's frame goes to the run workspace (``workspace.py``) and from there
-to the warehouse table named by its key (``schema/name``); raw.* goes to the
-warehouse only, since no step reads it.
+to the warehouse table named by its key (``schema/name``). An output may be a
+lazy frame over part files (a landing folder's text, staged chunks, credit
+chunks): it is streamed to the workspace file and the warehouse is loaded from
+that file, so it is never held whole. A raw.* frame (a database source) goes to
+the warehouse only, since no step reads raw.
 
 Steps read their inputs from the workspace of the run that wrote them, whatever
 process computed them, and from the warehouse when that run's workspace does not
@@ -119,8 +122,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     workspace: dg.ResourceDependency[Workspace]
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame) -> None:
-        """A frame, or a lazy frame (staged chunks on disk) that is streamed to the
-        workspace file and loaded into the warehouse from there, never held whole."""
+        """A frame, or a lazy frame over part files, streamed to the workspace file and
+        loaded into the warehouse from there (raw and staging are shaped like their
+        inputs; the attribution tables are published from their files)."""
         path = tuple(context.asset_key.path)
         schema, name = path[-2:]
         table = declared_table(schema, name)
