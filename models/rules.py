@@ -75,9 +75,9 @@ def time_decay(journeys: pl.LazyFrame, params: AttributionParams) -> pl.LazyFram
     Days are measured from the journey's closest touch (d - d_min), which
     leaves the normalized weights unchanged and keeps them from underflowing.
     A deal's weights must not depend on which other deals share the frame (credit
-    in chunks equals credit at once): polars may divide a column by a scalar as a
-    multiplication by its reciprocal on some frames and not on others, which moves
-    the last bit. So the distance stays in integer microseconds, is scaled by one
+    in chunks equals credit at once): polars' division of a column by a scalar gave
+    one touch's days a different last bit in frames holding other deals. So the
+    distance stays in integer microseconds, is scaled by one
     multiplication with a constant computed here, and the normalizing sum adds each
     journey's terms in journey order (a cumulative sum).
     """
