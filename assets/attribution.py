@@ -249,7 +249,6 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         # Every model's row for every touch is the run's largest frame: computed CREDIT_CHUNK_DEALS
         # won deals at a time, each chunk written to a part file and counted, never held together.
         parts = workspace.for_run(context.instance, context.run.run_id).parts("touch_credit")
-        parts.mkdir(parents=True, exist_ok=True)
         files, totals = [], {}
         for chunk in credit_in_chunks(journeys, won, params, names, CREDIT_CHUNK_DEALS):
             files.append(parts / f"{len(files):05d}.parquet")

@@ -78,8 +78,7 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
 
     def _ingest_source(context, source: LandingSource, settings: AttributionSettings, parts, raw_parts, **inputs):
         frame, files = read_source(contract, source, raw_parts)  # a scan of the files' text, for a landing folder
-        rows = frame.select(pl.len()).collect().item() if isinstance(frame, pl.LazyFrame) else frame.height
-        header = frame.head(0).collect() if isinstance(frame, pl.LazyFrame) else frame.head(0)
+        rows, header = frame.lazy().select(pl.len()).collect().item(), frame.lazy().head(0).collect()
         extra = [c for c in header.columns if c not in contract.columns and c not in LINEAGE]
         context.log.info(f"read {rows:,} {contract.name} rows from {len(files)} file(s)")
         yield dg.Output(

@@ -25,7 +25,7 @@ def stage_in_chunks(
     parts: Path,
 ) -> tuple[pl.LazyFrame, int, int, pl.DataFrame, list]:
     """Staged rows (a scan of the chunk files written to ``parts``, so no chunk is held
-    after it is staged), the source's row count, the staged count, the quarantined rows and the GX row-suite outcomes
+    after it is staged; ``parts`` exists), the source's row count, the staged count, the quarantined rows and the GX row-suite outcomes
     of a whole source, CHUNK_ROWS at a time. Repeated keys are found over the whole
     source first and key uniqueness is validated on it, so chunking changes nothing but
     memory."""
@@ -33,7 +33,6 @@ def stage_in_chunks(
     height = raw.select(pl.len()).collect().item()
     duplicates = duplicate_stats(contract, raw)
     files, quarantine, outcomes, passed = [], [], [], 0
-    parts.mkdir(parents=True, exist_ok=True)
     whole = height <= CHUNK_ROWS  # one chunk: key uniqueness is judged with the other rules, in one GX call
     pending = None  # (future, arguments) of the chunk GX is judging: one at a time, so memory holds two chunks at most
     for start in range(0, max(height, 1), CHUNK_ROWS):

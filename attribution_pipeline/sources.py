@@ -127,16 +127,14 @@ def read_landing(
 ) -> tuple[pl.DataFrame | pl.LazyFrame | None, list[str]]:
     """All files of one source, or (None, []) when the source has no file. Every
     file must carry the required columns itself: part files are concatenated, so a
-    column missing from one would otherwise look like empty values. With ``parts`` (a
-    folder), each file's text is written there as it is read and a scan of them is
+    column missing from one would otherwise look like empty values. With ``parts`` (an
+    existing folder), each file's text is written there as it is read and a scan of them is
     returned: memory holds one file at a time, never the whole source."""
     files = landing_files(folder, source)
     if not files:
         return None, []
     names = [str(path.relative_to(folder)) for path in files]
     frames: list[pl.DataFrame | pl.LazyFrame] = []
-    if parts is not None:
-        parts.mkdir(parents=True, exist_ok=True)
     for index, (path, name) in enumerate(zip(files, names)):
         frame = read_file(path, source, name)
         missing = [column for column in required if column not in frame.columns] if len(files) > 1 else []

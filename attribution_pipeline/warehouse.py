@@ -186,22 +186,21 @@ class WarehouseClient:
     def replace_shaped(self, schema: str, name: str, frame: pl.DataFrame) -> int:
         """Drop and recreate a table shaped like the frame, in one transaction."""
         table = table_from_frame(schema, name, frame)
-        with self.transaction() as conn:
-            self._lock_table(conn, table)
-            self._ensure_schema(conn, schema)
-            table.drop(conn, checkfirst=True)
-            table.create(conn)
-            return self._bulk_insert(conn, table, frame, money=False)
+        return self._recreate(table, lambda conn: self._bulk_insert(conn, table, frame, money=False))
 
     def replace_shaped_from(self, schema: str, name: str, stored: "Stored") -> int:
         """``replace_shaped`` from a workspace file, loaded by the engine's bulk path."""
         table = table_from_frame(schema, name, pl.DataFrame(schema=pl.read_parquet_schema(stored.file)))
+        return self._recreate(table, lambda conn: self._insert_file(conn, table, stored, money=False))
+
+    def _recreate(self, table: sa.Table, fill) -> int:
+        """Drop and create ``table`` and fill it (``fill(connection)`` returns the rows), in one transaction."""
         with self.transaction() as conn:
             self._lock_table(conn, table)
-            self._ensure_schema(conn, schema)
+            self._ensure_schema(conn, table.schema)
             table.drop(conn, checkfirst=True)
             table.create(conn)
-            return self._insert_file(conn, table, stored, money=False)
+            return fill(conn)
 
     def publish(self, items: list[tuple[sa.Table, "Stored", str | None]], also=None) -> dict[str, int]:
         """Replace each table from its workspace file (``(table, stored, partition column)``:

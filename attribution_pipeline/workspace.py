@@ -69,8 +69,11 @@ class RunWorkspace:
         return Stored(tuple(path[-2:]), file, window, rows)
 
     def parts(self, name: str) -> Path:
-        """A folder for the pieces a step writes before it stores the whole (staged chunks)."""
-        return self.folder / "parts" / name
+        """A folder (created) for the pieces a step writes before it stores the whole:
+        a landing folder's text, staged chunks, credit chunks."""
+        folder = self.folder / "parts" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def get(self, path: tuple[str, ...]) -> Stored | None:
         file = self._file(path)
