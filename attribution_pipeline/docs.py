@@ -12,27 +12,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from attribution_pipeline.sql_types import ddl_name
 from attribution_pipeline.tables import PUBLIC_TABLES, quarantine_table
 
 START, END = "<!-- table-dictionary:start -->", "<!-- table-dictionary:end -->"
 
 
-_TYPE_NAMES = (  # most specific first: BigInteger is an Integer, Double a Float
-    (sa.BigInteger, "BIGINT"),
-    (sa.Integer, "INTEGER"),
-    (sa.Double, "DOUBLE"),
-    (sa.Text, "TEXT"),
-    (sa.Boolean, "BOOLEAN"),
-    (sa.Date, "DATE"),
-)
-
-
 def type_name(column: sa.Column) -> str:
-    if isinstance(column.type, sa.DateTime):
-        return "TIMESTAMP WITH TIME ZONE"
-    if isinstance(column.type, sa.Numeric) and not isinstance(column.type, sa.Float):
-        return f"DECIMAL({column.type.precision},{column.type.scale})"
-    return next((name for type_, name in _TYPE_NAMES if isinstance(column.type, type_)), str(column.type))
+    return ddl_name(column.type)
 
 
 def table_markdown(table: sa.Table, title: str | None = None) -> str:

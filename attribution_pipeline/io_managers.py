@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from attribution_pipeline.docs import type_name
 from attribution_pipeline.resources import Warehouse
+from attribution_pipeline.sql_types import UTC_TIMESTAMP, polars_type
 from attribution_pipeline.tables import ATTRIBUTION, METADATA, PARTITION_COLUMNS, QUARANTINE, cents_columns, quarantine_table
 from attribution_pipeline.warehouse import TableSchemaMismatch
 from attribution_pipeline.workspace import RunWorkspace, Stored, Workspace
@@ -43,16 +44,6 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 
 # The asset that publishes a run's attribution tables as one set.
 PUBLISHER = dg.AssetKey([ATTRIBUTION, "runs"])
-
-_POLARS_TYPES = {
-    sa.Text: pl.String,
-    sa.Integer: pl.Int32,
-    sa.BigInteger: pl.Int64,
-    sa.Double: pl.Float64,
-    sa.Boolean: pl.Boolean,
-    sa.Date: pl.Date,
-}
-
 
 def column_schema(frame: pl.DataFrame | pl.LazyFrame, table: sa.Table | None) -> dg.TableSchema:
     docs = {column.name: column.comment for column in table.columns} if table is not None else {}
@@ -95,10 +86,9 @@ def conform(frame: pl.DataFrame, table: sa.Table) -> pl.DataFrame:
             cents = (pl.col(column.name).cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64)
             columns.append(cents.alias(money[column.name]))
         elif isinstance(column.type, sa.DateTime):
-            columns.append(pl.col(column.name).cast(pl.Datetime("us", "UTC")))
+            columns.append(pl.col(column.name).cast(UTC_TIMESTAMP))
         else:
-            dtype = next((pl_type for sa_type, pl_type in _POLARS_TYPES.items() if isinstance(column.type, sa_type)), pl.String)
-            columns.append(pl.col(column.name).cast(dtype))
+            columns.append(pl.col(column.name).cast(polars_type(column.type) or pl.String))
     return frame.select(columns)
 
 

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from attribution_pipeline.sql_types import polars_type, sql_type
 from attribution_pipeline.tables import ADDED_COLUMNS, MONEY_COLUMNS, cents_columns
 
 if TYPE_CHECKING:
@@ -31,40 +32,10 @@ if TYPE_CHECKING:
 DEFAULT_WAREHOUSE_URL = "duckdb:///warehouse.duckdb"
 SCHEMAS = ("raw", "staging", "quarantine", "attribution")
 
-_SA_TYPES: dict[type, sa.types.TypeEngine] = {
-    pl.String: sa.Text(),
-    pl.Int64: sa.BigInteger(),
-    pl.Int32: sa.Integer(),
-    pl.Float64: sa.Double(),
-    pl.Boolean: sa.Boolean(),
-    pl.Date: sa.Date(),
-}
 _COPY_CHUNK_ROWS = 250_000
 _INSERT_BATCH_ROWS = 10_000
 # Rows converted to Arrow and loaded at a time: bounds the copy a load makes.
 _BULK_SLICE_ROWS = 1_000_000
-
-
-def _sa_type(dtype: pl.DataType) -> sa.types.TypeEngine:
-    if isinstance(dtype, pl.Datetime):
-        return sa.DateTime(timezone=dtype.time_zone is not None)
-    if isinstance(dtype, pl.Decimal):
-        return sa.Numeric(dtype.precision or 38, dtype.scale or 0)
-    return _SA_TYPES.get(type(dtype), sa.Text())
-
-
-_READ_TYPES = (  # most specific first: BigInteger is an Integer
-    (sa.BigInteger, pl.Int64), (sa.SmallInteger, pl.Int16), (sa.Integer, pl.Int32), (sa.Boolean, pl.Boolean),
-    (sa.DateTime, pl.Datetime("us", "UTC")), (sa.Date, pl.Date), (sa.Double, pl.Float64), (sa.Float, pl.Float64),
-    (sa.String, pl.String),
-)
-
-
-def _polars_type(sql_type: sa.types.TypeEngine) -> pl.DataType | None:
-    """The polars type a warehouse column reads into; None (decimals): left to the reader."""
-    if isinstance(sql_type, sa.Numeric) and not isinstance(sql_type, sa.Float):
-        return None
-    return next((dtype for kind, dtype in _READ_TYPES if isinstance(sql_type, kind)), None)
 
 
 def money_to_decimal(frame: pl.DataFrame) -> pa.Table:
@@ -91,7 +62,7 @@ def table_from_frame(schema: str, name: str, frame: pl.DataFrame, metadata: sa.M
     return sa.Table(
         name,
         metadata or sa.MetaData(),
-        *(sa.Column(column, _sa_type(dtype), quote=True) for column, dtype in frame.schema.items()),
+        *(sa.Column(column, sql_type(dtype), quote=True) for column, dtype in frame.schema.items()),
         schema=schema,
     )
 
@@ -281,7 +252,7 @@ class WarehouseClient:
             # Types from the catalog, not inferred from values: an all-null column
             # would otherwise come back typed Null and break string expressions.
             reflected = sa.inspect(conn).get_columns(name, schema=schema)
-            overrides = {c["name"]: dtype for c in reflected if (dtype := _polars_type(c["type"])) is not None}
+            overrides = {c["name"]: dtype for c in reflected if (dtype := polars_type(c["type"])) is not None}
             if window is not None:
                 overrides = {k: v for k, v in overrides.items() if k in declared.c}
             return pl.read_database(statement, conn, infer_schema_length=None, schema_overrides=overrides)
