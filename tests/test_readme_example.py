@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from attribution_pipeline.docs import END, START, table_dictionary
@@ -9,6 +10,7 @@ from engine_frames import at, deal, frames, touch
 from models.credit import credit_touches
 from models.journeys import build_journeys, resolve_as_of
 from models.params import AttributionParams
+from models.registry import MODELS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -88,3 +90,24 @@ def test_readme_table_dictionary_is_generated_from_the_declarations():
     text = README.read_text()
     inside = text[text.index(START) + len(START) : text.index(END)].strip()
     assert inside == table_dictionary().strip()
+
+
+NUMBER_WORDS = {5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten", 11: "eleven", 12: "twelve"}
+
+
+def _names_in(text: str) -> list[str]:
+    return re.findall(r"`([a-z_]+)`", text)
+
+
+def test_readme_names_every_registered_model_and_no_other():
+    """The opening's count, the Models table, the --models option and the BI example
+    list each name exactly the registry's models (models/registry.py)."""
+    readme = README.read_text()
+    registered = list(MODELS)
+    assert f"under {NUMBER_WORDS[len(registered)]} attribution\nmodels" in readme
+    table = readme[readme.index("### Models"):readme.index("**Cents are exact.**")]
+    assert [row.split("`")[1] for row in table.splitlines() if row.startswith("| `")] == registered
+    option = next(line for line in readme.splitlines() if line.startswith("| `--models M1,M2` |"))
+    assert _names_in(option.split("|")[3]) == registered
+    example = readme[readme.index("Example queries for BI"):]
+    assert _names_in(example[:example.index("):")]) == registered
