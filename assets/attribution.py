@@ -8,8 +8,8 @@ from dataclasses import replace
 import dagster as dg
 import polars as pl
 
-from attribution_pipeline.partitions import covered_window
 from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, table_metadata
+from attribution_pipeline.partitions import covered_window
 from attribution_pipeline.resources import AttributionSettings
 from attribution_pipeline.tables import CHANNEL_ATTRIBUTION_INTERVALS, CHANNEL_VALUES, JOURNEYS, TOUCH_CREDIT
 from attribution_pipeline.validation import referential_warnings
@@ -99,7 +99,8 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         metadata=table_metadata(JOURNEYS),
         check_specs=[
             dg.AssetCheckSpec(
-                "referential_integrity", asset=journeys_key,
+                "referential_integrity",
+                asset=journeys_key,
                 description=(
                     "Referential warnings (never blocking): touch campaign_ids missing from campaigns, contacts of unknown "
                     "deals, won deals without touches (credited as '(unattributed)'), touches matching none of the deals "
@@ -132,7 +133,9 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         frame = build_journeys(touches, deals.lazy(), contacts.lazy(), params, as_of).collect(engine="streaming")
         frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
         matched = frame.get_column("opportunity_id").n_unique()
-        context.log.info(f"{frame.height:,} journey rows for {matched:,} of {deals.height:,} deals converting in [{window.start:%Y-%m}, {window.end:%Y-%m}); as-of {as_of}")
+        context.log.info(
+            f"{frame.height:,} journey rows for {matched:,} of {deals.height:,} deals converting in [{window.start:%Y-%m}, {window.end:%Y-%m}); as-of {as_of}"
+        )
         warnings = referential_warnings(touches, campaigns, opportunities, contacts, frame, deals)
         yield dg.Output(
             frame,
@@ -154,7 +157,9 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
     @dg.multi_asset(
         outs={
             "channel_values": dg.AssetOut(
-                key=["attribution", "channel_values"], metadata=table_metadata(CHANNEL_VALUES), kinds={"polars", "sql"},
+                key=["attribution", "channel_values"],
+                metadata=table_metadata(CHANNEL_VALUES),
+                kinds={"polars", "sql"},
                 description=(
                     "What the data-driven models learn (issue 10): per channel, the exact Markov removal effect and the "
                     "Shapley value, from the path of every closed deal in the sources (won convert, lost do not), whatever "
@@ -162,7 +167,8 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
                 ),
             ),
             "channel_attribution_intervals": dg.AssetOut(
-                key=["attribution", "channel_attribution_intervals"], metadata=table_metadata(CHANNEL_ATTRIBUTION_INTERVALS),
+                key=["attribution", "channel_attribution_intervals"],
+                metadata=table_metadata(CHANNEL_ATTRIBUTION_INTERVALS),
                 kinds={"polars", "sql"},
                 description=(
                     "How sure the data-driven models are: per model and channel, credited revenue over all deals and its "
@@ -178,9 +184,12 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         group_name="attribution",
     )
     def data_driven(
-        context: dg.AssetExecutionContext, settings: AttributionSettings, workspace: Workspace,
+        context: dg.AssetExecutionContext,
+        settings: AttributionSettings,
+        workspace: Workspace,
         touches: pl.LazyFrame,  # scanned: read only when this run computed some months
-        opportunities: pl.DataFrame, contacts: pl.DataFrame,
+        opportunities: pl.DataFrame,
+        contacts: pl.DataFrame,
     ):
         params = settings.params()
         models = [name for name in settings.model_names() if name in FITTERS]  # none: both tables empty
@@ -224,7 +233,9 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         metadata=table_metadata(TOUCH_CREDIT),
         check_specs=[
             dg.AssetCheckSpec(
-                "touch_credit_reconciles", asset=credit_key, blocking=True,
+                "touch_credit_reconciles",
+                asset=credit_key,
+                blocking=True,
                 description="Per model, credited revenue equals the won total of the deals closing in the run's months, to the cent (SPEC 4).",
             )
         ],

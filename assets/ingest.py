@@ -36,7 +36,10 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
         name=f"ingest_{contract.name}",
         outs={
             "raw": dg.AssetOut(
-                key=raw_key, group_name="raw", kinds={"polars", "sql"}, is_required=False,
+                key=raw_key,
+                group_name="raw",
+                kinds={"polars", "sql"},
+                is_required=False,
                 description=(
                     f"`{contract.name}` rows exactly as read from the source, every value as text, "
                     "with `_source_file` and `_source_row` (1-based data row). Extra columns are kept."
@@ -44,11 +47,17 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
                 ),
             ),
             "staged": dg.AssetOut(
-                key=staged_key, group_name="staging", kinds={"polars", "sql"}, is_required=False,
+                key=staged_key,
+                group_name="staging",
+                kinds={"polars", "sql"},
+                is_required=False,
                 description=f"Validated, normalized `{contract.name}` rows (SPEC 1), with `_source_file` and `_source_row`.",
             ),
             "quarantined": dg.AssetOut(
-                key=quarantine_key, group_name="staging", kinds={"polars", "sql"}, is_required=False,
+                key=quarantine_key,
+                group_name="staging",
+                kinds={"polars", "sql"},
+                is_required=False,
                 description=f"Rejected `{contract.name}` rows: rules broken, message, source file and row, original values.",
             ),
         },
@@ -57,7 +66,9 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
         backfill_policy=SINGLE_RUN,
         check_specs=[
             dg.AssetCheckSpec(
-                "source_is_usable", asset=raw_key, blocking=True,
+                "source_is_usable",
+                asset=raw_key,
+                blocking=True,
                 description=(
                     "Whole-source rules (great-expectations): every required column "
                     f"({', '.join(contract.required_columns)}) exists and there is at least one data row. "
@@ -125,9 +136,11 @@ def read_source(
     if frame is None:
         if not contract.optional:
             problem = SourceError(
-                contract.name, source.location,
+                contract.name,
+                source.location,
                 f"no {contract.name}.csv, {contract.name}.parquet or {contract.name}/ folder found; add one "
-                f"(a required source: {', '.join(c.name for c in CONTRACTS.values() if not c.optional)})", "source.missing",
+                f"(a required source: {', '.join(c.name for c in CONTRACTS.values() if not c.optional)})",
+                "source.missing",
             )
             raise dg.Failure(description=str(problem), allow_retries=False)
         frame = _empty(contract)

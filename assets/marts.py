@@ -6,18 +6,28 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from attribution_pipeline.contract import CONTRACTS
+from attribution_pipeline.contract import CONTRACTS, LEAD_TIMES
 from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, publish, table_metadata
-from attribution_pipeline.workspace import Workspace
 from attribution_pipeline.resources import AttributionSettings, Warehouse, run_started_at
 from attribution_pipeline.run_log import record_run
-from attribution_pipeline.contract import LEAD_TIMES
-from attribution_pipeline.tables import PUBLISHED, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, FUNNEL_MONTHLY, LEAD_SLA, LEAD_SLA_COMPLIANCE, PIPELINE_SOURCING, RUNS, STAGE_VELOCITY
+from attribution_pipeline.tables import (
+    CAMPAIGN_ATTRIBUTION,
+    CHANNEL_ATTRIBUTION,
+    FUNNEL_MONTHLY,
+    LEAD_SLA,
+    LEAD_SLA_COMPLIANCE,
+    PIPELINE_SOURCING,
+    PUBLISHED,
+    RUNS,
+    STAGE_VELOCITY,
+)
+from attribution_pipeline.workspace import Workspace
 from models import funnel, marts
 
 _CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])
 
 _FIRST_TOUCH = dg.AssetIn(key=["staging", "lead_first_touch"])
+
 
 @dg.asset(
     key=["attribution", "campaign_attribution"],
@@ -35,16 +45,23 @@ _FIRST_TOUCH = dg.AssetIn(key=["staging", "lead_first_touch"])
     ),
 )
 def campaign_attribution(
-    context: dg.AssetExecutionContext, settings: AttributionSettings, touch_credit: pl.LazyFrame, campaigns: pl.DataFrame,
+    context: dg.AssetExecutionContext,
+    settings: AttributionSettings,
+    touch_credit: pl.LazyFrame,
+    campaigns: pl.DataFrame,
     lead_first_touch: pl.DataFrame,
 ) -> pl.DataFrame:  # touch_credit is scanned (the largest table: one row per model, deal and touch)
     names = settings.model_names()
     frame = marts.campaign_attribution(touch_credit.lazy(), campaigns.lazy(), names, lead_first_touch.lazy()).collect()
     return frame.with_columns(run_id=pl.lit(context.run.run_id))
 
+
 def _table_out(table, description: str, group: str = "marts") -> dg.AssetOut:
     return dg.AssetOut(
-        key=[table.schema, table.name], group_name=group, kinds={"polars", "sql"}, metadata=table_metadata(table),
+        key=[table.schema, table.name],
+        group_name=group,
+        kinds={"polars", "sql"},
+        metadata=table_metadata(table),
         description=description,
     )
 
@@ -52,28 +69,40 @@ def _table_out(table, description: str, group: str = "marts") -> dg.AssetOut:
 @dg.multi_asset(
     name="funnel",
     outs={
-        "pipeline_sourcing": _table_out(PIPELINE_SOURCING, (
-            "Per created month, channel and sourcing: opportunities and amount that marketing sourced (a marketing touch on "
-            "or before created_at), only influenced (after it) or that sales sourced (no marketing touch), with shares of "
-            "the month. Every opportunity, won, lost or open; rebuilt from all of journeys."
-        )),
-        "funnel_monthly": _table_out(FUNNEL_MONTHLY, (
-            "Per lead-created month and first-touch channel: leads, MQLs, SQLs, opportunities, won deals and won revenue, "
-            "each step's conversion rate to date and median days per step. Empty without a leads source."
-        )),
-        "lead_sla": _table_out(LEAD_SLA, (
-            "Per lead that reached MQL: hours from mql_at to the first sales activity and whether the hand-off SLA "
-            "(lead_sla_hours, default 24) was met; a lead still waiting past the limit at the as-of time is breached. "
-            "Empty without a leads source."
-        )),
+        "pipeline_sourcing": _table_out(
+            PIPELINE_SOURCING,
+            (
+                "Per created month, channel and sourcing: opportunities and amount that marketing sourced (a marketing touch on "
+                "or before created_at), only influenced (after it) or that sales sourced (no marketing touch), with shares of "
+                "the month. Every opportunity, won, lost or open; rebuilt from all of journeys."
+            ),
+        ),
+        "funnel_monthly": _table_out(
+            FUNNEL_MONTHLY,
+            (
+                "Per lead-created month and first-touch channel: leads, MQLs, SQLs, opportunities, won deals and won revenue, "
+                "each step's conversion rate to date and median days per step. Empty without a leads source."
+            ),
+        ),
+        "lead_sla": _table_out(
+            LEAD_SLA,
+            (
+                "Per lead that reached MQL: hours from mql_at to the first sales activity and whether the hand-off SLA "
+                "(lead_sla_hours, default 24) was met; a lead still waiting past the limit at the as-of time is breached. "
+                "Empty without a leads source."
+            ),
+        ),
         "lead_sla_compliance": _table_out(
             LEAD_SLA_COMPLIANCE, "Per MQL week and owner: leads, SLA met, breached and waiting, and compliance = met / (met + breached)."
         ),
-        "stage_velocity": _table_out(STAGE_VELOCITY, (
-            "Per opportunity stage and created month: deals that entered, median, p75 and p90 days in stage, and conversion "
-            "to the next stage of stage_order (open deals still in a stage are neither converted nor lost). Empty without "
-            "an opportunity_stage_history source."
-        )),
+        "stage_velocity": _table_out(
+            STAGE_VELOCITY,
+            (
+                "Per opportunity stage and created month: deals that entered, median, p75 and p90 days in stage, and conversion "
+                "to the next stage of stage_order (open deals still in a stage are neither converted nor lost). Empty without "
+                "an opportunity_stage_history source."
+            ),
+        ),
     },
     ins={
         "leads": dg.AssetIn(key=["staging", "leads"]),
@@ -86,8 +115,13 @@ def _table_out(table, description: str, group: str = "marts") -> dg.AssetOut:
     backfill_policy=SINGLE_RUN,
 )
 def funnel_tables(
-    context: dg.AssetExecutionContext, settings: AttributionSettings, leads: pl.DataFrame, lead_first_touch: pl.DataFrame,
-    opportunities: pl.DataFrame, history: pl.DataFrame, journeys: pl.LazyFrame,  # scanned: sourcing reads a few columns
+    context: dg.AssetExecutionContext,
+    settings: AttributionSettings,
+    leads: pl.DataFrame,
+    lead_first_touch: pl.DataFrame,
+    opportunities: pl.DataFrame,
+    history: pl.DataFrame,
+    journeys: pl.LazyFrame,  # scanned: sourcing reads a few columns
 ):
     """The funnel metrics both teams share (README "Funnel metrics"), computed together: each is small,
     and one step costs less than five. Without leads or stage history their tables are written empty."""
@@ -149,6 +183,7 @@ def source_counts(instance: dg.DagsterInstance) -> dict[str, dict]:
         }
     return counts
 
+
 def resolved_parameters(instance: dg.DagsterInstance, settings: AttributionSettings) -> dict:
     parameters = settings.model_dump() if hasattr(settings, "model_dump") else dict(settings)
     journeys = instance.get_latest_materialization_event(dg.AssetKey(["attribution", "journeys"]))
@@ -173,6 +208,7 @@ def run_months(tags: dict) -> dict:
         "last_close_month": tags.get("dagster/asset_partition_range_end", tags.get("dagster/partition")),
     }
 
+
 @dg.asset(
     key=["attribution", "runs"],
     retry_policy=WRITE_RETRY,
@@ -187,7 +223,9 @@ def run_months(tags: dict) -> dict:
         "attribution.runs (parameters, status, per-source row accounting) and attribution.run_sources."
     ),
 )
-def runs(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: AttributionSettings, workspace: Workspace) -> dg.MaterializeResult:
+def runs(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: AttributionSettings, workspace: Workspace
+) -> dg.MaterializeResult:
     record = context.instance.get_run_record_by_id(context.run.run_id)
     started = dt.datetime.fromtimestamp(record.start_time, dt.timezone.utc) if record and record.start_time else None
     counts = source_counts(context.instance)
@@ -216,6 +254,4 @@ def runs(context: dg.AssetExecutionContext, warehouse: Warehouse, settings: Attr
     context.log.info(f"published {len(published)} table(s) in one transaction: {', '.join(sorted(published)) or 'none'}")
     run_workspace.remove()
     workspace.prune(context.instance)
-    return dg.MaterializeResult(
-        metadata={"source_rows": dg.MetadataValue.json(counts), "published_rows": dg.MetadataValue.json(published)}
-    )
+    return dg.MaterializeResult(metadata={"source_rows": dg.MetadataValue.json(counts), "published_rows": dg.MetadataValue.json(published)})

@@ -14,14 +14,17 @@ from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY
 from attribution_pipeline.validation import check_keys, check_rows, collect, merge_outcomes, submit
 from models import funnel
 
-
 # Rows staged and validated at a time: the parsed and judged columns of a chunk
 # take several times its raw size, so a 10M-row source is never judged at once.
 CHUNK_ROWS = 1_000_000
 
 
 def stage_in_chunks(
-    context: dg.AssetExecutionContext, contract: SourceContract, raw: pl.DataFrame | pl.LazyFrame, params, fx_rates: pl.DataFrame | None,
+    context: dg.AssetExecutionContext,
+    contract: SourceContract,
+    raw: pl.DataFrame | pl.LazyFrame,
+    params,
+    fx_rates: pl.DataFrame | None,
     parts: Path,
 ) -> tuple[pl.LazyFrame, int, int, pl.DataFrame, list]:
     """Staged rows (a scan of the chunk files written to ``parts``, so no chunk is held
@@ -64,21 +67,31 @@ def stage_in_chunks(
 def staging_checks(staged_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(
-            "rows_meet_contract", asset=staged_key,
+            "rows_meet_contract",
+            asset=staged_key,
             description="great-expectations row suite of SPEC 1 (required values, parseable types, unique keys, money, "
             "won implies closed, closed after created, ISO 4217, fx rates): per expectation, success, unexpected count "
             "and sample rows. Rows breaking a rule are quarantined, so this check warns and does not block.",
         ),
         dg.AssetCheckSpec(
-            "quarantine_share_within_limit", asset=staged_key, blocking=True,
+            "quarantine_share_within_limit",
+            asset=staged_key,
+            blocking=True,
             description="The share of quarantined rows is at most max_quarantine_share; above it the export is broken "
             "and nothing downstream is replaced.",
         ),
     ]
 
 
-def stage_source(context: dg.AssetExecutionContext, contract: SourceContract, raw: pl.DataFrame | pl.LazyFrame, params, max_share: float,
-                 fx_rates: pl.DataFrame | None, parts: Path):
+def stage_source(
+    context: dg.AssetExecutionContext,
+    contract: SourceContract,
+    raw: pl.DataFrame | pl.LazyFrame,
+    params,
+    max_share: float,
+    fx_rates: pl.DataFrame | None,
+    parts: Path,
+):
     """Stage and validate one source's raw rows: the row-suite check, the blocking
     quarantine-share check, then (within the share) the staged and quarantined rows.
     ``parts``: a folder for the staged chunks (the ingest step removes it)."""
@@ -104,12 +117,16 @@ def stage_source(context: dg.AssetExecutionContext, contract: SourceContract, ra
     within = share <= max_share
     top = sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))[:1]
     message = (
-        f"source {contract.name}: {files}: rule source.quarantine_share: {rejected:,} of {rows_in:,} rows quarantined "
-        f"({share:.0%}), above max_quarantine_share {max_share:.0%}"
-        + (f"; most common rule {top[0][0]} ({top[0][1]:,} rows)" if top else "")
-        + f"; see quarantine.{contract.name} for each row's rules, fix the export, or raise --max-quarantine-share "
-        "if that share is expected"
-    ) if not within else f"{share:.2%} of rows quarantined"
+        (
+            f"source {contract.name}: {files}: rule source.quarantine_share: {rejected:,} of {rows_in:,} rows quarantined "
+            f"({share:.0%}), above max_quarantine_share {max_share:.0%}"
+            + (f"; most common rule {top[0][0]} ({top[0][1]:,} rows)" if top else "")
+            + f"; see quarantine.{contract.name} for each row's rules, fix the export, or raise --max-quarantine-share "
+            "if that share is expected"
+        )
+        if not within
+        else f"{share:.2%} of rows quarantined"
+    )
     yield dg.AssetCheckResult(
         check_name="quarantine_share_within_limit",
         asset_key=staged_key,

@@ -87,7 +87,10 @@ def stages(defs: dg.Definitions) -> list[tuple[str, list[dg.AssetKey]]]:
         place(key)
     layers = sorted(set(level.values()))
     return [
-        (SOURCES_STAGE if layer == 0 else PARTITIONED_STAGE if layer % 2 else MARTS_STAGE, sorted(k for k, v in level.items() if v == layer))
+        (
+            SOURCES_STAGE if layer == 0 else PARTITIONED_STAGE if layer % 2 else MARTS_STAGE,
+            sorted(k for k, v in level.items() if v == layer),
+        )
         for layer in layers
     ]
 

@@ -37,61 +37,123 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the whole pipeline through Dagster")
     run.add_argument("--source", required=True, help="landing folder, or a SQLAlchemy URL of a source database")
-    run.add_argument("--warehouse", default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
-                     help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)")
-    run.add_argument("--source-table", action="append", default=[], metavar="SOURCE=TABLE_OR_QUERY",
-                     help="with a database source: the table or SELECT query for a source (repeatable; default: table named like the source)")
+    run.add_argument(
+        "--warehouse",
+        default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
+        help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)",
+    )
+    run.add_argument(
+        "--source-table",
+        action="append",
+        default=[],
+        metavar="SOURCE=TABLE_OR_QUERY",
+        help="with a database source: the table or SELECT query for a source (repeatable; default: table named like the source)",
+    )
     run.add_argument("--lookback-days", type=float, default=365.0, help="days before created_at that touches count (default 365)")
     run.add_argument("--half-life-days", type=float, default=7.0, help="time_decay half-life in days (default 7)")
-    run.add_argument("--position-weights", default="0.4,0.2,0.4", metavar="F,M,L",
-                     help="position_based first,middle,last shares summing to 1 (default 0.4,0.2,0.4)")
-    run.add_argument("--models", default=None, metavar="M1,M2",
-                     help=f"models to compute (default all: {','.join(MODELS)})")
-    run.add_argument("--w-shaped-weights", default="0.3,0.3,0.3,0.1", metavar="FT,LC,OC,REST",
-                     help="w_shaped shares of the first, lead-creation and opportunity-creation touches and of the rest (default 0.3,0.3,0.3,0.1)")
-    run.add_argument("--full-path-weights", default="0.225,0.225,0.225,0.225,0.1", metavar="FT,LC,OC,CW,REST",
-                     help="full_path shares of the first, lead-creation, opportunity-creation and closing touches and of the rest "
-                          "(default 0.225,0.225,0.225,0.225,0.1)")
-    run.add_argument("--lead-touch-types", default="form_submit", metavar="T1,T2",
-                     help="touch types that create a lead, the lead-creation milestone (default form_submit)")
-    run.add_argument("--exclude-touch-types", default="", metavar="T1,T2",
-                     help="touch types that never take credit, e.g. page_view (default none)")
+    run.add_argument(
+        "--position-weights",
+        default="0.4,0.2,0.4",
+        metavar="F,M,L",
+        help="position_based first,middle,last shares summing to 1 (default 0.4,0.2,0.4)",
+    )
+    run.add_argument("--models", default=None, metavar="M1,M2", help=f"models to compute (default all: {','.join(MODELS)})")
+    run.add_argument(
+        "--w-shaped-weights",
+        default="0.3,0.3,0.3,0.1",
+        metavar="FT,LC,OC,REST",
+        help="w_shaped shares of the first, lead-creation and opportunity-creation touches and of the rest (default 0.3,0.3,0.3,0.1)",
+    )
+    run.add_argument(
+        "--full-path-weights",
+        default="0.225,0.225,0.225,0.225,0.1",
+        metavar="FT,LC,OC,CW,REST",
+        help="full_path shares of the first, lead-creation, opportunity-creation and closing touches and of the rest "
+        "(default 0.225,0.225,0.225,0.225,0.1)",
+    )
+    run.add_argument(
+        "--lead-touch-types",
+        default="form_submit",
+        metavar="T1,T2",
+        help="touch types that create a lead, the lead-creation milestone (default form_submit)",
+    )
+    run.add_argument(
+        "--exclude-touch-types", default="", metavar="T1,T2", help="touch types that never take credit, e.g. page_view (default none)"
+    )
     run.add_argument("--exclude-channels", default="", metavar="C1,C2", help="channels that never take credit (default none)")
     run.add_argument("--markov-order", type=int, default=1, help="markov: chain order, 1 to 3 (default 1)")
     run.add_argument("--dedupe-paths", action="store_true", help="markov, shapley: collapse repeated consecutive channels of a path")
     run.add_argument("--include-open-deals", action="store_true", help="markov, shapley: learn from open deals too, as non-conversions")
-    run.add_argument("--bootstrap-draws", type=int, default=int(os.environ.get("ATTRIBUTION_BOOTSTRAP_DRAWS", "100")),
-                     help="markov, shapley: bootstrap draws for the 90%% intervals (default $ATTRIBUTION_BOOTSTRAP_DRAWS or 100; 0: none)")
+    run.add_argument(
+        "--bootstrap-draws",
+        type=int,
+        default=int(os.environ.get("ATTRIBUTION_BOOTSTRAP_DRAWS", "100")),
+        help="markov, shapley: bootstrap draws for the 90%% intervals (default $ATTRIBUTION_BOOTSTRAP_DRAWS or 100; 0: none)",
+    )
     run.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap draws (default 0)")
     run.add_argument("--reporting-currency", default="USD", help="ISO 4217 reporting currency (default USD)")
-    run.add_argument("--as-of", default=None, metavar="TIMESTAMP",
-                     help="ISO-8601 as-of time for open deals (default: latest timestamp in the inputs)")
-    run.add_argument("--max-quarantine-share", type=float, default=0.5,
-                     help="stop when a larger share of a source's rows is quarantined (default 0.5)")
-    run.add_argument("--earliest-date", default="1990-01-01", metavar="YYYY-MM-DD",
-                     help="timestamps and dates before this are implausible and quarantined (default 1990-01-01)")
-    run.add_argument("--future-tolerance-days", type=float, default=1.0, metavar="D",
-                     help="timestamps and dates later than the run's start plus D days are implausible and quarantined (default 1)")
-    run.add_argument("--non-marketing-channels", default="direct,sales_outreach", metavar="C1,C2",
-                     help="pipeline_sourcing: channels that are not marketing (default direct,sales_outreach)")
-    run.add_argument("--stage-order", default="qualification,discovery,proposal,negotiation,closed_won", metavar="S1,S2",
-                     help="stage_velocity: opportunity stages in order (default qualification,discovery,proposal,negotiation,closed_won)")
+    run.add_argument(
+        "--as-of", default=None, metavar="TIMESTAMP", help="ISO-8601 as-of time for open deals (default: latest timestamp in the inputs)"
+    )
+    run.add_argument(
+        "--max-quarantine-share", type=float, default=0.5, help="stop when a larger share of a source's rows is quarantined (default 0.5)"
+    )
+    run.add_argument(
+        "--earliest-date",
+        default="1990-01-01",
+        metavar="YYYY-MM-DD",
+        help="timestamps and dates before this are implausible and quarantined (default 1990-01-01)",
+    )
+    run.add_argument(
+        "--future-tolerance-days",
+        type=float,
+        default=1.0,
+        metavar="D",
+        help="timestamps and dates later than the run's start plus D days are implausible and quarantined (default 1)",
+    )
+    run.add_argument(
+        "--non-marketing-channels",
+        default="direct,sales_outreach",
+        metavar="C1,C2",
+        help="pipeline_sourcing: channels that are not marketing (default direct,sales_outreach)",
+    )
+    run.add_argument(
+        "--stage-order",
+        default="qualification,discovery,proposal,negotiation,closed_won",
+        metavar="S1,S2",
+        help="stage_velocity: opportunity stages in order (default qualification,discovery,proposal,negotiation,closed_won)",
+    )
     run.add_argument("--lead-sla-hours", type=float, default=24.0, help="lead_sla: hours sales has to act on an MQL (default 24)")
     run.add_argument("--month", metavar="YYYY-MM", help="re-run one close month only (replaces exactly that month's rows)")
     run.add_argument("--from", dest="from_month", metavar="YYYY-MM", help="first close month of a range (with --to)")
     run.add_argument("--to", dest="to_month", metavar="YYYY-MM", help="last close month of a range (with --from)")
-    run.add_argument("--parallel", type=int, default=1, metavar="N",
-                     help="PostgreSQL warehouse: split the months into N ranges run by N processes at once (default 1; "
-                          "DuckDB allows one writer, so there the months always run as one run)")
+    run.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="PostgreSQL warehouse: split the months into N ranges run by N processes at once (default 1; "
+        "DuckDB allows one writer, so there the months always run as one run)",
+    )
     export = commands.add_parser("export", help="write one warehouse table to a CSV or Parquet file")
-    export.add_argument("--warehouse", default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
-                        help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)")
-    export.add_argument("--table", required=True, metavar="[SCHEMA.]NAME",
-                        help="table to export, e.g. channel_attribution (schema attribution by default) or quarantine.touches")
+    export.add_argument(
+        "--warehouse",
+        default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
+        help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)",
+    )
+    export.add_argument(
+        "--table",
+        required=True,
+        metavar="[SCHEMA.]NAME",
+        help="table to export, e.g. channel_attribution (schema attribution by default) or quarantine.touches",
+    )
     export.add_argument("--out", required=True, type=Path, help="file to write; .csv or .parquet decides the format")
     report = commands.add_parser("report", help="write the marketer-facing HTML report from the output tables")
-    report.add_argument("--warehouse", default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
-                        help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)")
+    report.add_argument(
+        "--warehouse",
+        default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
+        help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)",
+    )
     report.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file to write (default report.html)")
     report.add_argument("--model", default=None, help="model of the monthly trend (default linear)")
     report.add_argument("--from", dest="from_month", metavar="YYYY-MM", help="first close month (default: the first with credit)")
@@ -211,7 +273,9 @@ def _month_range(args: argparse.Namespace) -> tuple[str, str] | None:
         return None
     for key in (first, last):
         if key not in keys:
-            raise ValueError(f"month {key[:7]} is not a close-month partition ({keys[0][:7]} to {keys[-1][:7]}; ATTRIBUTION_PARTITION_START moves the start)")
+            raise ValueError(
+                f"month {key[:7]} is not a close-month partition ({keys[0][:7]} to {keys[-1][:7]}; ATTRIBUTION_PARTITION_START moves the start)"
+            )
     if first > last:
         raise ValueError(f"--from {first[:7]} is after --to {last[:7]}")
     return first, last
@@ -286,8 +350,11 @@ def _summary(warehouse_url: str, run_id: str, months: tuple[str, str]) -> str:
     try:
         with engine.connect() as conn:
             opportunities = sa.table(
-                "opportunities", sa.column("is_won", sa.Boolean), sa.column("amount_cents", sa.BigInteger),
-                sa.column("closed_at", sa.DateTime(timezone=True)), schema="staging",
+                "opportunities",
+                sa.column("is_won", sa.Boolean),
+                sa.column("amount_cents", sa.BigInteger),
+                sa.column("closed_at", sa.DateTime(timezone=True)),
+                schema="staging",
             )
             start, end = window_of(months)
             in_months = sa.and_(opportunities.c.is_won, opportunities.c.closed_at >= start, opportunities.c.closed_at < end)
@@ -355,7 +422,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
         return _fail(f"--warehouse {args.warehouse}: {_first_line(error)}", EXIT_USAGE)
     source = args.source if "://" in args.source else str(Path(args.source).resolve())
     if "://" not in args.source and not Path(source).is_dir():
-        return _fail(f"source folder {args.source} does not exist (write one with `attribution sample-data --out {args.source}`)", EXIT_USAGE)
+        return _fail(
+            f"source folder {args.source} does not exist (write one with `attribution sample-data --out {args.source}`)", EXIT_USAGE
+        )
     from attribution_pipeline.validation import start_validator, stop_validator
 
     start_validator()  # great-expectations imports in its own process while the run starts
@@ -385,9 +454,15 @@ def _run_with(args: argparse.Namespace, settings: dict, tables: dict[str, str], 
 
     run_config = {
         "loggers": {"progress": {}},
-        "resources": {"settings": {"config": settings}, **({"source": {"config": {"location": source, "tables": tables}}} if tables else {})},
+        "resources": {
+            "settings": {"config": settings},
+            **({"source": {"config": {"location": source, "tables": tables}}} if tables else {}),
+        },
     }
-    print(f"attribution: source {args.source} -> warehouse {args.warehouse}, close months {first_month[:7]} to {last_month[:7]}", file=sys.stderr)
+    print(
+        f"attribution: source {args.source} -> warehouse {args.warehouse}, close months {first_month[:7]} to {last_month[:7]}",
+        file=sys.stderr,
+    )
     from attribution_pipeline.backfill import execute, is_duckdb, run_parallel
 
     parallel = args.parallel > 1 and first_month != last_month
@@ -454,8 +529,13 @@ def sample_data(args: argparse.Namespace) -> int:
     if args.touches < 1:
         return _fail("--touches must be at least 1", EXIT_USAGE)
     try:
-        counts = generate(args.out, touches=args.touches, seed=args.seed, fmt=args.format,
-                          progress=lambda line: print(f"attribution: {line}", file=sys.stderr, flush=True))
+        counts = generate(
+            args.out,
+            touches=args.touches,
+            seed=args.seed,
+            fmt=args.format,
+            progress=lambda line: print(f"attribution: {line}", file=sys.stderr, flush=True),
+        )
     except (ValueError, OSError) as error:  # e.g. --out holds files the generator did not write
         return _fail(f"sample-data --out {args.out}: {error}", EXIT_USAGE)
     print(json.dumps({"out": str(args.out), "rows": counts}))
@@ -468,7 +548,7 @@ EXPORT_FORMATS = {".csv": "write_csv", ".parquet": "write_parquet"}
 def _missing_duckdb_file(url: str) -> str | None:
     """A reader must not create an empty DuckDB file where the user mistyped a path."""
     prefix = "duckdb:///"
-    if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:") and not Path(url[len(prefix):]).exists():
+    if url.startswith(prefix) and url[len(prefix) :] not in ("", ":memory:") and not Path(url[len(prefix) :]).exists():
         return f"--warehouse {url}: no such DuckDB file"
     return None
 
@@ -513,9 +593,7 @@ def write_report(args: argparse.Namespace) -> int:
     if missing := _missing_duckdb_file(args.warehouse):
         return _fail(missing, EXIT_USAGE)
     try:
-        first, last = (
-            dt.datetime.strptime(month, "%Y-%m").date() if month else None for month in (args.from_month, args.to_month)
-        )
+        first, last = (dt.datetime.strptime(month, "%Y-%m").date() if month else None for month in (args.from_month, args.to_month))
     except ValueError:
         return _fail(f"--from/--to must be YYYY-MM (got {args.from_month!r}, {args.to_month!r})", EXIT_USAGE)
     if first and last and first > last:

@@ -47,9 +47,7 @@ class SourceContract:
     required_columns: tuple[str, ...]  # a file without one of these is unusable
     key: tuple[str, ...] = ()
     optional: bool = False  # the source may be absent altogether
-    build: Callable[[AttributionParams], tuple[dict[str, pl.Expr], list[Check]]] = field(
-        default=lambda params: ({}, [])
-    )
+    build: Callable[[AttributionParams], tuple[dict[str, pl.Expr], list[Check]]] = field(default=lambda params: ({}, []))
 
     parsed_columns: tuple[str, ...] = ()
 
@@ -96,12 +94,16 @@ def _plausible(column: str, parsed: pl.Expr, params: AttributionParams, date: bo
     early = parsed < pl.lit(earliest, dtype)
     late = parsed > pl.lit(latest, dtype) if latest is not None else pl.lit(False)
     shown = (lambda value: value.isoformat()) if date else (lambda value: value.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-    reason = pl.when(early).then(pl.lit(f" is before the earliest plausible {'date' if date else 'time'} {shown(earliest)} (--earliest-date)"))
+    reason = pl.when(early).then(
+        pl.lit(f" is before the earliest plausible {'date' if date else 'time'} {shown(earliest)} (--earliest-date)")
+    )
     if latest is not None:
-        reason = reason.otherwise(pl.lit(
-            f" is after the latest plausible {'date' if date else 'time'} {shown(latest)}: the run's start plus "
-            "--future-tolerance-days (fix the value at the source, or raise the tolerance if such dates are real)"
-        ))
+        reason = reason.otherwise(
+            pl.lit(
+                f" is after the latest plausible {'date' if date else 'time'} {shown(latest)}: the run's start plus "
+                "--future-tolerance-days (fix the value at the source, or raise the tolerance if such dates are real)"
+            )
+        )
     return Check(f"{column}.out_of_range", early | late, pl.concat_str(pl.lit(f"{column} "), _quoted(column), reason))
 
 
@@ -117,14 +119,23 @@ def _within_partitions(params: AttributionParams, closed: pl.Expr, is_closed: pl
     plausible = (closed >= pl.lit(earliest, utc)) & (closed <= pl.lit(latest, utc) if latest else pl.lit(True))
     before = closed < pl.lit(start, utc)
     after = closed >= pl.lit(end, utc)
-    reason = pl.when(before).then(pl.lit(
-        f" is before the first close-month partition {start:%Y-%m}: set ATTRIBUTION_PARTITION_START to "
-        "that month or earlier to credit this deal"
-    )).otherwise(pl.lit(f" is after the last close-month partition {end - dt.timedelta(days=1):%Y-%m}: it lies in the future"))
-    return [Check(
-        "closed_at.outside_partitions", is_closed & plausible & (before | after),
-        pl.concat_str(pl.lit("closed_at "), _quoted("closed_at"), reason),
-    )]
+    reason = (
+        pl.when(before)
+        .then(
+            pl.lit(
+                f" is before the first close-month partition {start:%Y-%m}: set ATTRIBUTION_PARTITION_START to "
+                "that month or earlier to credit this deal"
+            )
+        )
+        .otherwise(pl.lit(f" is after the last close-month partition {end - dt.timedelta(days=1):%Y-%m}: it lies in the future"))
+    )
+    return [
+        Check(
+            "closed_at.outside_partitions",
+            is_closed & plausible & (before | after),
+            pl.concat_str(pl.lit("closed_at "), _quoted("closed_at"), reason),
+        )
+    ]
 
 
 def _money_checks(column: str, problem: pl.Expr) -> list[Check]:
@@ -354,7 +365,8 @@ def _fx_rates(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check
             "rate_to_reporting.invalid_rate",
             _text("rate_to_reporting").is_not_null() & ~(well_formed & (rate_num > 0)).fill_null(False),
             pl.concat_str(
-                pl.lit("rate_to_reporting "), _quoted("rate_to_reporting"),
+                pl.lit("rate_to_reporting "),
+                _quoted("rate_to_reporting"),
                 pl.lit(" is not a positive decimal with at most 12 places and 18 digits"),
             ),
         ),
@@ -380,8 +392,20 @@ CONTRACTS: dict[str, SourceContract] = {
     for contract in (
         _contract(
             "touches",
-            ["touch_id", "occurred_at", "email", "account_domain", "channel", "campaign_id",
-             "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "touch_type"],
+            [
+                "touch_id",
+                "occurred_at",
+                "email",
+                "account_domain",
+                "channel",
+                "campaign_id",
+                "utm_source",
+                "utm_medium",
+                "utm_campaign",
+                "utm_content",
+                "utm_term",
+                "touch_type",
+            ],
             ["touch_id", "occurred_at"],
             ["touch_id"],
             _touches,
@@ -395,10 +419,8 @@ CONTRACTS: dict[str, SourceContract] = {
         ),
         _contract(
             "opportunities",
-            ["opportunity_id", "account_domain", "created_at", "closed_at", "stage", "is_closed",
-             "is_won", "amount", "currency"],
-            ["opportunity_id", "account_domain", "created_at", "closed_at", "stage", "is_closed",
-             "is_won", "amount"],
+            ["opportunity_id", "account_domain", "created_at", "closed_at", "stage", "is_closed", "is_won", "amount", "currency"],
+            ["opportunity_id", "account_domain", "created_at", "closed_at", "stage", "is_closed", "is_won", "amount"],
             ["opportunity_id"],
             _opportunities,
         ),
@@ -442,9 +464,11 @@ CONTRACTS: dict[str, SourceContract] = {
 CONVERTED_MONEY: dict[str, tuple[tuple[str, ...], Callable[[AttributionParams], pl.Expr]]] = {
     "opportunities": (
         ("amount_cents",),
-        lambda params: pl.when(pl.col("_p_is_closed"))
-        .then(pl.col("_p_closed_at").dt.date())
-        .otherwise(pl.lit(params.as_of.date() if params.as_of else None, pl.Date)),
+        lambda params: (
+            pl.when(pl.col("_p_is_closed"))
+            .then(pl.col("_p_closed_at").dt.date())
+            .otherwise(pl.lit(params.as_of.date() if params.as_of else None, pl.Date))
+        ),
     ),
     "campaigns": (("cost_cents",), lambda params: pl.col("_p_start_date")),
 }
@@ -525,7 +549,10 @@ def _duplicate_checks(key: tuple[str, ...]) -> list[Check]:
             f"{'+'.join(key)}.duplicate_key",
             has_key & (copies > 1) & (variants > 1),
             pl.concat_str(
-                pl.lit(f"{'+'.join(key)} '"), key_text, pl.lit("' appears "), copies.cast(pl.String),
+                pl.lit(f"{'+'.join(key)} '"),
+                key_text,
+                pl.lit("' appears "),
+                copies.cast(pl.String),
                 pl.lit(" times with different values"),
             ),
         ),
@@ -552,8 +579,13 @@ def _attach_rates(frame: pl.LazyFrame, conversion_date: pl.Expr, fx_rates: pl.Da
         frame.with_columns(lookup)
         .sort("_lookup_date")
         .join_asof(
-            rates.sort("rate_date"), left_on="_lookup_date", right_on="rate_date",
-            by_left="_p_currency", by_right="currency", strategy="backward", check_sortedness=False,
+            rates.sort("rate_date"),
+            left_on="_lookup_date",
+            right_on="rate_date",
+            by_left="_p_currency",
+            by_right="currency",
+            strategy="backward",
+            check_sortedness=False,
         )
         .sort(LINEAGE)
     )

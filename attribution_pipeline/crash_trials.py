@@ -136,8 +136,16 @@ def _kill_after(process: subprocess.Popen, step: str, delay: float) -> tuple[lis
 
 
 def crash_trial(
-    old: Path, new: Path, url: str, home: Path, expected_old: dict, expected_new: dict, rng: random.Random,
-    step: str | None = None, rerun: Callable[[], int] | None = None, max_delay: float = 1.5,
+    old: Path,
+    new: Path,
+    url: str,
+    home: Path,
+    expected_old: dict,
+    expected_new: dict,
+    rng: random.Random,
+    step: str | None = None,
+    rerun: Callable[[], int] | None = None,
+    max_delay: float = 1.5,
 ) -> Trial:
     """The warehouse holds ``old``'s result; start a run on ``new`` and SIGKILL it a random
     0 to ``max_delay`` s after ``step`` (default: a random writing step) starts, classify the tables, then

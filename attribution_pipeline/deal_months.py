@@ -135,13 +135,18 @@ def _published(client: WarehouseClient, aggregate) -> dt.datetime | None:
             # a table left by another version is the run's to report (TableSchemaMismatch)
             if column in conn.execute(sa.select(sa.text("*")).select_from(table).limit(0)).keys():
                 found.append(conn.execute(sa.select(aggregate(table.c[column]))).scalar())
-    values = [dt.datetime.combine(value, dt.time(), dt.timezone.utc) if type(value) is dt.date else value for value in found if value is not None]
+    values = [
+        dt.datetime.combine(value, dt.time(), dt.timezone.utc) if type(value) is dt.date else value for value in found if value is not None
+    ]
     values = [value.astimezone(dt.timezone.utc) for value in values]
     return (min(values) if aggregate is sa.func.min else max(values)) if values else None
 
 
 def months_holding_deals(
-    source: LandingSource, partitions: dg.MonthlyPartitionsDefinition, as_of: dt.datetime | None, client: WarehouseClient,
+    source: LandingSource,
+    partitions: dg.MonthlyPartitionsDefinition,
+    as_of: dt.datetime | None,
+    client: WarehouseClient,
     latest: dt.datetime,
 ) -> tuple[str, str]:
     """(first, last) partition keys of a run of every month that holds a deal or a published

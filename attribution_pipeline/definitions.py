@@ -16,8 +16,8 @@ import dagster as dg
 
 from assets import attribution, ingest, marts, report, staging
 from attribution_pipeline.automation import DEFAULT_SCHEDULE_CRON, DEFAULT_SCHEDULE_TIMEZONE, daily_schedule, landing_sensor
-from attribution_pipeline.partitions import DEFAULT_PARTITION_START, close_months
 from attribution_pipeline.io_managers import WarehouseIOManager
+from attribution_pipeline.partitions import DEFAULT_PARTITION_START, close_months
 from attribution_pipeline.progress import progress_logger
 from attribution_pipeline.resources import AttributionSettings, LandingSource, Warehouse
 from attribution_pipeline.workspace import Workspace

@@ -23,7 +23,14 @@ def type_name(column: sa.Column) -> str:
 
 
 def table_markdown(table: sa.Table, title: str | None = None) -> str:
-    lines = [f"### `{title or table.fullname}`", "", f"Grain: {table.comment}", "", "| column | type | null | meaning |", "|---|---|---|---|"]
+    lines = [
+        f"### `{title or table.fullname}`",
+        "",
+        f"Grain: {table.comment}",
+        "",
+        "| column | type | null | meaning |",
+        "|---|---|---|---|",
+    ]
     for column in table.columns:
         lines.append(f"| `{column.name}` | {type_name(column)} | {'yes' if column.nullable else 'no'} | {column.comment} |")
     return "\n".join(lines)

@@ -16,7 +16,6 @@ whose selection leaves ``attribution/runs`` out replaces each table when its ste
 finishes instead.
 """
 
-
 import datetime as dt
 import resource
 import warnings
@@ -30,7 +29,7 @@ from attribution_pipeline.resources import Warehouse
 from attribution_pipeline.sql_types import UTC_TIMESTAMP, polars_type
 from attribution_pipeline.tables import ATTRIBUTION, METADATA, PARTITION_COLUMNS, QUARANTINE, cents_columns, quarantine_table
 from attribution_pipeline.warehouse import TableSchemaMismatch
-from attribution_pipeline.workspace import RunWorkspace, Stored, Workspace
+from attribution_pipeline.workspace import RunWorkspace, Workspace
 
 # Writing steps are retried: a dropped connection or a warehouse briefly held by
 # another run is transient, and every write is an idempotent replace.
@@ -44,6 +43,7 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 
 # The asset that publishes a run's attribution tables as one set.
 PUBLISHER = dg.AssetKey([ATTRIBUTION, "runs"])
+
 
 def column_schema(frame: pl.DataFrame | pl.LazyFrame, table: sa.Table | None) -> dg.TableSchema:
     docs = {column.name: column.comment for column in table.columns} if table is not None else {}
@@ -132,7 +132,11 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             if schema != ATTRIBUTION and lazy:  # raw from the landing text, staging from its chunks: now, from the file
                 rows = self.warehouse.client.replace_shaped_from(schema, name, stored)
             elif schema != ATTRIBUTION:  # raw, staging, quarantine: now
-                rows = self.warehouse.client.replace(table, obj) if table is not None else self.warehouse.client.replace_shaped(schema, name, obj)
+                rows = (
+                    self.warehouse.client.replace(table, obj)
+                    if table is not None
+                    else self.warehouse.client.replace_shaped(schema, name, obj)
+                )
             elif not publishes_at_end(step.dagster_run):  # this run has no publishing step: now, on its own
                 rows = self.warehouse.client.publish([(table, stored, PARTITION_COLUMNS.get(table.fullname))])[table.fullname]
             else:  # published with the run's other tables by attribution/runs

@@ -143,10 +143,9 @@ def parse_money(text: pl.Expr) -> ParsedMoney:
         .when(units.str.replace(r"^0+", "").str.len_bytes() > MAX_MONEY_DIGITS)
         .then(pl.lit("money_out_of_range"))
     )
-    cents = (
-        pl.when(units.str.len_bytes() > 0).then(units).otherwise(pl.lit("0")).cast(pl.Int64, strict=False) * 100
-        + significant.str.pad_end(2, "0").cast(pl.Int64, strict=False)
-    )
+    cents = pl.when(units.str.len_bytes() > 0).then(units).otherwise(pl.lit("0")).cast(
+        pl.Int64, strict=False
+    ) * 100 + significant.str.pad_end(2, "0").cast(pl.Int64, strict=False)
     return ParsedMoney(cents=pl.when(text.is_not_null() & problem.is_null()).then(cents), problem=problem)
 
 

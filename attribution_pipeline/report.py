@@ -70,10 +70,16 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
         if not client.has_table("attribution", "runs"):
             raise ValueError(f"{url} holds no attribution tables; run `attribution run` first")
         with client.connect() as conn:
-            run = conn.execute(sa.text(
-                "SELECT run_id, finished_at, parameters, warnings FROM attribution.runs "
-                "WHERE status = 'success' ORDER BY finished_at DESC LIMIT 1"
-            )).mappings().first()
+            run = (
+                conn.execute(
+                    sa.text(
+                        "SELECT run_id, finished_at, parameters, warnings FROM attribution.runs "
+                        "WHERE status = 'success' ORDER BY finished_at DESC LIMIT 1"
+                    )
+                )
+                .mappings()
+                .first()
+            )
             if run is None:
                 raise ValueError(f"{url} holds no successful run (attribution.runs); run `attribution run` first")
             run = {**run, "parameters": json.loads(run["parameters"] or "{}"), "warnings": json.loads(run["warnings"] or "{}")}
@@ -86,40 +92,76 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
             chosen = model or (DEFAULT_MODEL if DEFAULT_MODEL in models else (models[0] if models else DEFAULT_MODEL))
             if models and chosen not in models:
                 raise ValueError(f"model {chosen!r} is not in the warehouse; it has {', '.join(models)}")
-            won = conn.execute(sa.text(
-                "SELECT COUNT(*), COALESCE(SUM(amount_cents), 0) FROM staging.opportunities "
-                "WHERE is_won AND closed_at >= :start AND closed_at < :end"
-            ), {"start": _utc(start), "end": _utc(end)}).one()
+            won = conn.execute(
+                sa.text(
+                    "SELECT COUNT(*), COALESCE(SUM(amount_cents), 0) FROM staging.opportunities "
+                    "WHERE is_won AND closed_at >= :start AND closed_at < :end"
+                ),
+                {"start": _utc(start), "end": _utc(end)},
+            ).one()
             channel_sql = "FROM attribution.channel_attribution WHERE close_month >= :start AND close_month < :end"
-            by_channel = _frame(conn, f"SELECT model, channel, SUM(credited_revenue) AS credited_revenue {channel_sql} GROUP BY model, channel", **window)
-            trend = _frame(conn, f"SELECT close_month, channel, SUM(credited_revenue) AS credited_revenue {channel_sql} AND model = :model "
-                           "GROUP BY close_month, channel ORDER BY close_month, channel", model=chosen, **window)
-            campaigns = _frame(conn, "SELECT model, campaign_id, campaign_name, channel, cost, credited_revenue, roas FROM attribution.campaign_attribution")
-            journeys = _frame(conn, (
-                "SELECT opportunity_id, MAX(n_touches) AS touches, MIN(occurred_at) AS first_touch, MAX(conversion_at) AS closed_at, "
-                "MAX(CASE WHEN match_type IN ('email', 'both') THEN 1 ELSE 0 END) AS by_email "
-                "FROM attribution.journeys WHERE is_won AND conversion_at >= :start AND conversion_at < :end GROUP BY opportunity_id"
-            ), start=_utc(start), end=_utc(end))
+            by_channel = _frame(
+                conn, f"SELECT model, channel, SUM(credited_revenue) AS credited_revenue {channel_sql} GROUP BY model, channel", **window
+            )
+            trend = _frame(
+                conn,
+                f"SELECT close_month, channel, SUM(credited_revenue) AS credited_revenue {channel_sql} AND model = :model "
+                "GROUP BY close_month, channel ORDER BY close_month, channel",
+                model=chosen,
+                **window,
+            )
+            campaigns = _frame(
+                conn,
+                "SELECT model, campaign_id, campaign_name, channel, cost, credited_revenue, roas FROM attribution.campaign_attribution",
+            )
+            journeys = _frame(
+                conn,
+                (
+                    "SELECT opportunity_id, MAX(n_touches) AS touches, MIN(occurred_at) AS first_touch, MAX(conversion_at) AS closed_at, "
+                    "MAX(CASE WHEN match_type IN ('email', 'both') THEN 1 ELSE 0 END) AS by_email "
+                    "FROM attribution.journeys WHERE is_won AND conversion_at >= :start AND conversion_at < :end GROUP BY opportunity_id"
+                ),
+                start=_utc(start),
+                end=_utc(end),
+            )
             quarantine = _quarantine(conn)
             funnel = _funnel(client, conn, window if (first or last) else None)
             intervals = (
-                _frame(conn, "SELECT model, channel, credited_revenue, lower, upper, draws, seed FROM attribution.channel_attribution_intervals ORDER BY model, credited_revenue DESC")
-                if client.has_table("attribution", "channel_attribution_intervals") else pl.DataFrame()
+                _frame(
+                    conn,
+                    "SELECT model, channel, credited_revenue, lower, upper, draws, seed FROM attribution.channel_attribution_intervals ORDER BY model, credited_revenue DESC",
+                )
+                if client.has_table("attribution", "channel_attribution_intervals")
+                else pl.DataFrame()
             )
     finally:
         client.dispose()
     cents = (pl.col("credited_revenue").cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64)  # exact, for the reconciliation
     by_model = (
-        by_channel.group_by("model")
-        .agg(cents.sum().alias("credited_cents"), cents.filter(pl.col("channel") == UNATTRIBUTED).sum().alias("unattributed_cents"))
-        .sort("model")
-    ) if not by_channel.is_empty() else pl.DataFrame(schema={"model": pl.String, "credited_cents": pl.Int64, "unattributed_cents": pl.Int64})
+        (
+            by_channel.group_by("model")
+            .agg(cents.sum().alias("credited_cents"), cents.filter(pl.col("channel") == UNATTRIBUTED).sum().alias("unattributed_cents"))
+            .sort("model")
+        )
+        if not by_channel.is_empty()
+        else pl.DataFrame(schema={"model": pl.String, "credited_cents": pl.Int64, "unattributed_cents": pl.Int64})
+    )
     by_channel = _floats(by_channel, "credited_revenue")
     return ReportData(
-        model=chosen, months=(start, end), currency=run["parameters"].get("reporting_currency", ""), run=run,
-        won_deals=int(won[0]), won_cents=int(won[1]), by_model=by_model, by_channel=by_channel,
-        trend=_floats(trend, "credited_revenue"), campaigns=_floats(campaigns, "cost", "credited_revenue", "roas"),
-        journeys=_journey_facts(journeys), quarantine=quarantine, warnings=run["warnings"], funnel=funnel,
+        model=chosen,
+        months=(start, end),
+        currency=run["parameters"].get("reporting_currency", ""),
+        run=run,
+        won_deals=int(won[0]),
+        won_cents=int(won[1]),
+        by_model=by_model,
+        by_channel=by_channel,
+        trend=_floats(trend, "credited_revenue"),
+        campaigns=_floats(campaigns, "cost", "credited_revenue", "roas"),
+        journeys=_journey_facts(journeys),
+        quarantine=quarantine,
+        warnings=run["warnings"],
+        funnel=funnel,
         intervals=intervals,
     )
 
@@ -157,16 +199,29 @@ def _funnel(client: WarehouseClient, conn: sa.Connection, window: dict | None) -
         return _frame(conn, sql.format(where=where.format(column=column)), **params)
 
     stages = ", ".join(f"SUM({stage}) AS {stage}" for stage in FUNNEL_STAGES)
-    by_channel = read("funnel_monthly", f"SELECT channel, {stages}, SUM(won_revenue) AS won_revenue FROM attribution.funnel_monthly {{where}} GROUP BY channel")
-    sourcing = read("pipeline_sourcing", "SELECT created_month, sourcing, SUM(opportunities) AS opportunities, SUM(amount) AS amount "
-                    "FROM attribution.pipeline_sourcing {where} GROUP BY created_month, sourcing ORDER BY created_month, sourcing")
+    by_channel = read(
+        "funnel_monthly",
+        f"SELECT channel, {stages}, SUM(won_revenue) AS won_revenue FROM attribution.funnel_monthly {{where}} GROUP BY channel",
+    )
+    sourcing = read(
+        "pipeline_sourcing",
+        "SELECT created_month, sourcing, SUM(opportunities) AS opportunities, SUM(amount) AS amount "
+        "FROM attribution.pipeline_sourcing {where} GROUP BY created_month, sourcing ORDER BY created_month, sourcing",
+    )
     velocity = read("stage_velocity", "SELECT * FROM attribution.stage_velocity {where} ORDER BY created_month, stage")
-    sla = read("lead_sla_compliance", "SELECT mql_week, SUM(met) AS met, SUM(breached) AS breached, SUM(waiting) AS waiting "
-               "FROM attribution.lead_sla_compliance {where} GROUP BY mql_week ORDER BY mql_week", column="mql_week")
+    sla = read(
+        "lead_sla_compliance",
+        "SELECT mql_week, SUM(met) AS met, SUM(breached) AS breached, SUM(waiting) AS waiting "
+        "FROM attribution.lead_sla_compliance {where} GROUP BY mql_week ORDER BY mql_week",
+        column="mql_week",
+    )
     months = (window["start"], window["end"]) if window else None
     return Funnel(
-        months, _ints(_floats(by_channel, "won_revenue"), *FUNNEL_STAGES), _ints(_floats(sourcing, "amount"), "opportunities"),
-        velocity, _ints(sla, "met", "breached", "waiting"),
+        months,
+        _ints(_floats(by_channel, "won_revenue"), *FUNNEL_STAGES),
+        _ints(_floats(sourcing, "amount"), "opportunities"),
+        velocity,
+        _ints(sla, "met", "breached", "waiting"),
     )
 
 
@@ -246,9 +301,11 @@ def _table(headers: list[str], rows: list[str], sortable: bool = False, numeric_
 
 def _chart(figure: go.Figure, div_id: str) -> str:
     figure.update_layout(margin={"l": 50, "r": 20, "t": 30, "b": 40}, template="plotly_white", font={"size": 12})
-    return "<div class=chart>" + figure.to_html(
-        full_html=False, include_plotlyjs=False, div_id=div_id, config={"displayModeBar": False, "responsive": True}
-    ) + "</div>"
+    return (
+        "<div class=chart>"
+        + figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"displayModeBar": False, "responsive": True})
+        + "</div>"
+    )
 
 
 def _reconciliation(d: ReportData) -> str:
@@ -258,9 +315,13 @@ def _reconciliation(d: ReportData) -> str:
         credited, unattributed = credited_cents / 100, unattributed_cents / 100
         share = unattributed / credited if credited else 0.0
         rows.append(
-            "<tr>" + _cell(model) + _cell(_money(credited, d.currency), credited, True)
+            "<tr>"
+            + _cell(model)
+            + _cell(_money(credited, d.currency), credited, True)
             + f"<td class='n {'ok' if ok else 'bad'}'>{'reconciles' if ok else 'DOES NOT RECONCILE'}</td>"
-            + _cell(_money(unattributed, d.currency), unattributed, True) + _cell(f"{share:.1%}", share, True) + "</tr>"
+            + _cell(_money(unattributed, d.currency), unattributed, True)
+            + _cell(f"{share:.1%}", share, True)
+            + "</tr>"
         )
     cards = (
         f"<div class=cards><div class=card>won deals<b id=won-deals>{d.won_deals:,}</b></div>"
@@ -289,7 +350,11 @@ def _campaigns(d: ReportData) -> str:
         return "<p class=muted>No campaigns.</p>"
     models = sorted(d.campaigns["model"].unique().to_list())
     wide = d.campaigns.pivot(on="model", index=["campaign_id", "campaign_name", "channel", "cost"], values=["credited_revenue", "roas"])
-    wide = wide.sort(f"credited_revenue_{d.model}" if f"credited_revenue_{d.model}" in wide.columns else wide.columns[-1], descending=True, nulls_last=True)
+    wide = wide.sort(
+        f"credited_revenue_{d.model}" if f"credited_revenue_{d.model}" in wide.columns else wide.columns[-1],
+        descending=True,
+        nulls_last=True,
+    )
     rows, total = [], wide.height
     for row in wide.head(CAMPAIGN_ROWS).iter_rows(named=True):
         cells = _cell(row["campaign_id"] or "(none)") + _cell(row["campaign_name"] or "") + _cell(row["channel"] or "")
@@ -300,7 +365,11 @@ def _campaigns(d: ReportData) -> str:
             cells += _cell("unknown" if roas is None else f"{roas:,.2f}", roas if roas is not None else -1, True)
         rows.append(f"<tr>{cells}</tr>")
     headers = ["campaign", "name", "channel", f"cost ({d.currency})"] + [h for m in models for h in (f"{m} revenue", f"{m} ROAS")]
-    shown = f"The {min(total, CAMPAIGN_ROWS)} campaigns with the most {d.model} revenue of {total:,}" if total > CAMPAIGN_ROWS else f"All {total:,} campaigns"
+    shown = (
+        f"The {min(total, CAMPAIGN_ROWS)} campaigns with the most {d.model} revenue of {total:,}"
+        if total > CAMPAIGN_ROWS
+        else f"All {total:,} campaigns"
+    )
     return (
         f"<p class=sub>{shown}, over all close months (cost and ROAS span months; unknown cost: ROAS unknown); "
         f"revenue in {html.escape(d.currency)}. Click a header to sort; `attribution export --table campaign_attribution` has every row.</p>"
@@ -325,17 +394,24 @@ def _journeys(d: ReportData) -> str:
     facts = [
         ("won deals with touches", f"{j.height:,}"),
         ("touches per won deal, median (mean)", f"{j['touches'].median():,.1f} ({j['touches'].mean():,.1f})"),
-        ("days from first touch to close, median (90th percentile)", f"{j['days_to_close'].median():,.1f} ({j['days_to_close'].quantile(0.9):,.1f})"),
+        (
+            "days from first touch to close, median (90th percentile)",
+            f"{j['days_to_close'].median():,.1f} ({j['days_to_close'].quantile(0.9):,.1f})",
+        ),
         ("deals matched by a contact's e-mail", f"{email:.1%}"),
         ("deals matched by account domain only", f"{1 - email:.1%}"),
     ]
     figure = go.Figure(go.Histogram(x=j["touches"].to_list(), nbinsx=40))
     figure.update_layout(xaxis_title="touches per won deal", yaxis_title="deals")
-    return _table(["fact", "value"], ["<tr>" + _cell(k) + _cell(v, numeric=True) + "</tr>" for k, v in facts]) + _chart(figure, "chart-journeys")
+    return _table(["fact", "value"], ["<tr>" + _cell(k) + _cell(v, numeric=True) + "</tr>" for k, v in facts]) + _chart(
+        figure, "chart-journeys"
+    )
 
 
 def _quality(d: ReportData) -> str:
-    rows = ["<tr>" + _cell(s) + _cell(r) + _cell(f"{n:,}", n, True) + "</tr>" for s, r, n in d.quarantine.sort("source", "rule").iter_rows()]
+    rows = [
+        "<tr>" + _cell(s) + _cell(r) + _cell(f"{n:,}", n, True) + "</tr>" for s, r, n in d.quarantine.sort("source", "rule").iter_rows()
+    ]
     quarantined = _table(["source", "rule", "rows quarantined"], rows, numeric_from=2) if rows else "<p>No row was quarantined.</p>"
     warnings = ["<tr>" + _cell(k.replace("_", " ")) + _cell(f"{v:,}", v, True) + "</tr>" for k, v in sorted(d.warnings.items())]
     return quarantined + "<h3>Referential warnings (never blocking)</h3>" + _table(["warning", "rows"], warnings)
@@ -355,8 +431,10 @@ def _rate(numerator: float, denominator: float) -> str:
 def _funnel_section(d: ReportData) -> str:
     f = d.funnel
     scope = f"created {f.months[0]:%Y-%m} to {(f.months[1] - dt.timedelta(days=1)):%Y-%m}" if f.months else "created in any month"
-    parts = [f"<p class=sub>Leads and opportunities {scope} (MQL weeks likewise); stages are cumulative and rates are to date "
-             "(the README defines every figure).</p>"]
+    parts = [
+        f"<p class=sub>Leads and opportunities {scope} (MQL weeks likewise); stages are cumulative and rates are to date "
+        "(the README defines every figure).</p>"
+    ]
     parts.append(_lead_funnel(f, d.currency))
     parts.append("<h3>Marketing-sourced share of pipeline</h3>" + _sourcing(f, d.currency))
     parts.append("<h3>Stage velocity</h3>" + _velocity(f, d.run["parameters"].get("stage_order") or []))
@@ -370,12 +448,16 @@ def _lead_funnel(f: Funnel, currency: str) -> str:
     totals = {stage: int(f.by_channel[stage].sum()) for stage in FUNNEL_STAGES}
     names = ["leads", "MQLs", "SQLs", "opportunities", "won deals"]
     figure = go.Figure(go.Funnel(y=names, x=list(totals.values()), textinfo="value+percent previous"))
-    cards = "<div class=cards>" + "".join(
-        f"<div class=card>{html.escape(name)}<b id=funnel-{stage}>{totals[stage]:,}</b>"
-        + (f"<span class=sub>{_rate(totals[stage], totals[previous])} of {html.escape(names[i - 1])}</span>" if i else "")
-        + "</div>"
-        for i, (name, stage, previous) in enumerate(zip(names, FUNNEL_STAGES, (None, *FUNNEL_STAGES)))
-    ) + f"<div class=card>won revenue<b id=funnel-won-revenue>{_money(float(f.by_channel['won_revenue'].sum()), currency)}</b></div></div>"
+    cards = (
+        "<div class=cards>"
+        + "".join(
+            f"<div class=card>{html.escape(name)}<b id=funnel-{stage}>{totals[stage]:,}</b>"
+            + (f"<span class=sub>{_rate(totals[stage], totals[previous])} of {html.escape(names[i - 1])}</span>" if i else "")
+            + "</div>"
+            for i, (name, stage, previous) in enumerate(zip(names, FUNNEL_STAGES, (None, *FUNNEL_STAGES)))
+        )
+        + f"<div class=card>won revenue<b id=funnel-won-revenue>{_money(float(f.by_channel['won_revenue'].sum()), currency)}</b></div></div>"
+    )
     rows = []
     for row in f.by_channel.sort("leads", descending=True).iter_rows(named=True):
         cells = _cell(row["channel"]) + "".join(_cell(f"{int(row[stage]):,}", row[stage], True) for stage in FUNNEL_STAGES)
@@ -413,39 +495,61 @@ def _velocity(f: Funnel, stage_order: list[str]) -> str:
     if v.is_empty():
         return "<p class=muted>No stage history (the opportunity_stage_history source is absent or empty).</p>"
     order = [stage.strip().lower() for stage in stage_order]
-    v = v.with_columns(_order=pl.col("stage").replace_strict(order, list(range(len(order))), default=len(order))).sort("_order", "stage", "created_month")
+    v = v.with_columns(_order=pl.col("stage").replace_strict(order, list(range(len(order))), default=len(order))).sort(
+        "_order", "stage", "created_month"
+    )
     figure = go.Figure()
     for stage in v["stage"].unique(maintain_order=True).to_list():
         part = v.filter(pl.col("stage") == stage)
-        figure.add_scatter(name=stage, mode="lines+markers", x=[str(m) for m in part["created_month"].to_list()], y=part["median_days"].to_list())
+        figure.add_scatter(
+            name=stage, mode="lines+markers", x=[str(m) for m in part["created_month"].to_list()], y=part["median_days"].to_list()
+        )
     figure.update_layout(yaxis_title="median days in stage", xaxis_title="month the deal was created")
     # Per row, the deals a conversion rate is over: converted / rate, or all that
     # left when none converted (then every deal still in the stage is waiting).
     decided = (
-        pl.when(pl.col("conversion_to_next") > 0).then((pl.col("converted_to_next") / pl.col("conversion_to_next")).round())
-        .when(pl.col("conversion_to_next") == 0).then(pl.col("deals_entered") - pl.col("still_in_stage"))
+        pl.when(pl.col("conversion_to_next") > 0)
+        .then((pl.col("converted_to_next") / pl.col("conversion_to_next")).round())
+        .when(pl.col("conversion_to_next") == 0)
+        .then(pl.col("deals_entered") - pl.col("still_in_stage"))
         .otherwise(0)
     )
     per_stage = (
         v.with_columns(decided=decided)
         .group_by("stage", maintain_order=True)
-        .agg(pl.col("deals_entered").sum(), pl.col("still_in_stage").sum(), pl.col("next_stage").first(),
-             pl.col("converted_to_next").sum(), pl.col("decided").sum())
+        .agg(
+            pl.col("deals_entered").sum(),
+            pl.col("still_in_stage").sum(),
+            pl.col("next_stage").first(),
+            pl.col("converted_to_next").sum(),
+            pl.col("decided").sum(),
+        )
     )
     rows = [
-        "<tr>" + _cell(r["stage"]) + _cell(f"{r['deals_entered']:,}", r["deals_entered"], True)
-        + _cell(f"{r['still_in_stage']:,}", r["still_in_stage"], True) + _cell(r["next_stage"] or "–")
-        + _cell(_rate(r["converted_to_next"] or 0, r["decided"]) if r["next_stage"] else "–", (r["converted_to_next"] or 0) / r["decided"] if r["decided"] else -1, True)
+        "<tr>"
+        + _cell(r["stage"])
+        + _cell(f"{r['deals_entered']:,}", r["deals_entered"], True)
+        + _cell(f"{r['still_in_stage']:,}", r["still_in_stage"], True)
+        + _cell(r["next_stage"] or "–")
+        + _cell(
+            _rate(r["converted_to_next"] or 0, r["decided"]) if r["next_stage"] else "–",
+            (r["converted_to_next"] or 0) / r["decided"] if r["decided"] else -1,
+            True,
+        )
         + "</tr>"
         for r in per_stage.iter_rows(named=True)
     ]
-    return _chart(figure, "chart-velocity") + _table(["stage", "deals entered", "still in stage", "next stage", "conversion to next"], rows, numeric_from=1)
+    return _chart(figure, "chart-velocity") + _table(
+        ["stage", "deals entered", "still in stage", "next stage", "conversion to next"], rows, numeric_from=1
+    )
 
 
 def _sla(f: Funnel) -> str:
     if f.sla.is_empty():
         return "<p class=muted>No MQLs (the leads source is absent or has no mql_at).</p>"
-    sla = f.sla.with_columns(compliance=pl.when(pl.col("met") + pl.col("breached") > 0).then(pl.col("met") / (pl.col("met") + pl.col("breached"))))
+    sla = f.sla.with_columns(
+        compliance=pl.when(pl.col("met") + pl.col("breached") > 0).then(pl.col("met") / (pl.col("met") + pl.col("breached")))
+    )
     figure = go.Figure(go.Scatter(x=[str(w) for w in sla["mql_week"].to_list()], y=sla["compliance"].to_list(), mode="lines+markers"))
     figure.update_layout(yaxis_title="SLA compliance", yaxis_tickformat=".0%", xaxis_title="week the leads became MQL")
     met, breached, waiting = (int(sla[c].sum()) for c in ("met", "breached", "waiting"))
@@ -461,15 +565,25 @@ def _intervals(d: ReportData) -> str:
         return "<p class=muted>No data-driven model in this run, or --bootstrap-draws 0.</p>"
     first = d.intervals.row(0, named=True)
     rows = [
-        "<tr>" + _cell(r["model"]) + _cell(r["channel"]) + _cell(_amount(r["credited_revenue"]), r["credited_revenue"], True)
-        + _cell(_amount(r["lower"]), r["lower"], True) + _cell(_amount(r["upper"]), r["upper"], True) + "</tr>"
+        "<tr>"
+        + _cell(r["model"])
+        + _cell(r["channel"])
+        + _cell(_amount(r["credited_revenue"]), r["credited_revenue"], True)
+        + _cell(_amount(r["lower"]), r["lower"], True)
+        + _cell(_amount(r["upper"]), r["upper"], True)
+        + "</tr>"
         for r in d.intervals.iter_rows(named=True)
     ]
     return (
         f"<p class=sub>Credited revenue over all months and its 90% interval: {first['draws']} bootstrap draws over deals "
         f"(seed {first['seed']}), the channel values learned again in each draw. A wide interval means the data do not "
         "settle that channel's value.</p>"
-        + _table(["model", "channel", f"credited revenue ({d.currency})", "5th percentile", "95th percentile"], rows, sortable=True, numeric_from=2)
+        + _table(
+            ["model", "channel", f"credited revenue ({d.currency})", "5th percentile", "95th percentile"],
+            rows,
+            sortable=True,
+            numeric_from=2,
+        )
     )
 
 
@@ -493,7 +607,7 @@ def render(d: ReportData) -> str:
     body = "".join(f"<section id={key}><h2>{html.escape(title)}</h2>{build(d)}</section>" for key, title, build in SECTIONS)
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<meta http-equiv=Content-Security-Policy content=\"{_CSP}\">"
+        f'<meta http-equiv=Content-Security-Policy content="{_CSP}">'
         "<meta name=viewport content='width=device-width, initial-scale=1'>"
         f"<title>Attribution report {first:%Y-%m} to {last:%Y-%m}</title><style>{_CSS}</style>"
         f"<script>{plotly.offline.get_plotlyjs()}</script></head><body>"
@@ -527,9 +641,20 @@ def screenshot(page, png, width: int = 1280, height: int = 2600) -> None:
         raise RuntimeError("chromium is not installed (apt-get install chromium)")
     png.parent.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={width},{height}",
-         "--virtual-time-budget=5000", f"--screenshot={png.resolve()}", page.resolve().as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--window-size={width},{height}",
+            "--virtual-time-budget=5000",
+            f"--screenshot={png.resolve()}",
+            page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if done.returncode != 0 or not png.exists():
         raise RuntimeError(f"chromium exited {done.returncode}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}")

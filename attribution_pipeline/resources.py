@@ -3,7 +3,6 @@ run's parameters. They are bound once, in ``definitions.py``, from ``EnvVar``;
 values are read at run time, never at import time.
 """
 
-
 import datetime as dt
 import os
 from pathlib import Path
@@ -83,7 +82,9 @@ class LandingSource(dg.ConfigurableResource):
             return frame, [f"query {source}" if is_query(target) else target]
         folder = Path(self.location)
         if not folder.is_dir():
-            raise SourceError(source, str(folder), "landing folder does not exist (create one with `attribution sample-data --out DIR`)", "source.missing")
+            raise SourceError(
+                source, str(folder), "landing folder does not exist (create one with `attribution sample-data --out DIR`)", "source.missing"
+            )
         return read_landing(folder, source, CONTRACTS[source].required_columns, parts)
 
 
@@ -104,7 +105,8 @@ class AttributionSettings(dg.ConfigurableResource):
     )
     max_quarantine_share: float = Field(default=0.5, description="A source with a larger share of rows quarantined stops the run")
     earliest_date: str = Field(
-        default="1990-01-01", description="A timestamp or date before this ISO-8601 date is implausible and quarantined (`<column>.out_of_range`)"
+        default="1990-01-01",
+        description="A timestamp or date before this ISO-8601 date is implausible and quarantined (`<column>.out_of_range`)",
     )
     future_tolerance_days: float = Field(
         default=1.0,
@@ -215,4 +217,3 @@ def parse_as_of(text: str | None) -> dt.datetime | None:
     if value is None:
         raise ValueError(f"as_of {text!r} is not an ISO-8601 timestamp")
     return value.astimezone(dt.timezone.utc)
-

@@ -44,9 +44,15 @@ def record_run(
             "excluded_touches": [excluded_touches],
         },
         schema={
-            "run_id": pl.String, "started_at": pl.Datetime("us", "UTC"), "finished_at": pl.Datetime("us", "UTC"),
-            "status": pl.String, "message": pl.String, "parameters": pl.String, "source_rows": pl.String,
-            "warnings": pl.String, "excluded_touches": pl.Int64,
+            "run_id": pl.String,
+            "started_at": pl.Datetime("us", "UTC"),
+            "finished_at": pl.Datetime("us", "UTC"),
+            "status": pl.String,
+            "message": pl.String,
+            "parameters": pl.String,
+            "source_rows": pl.String,
+            "warnings": pl.String,
+            "excluded_touches": pl.Int64,
         },
     )
     sources = pl.DataFrame(
@@ -61,7 +67,14 @@ def record_run(
             }
             for source, counts in source_rows.items()
         ],
-        schema={"run_id": pl.String, "source": pl.String, "files": pl.String, "rows_in": pl.Int64, "rows_passed": pl.Int64, "rows_quarantined": pl.Int64},
+        schema={
+            "run_id": pl.String,
+            "source": pl.String,
+            "files": pl.String,
+            "rows_in": pl.Int64,
+            "rows_passed": pl.Int64,
+            "rows_quarantined": pl.Int64,
+        },
     )
     if connection is None:
         with client.transaction() as conn:

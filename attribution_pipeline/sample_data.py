@@ -328,9 +328,7 @@ def _lookup(values: Sequence[str | None], codes: np.ndarray) -> pl.Series:
     return pl.Series(list(values), dtype=pl.String).gather(codes)
 
 
-def _per_channel(
-    rng: np.random.Generator, table: dict[str, Sequence[str | None]], channel: np.ndarray
-) -> pl.Series:
+def _per_channel(rng: np.random.Generator, table: dict[str, Sequence[str | None]], channel: np.ndarray) -> pl.Series:
     """Uniform draw from each touch's channel-specific option list (null if none)."""
     flat: list[str | None] = []
     start = np.zeros(len(CHANNELS), dtype=np.int64)
@@ -371,9 +369,7 @@ def _render_ts(seconds: np.ndarray, form: np.ndarray, rng: np.random.Generator) 
         pl.when(form_c == _Z)
         .then(base + "Z")
         .when(form_c == _ZMS)
-        .then(
-            pl.concat_str(base, pl.lit("."), pl.col("ms").cast(pl.String).str.zfill(3), pl.lit("Z"))
-        )
+        .then(pl.concat_str(base, pl.lit("."), pl.col("ms").cast(pl.String).str.zfill(3), pl.lit("Z")))
         .when(form_c == _OFFSET)
         .then(base + pl.col("off"))
         .when(form_c == _NAIVE)
@@ -451,11 +447,7 @@ _EMAIL_VARIANT_P = (0.935, 0.04, 0.02, 0.005)
 
 def _masked(series: pl.Series, keep: np.ndarray) -> pl.Series:
     """Null out rows where ``keep`` is false (missing values are written as empty / null)."""
-    return (
-        pl.DataFrame({"s": series, "k": keep})
-        .select(pl.when(pl.col("k")).then(pl.col("s")).alias("s"))
-        .to_series()
-    )
+    return pl.DataFrame({"s": series, "k": keep}).select(pl.when(pl.col("k")).then(pl.col("s")).alias("s")).to_series()
 
 
 # ---------------------------------------------------------------------------
@@ -603,9 +595,7 @@ def _build_deals(rng: np.random.Generator, n_touches: int, accounts: _Accounts) 
     n_consult = len(accounts.n_contacts) - n_company
     n_opp = max(2, round(n_touches / 40))
     n_free = max(1, round(n_opp * 0.02))
-    acct = np.concatenate(
-        [rng.integers(0, n_company, n_opp - n_free), n_company + rng.integers(0, n_consult, n_free)]
-    )
+    acct = np.concatenate([rng.integers(0, n_company, n_opp - n_free), n_company + rng.integers(0, n_consult, n_free)])
     acct = acct[rng.permutation(n_opp)]
 
     status = _pick(rng, (0.30, 0.40, 0.30), n_opp)  # 0 won, 1 lost, 2 open
@@ -729,17 +719,13 @@ def _build_campaigns(rng: np.random.Generator, n_touches: int) -> _Campaigns:
     theme = rng.integers(0, len(_THEMES), n_camp)
     month = _render_dates(r_day).str.slice(0, 7)
     name = (
-        pl.DataFrame(
-            {"t": _lookup(_THEMES, theme), "c": _lookup(_CHANNEL_LABELS, r_ch), "m": month}
-        )
+        pl.DataFrame({"t": _lookup(_THEMES, theme), "c": _lookup(_CHANNEL_LABELS, r_ch), "m": month})
         .select(pl.concat_str("t", "c", "m", separator=" | "))
         .to_series()
     )
     theme_slug = _lookup(_THEMES, theme).str.to_lowercase().str.replace_all(r"[^a-z0-9]+", "-")
     slug = (
-        pl.DataFrame(
-            {"t": theme_slug, "c": _lookup(_CHANNEL_SHORT, r_ch), "m": month, "i": ids[:n_camp]}
-        )
+        pl.DataFrame({"t": theme_slug, "c": _lookup(_CHANNEL_SHORT, r_ch), "m": month, "i": ids[:n_camp]})
         .select(pl.concat_str("t", "c", "m", "i", separator="_"))
         .to_series()
     )
@@ -747,9 +733,7 @@ def _build_campaigns(rng: np.random.Generator, n_touches: int) -> _Campaigns:
     slugs = pl.concat([slug, "legacy_" + ids[n_camp:]])
 
     expected_touches = n_touches / n_camp
-    cost_cents = (
-        expected_touches * 40 * _COST_FACTOR[r_ch] * np.exp(rng.normal(0, 0.6, n_camp)) * 100
-    ).astype(np.int64)
+    cost_cents = (expected_touches * 40 * _COST_FACTOR[r_ch] * np.exp(rng.normal(0, 0.6, n_camp)) * 100).astype(np.int64)
     cost_cents = np.where(rng.random(n_camp) < 0.5, cost_cents // 100 * 100, cost_cents)
     channel_text = _lookup(CHANNELS, r_ch)
     upper = rng.random(n_camp) < 0.10
@@ -759,9 +743,7 @@ def _build_campaigns(rng: np.random.Generator, n_touches: int) -> _Campaigns:
             "campaign_id": ids[:n_camp],
             "campaign_name": name,
             "channel": pl.DataFrame({"c": channel_text, "u": upper})
-            .select(
-                pl.when(pl.col("u")).then(pl.col("c").str.to_uppercase()).otherwise(pl.col("c"))
-            )
+            .select(pl.when(pl.col("u")).then(pl.col("c").str.to_uppercase()).otherwise(pl.col("c")))
             .to_series(),
             "start_date": _render_dates(r_day),
             "end_date": _masked(_render_dates(r_end), r_end_known),
@@ -782,9 +764,7 @@ def _build_campaigns(rng: np.random.Generator, n_touches: int) -> _Campaigns:
     )
 
 
-def _build_contacts(
-    rng: np.random.Generator, accounts: _Accounts, deals: _Deals
-) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+def _build_contacts(rng: np.random.Generator, accounts: _Accounts, deals: _Deals) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """1-4 people per deal from its account, first usually the decision maker; ~2% rows repeated.
 
     Contacts are what ties free-mail people (and consultants) to deals, so
@@ -805,9 +785,7 @@ def _build_contacts(
     j = np.arange(len(opp)) - np.repeat(np.cumsum(k) - k, k)
     offset = rng.integers(0, 1 << 30, len(opp_acct))
     contact = start[opp] + (offset[opp] + j) % n_c[opp]
-    role = np.where(
-        (j == 0) & (rng.random(len(opp)) < 0.7), 0, _pick(rng, (0.1, 0.35, 0.35, 0.2), len(opp))
-    )
+    role = np.where((j == 0) & (rng.random(len(opp)) < 0.7), 0, _pick(rng, (0.1, 0.35, 0.35, 0.2), len(opp)))
     email = _render_email(accounts.email.gather(contact), _pick(rng, (0.95, 0.05), len(opp)))
 
     dup = np.flatnonzero(rng.random(len(opp)) < 0.02)
@@ -868,9 +846,7 @@ def _utm_pair_table() -> tuple[pl.Series, pl.Series, np.ndarray, np.ndarray]:
     return sources, mediums, start, count
 
 
-def _touch_chunk(
-    world: _World, rng: np.random.Generator, first: int, n: int, width: int
-) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+def _touch_chunk(world: _World, rng: np.random.Generator, first: int, n: int, width: int) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """``n`` touches with ids ``first+1 ..``: 75% deal journeys, 17% nurture, 8% anonymous.
 
     Journey touches pick a deal (exponentially weighted, so journey lengths
@@ -895,9 +871,7 @@ def _touch_chunk(
     opp = np.searchsorted(deals.cum_weight, rng.random(n) * deals.cum_weight[-1], side="right")
     opp = np.minimum(opp, len(deals.account) - 1)
     acct = np.where(journey, deals.account[opp], rng.integers(0, len(accounts.n_contacts), n))
-    contact = accounts.contact_start[acct] + (rng.random(n) * accounts.n_contacts[acct]).astype(
-        np.int64
-    )
+    contact = accounts.contact_start[acct] + (rng.random(n) * accounts.n_contacts[acct]).astype(np.int64)
     freemail = accounts.freemail[contact]
 
     # When: inside the deal's research-to-close window, after the close, or any time.
@@ -989,10 +963,7 @@ def _touch_chunk(
         .then(pl.col("utm_source").str.to_titlecase())
         .otherwise(pl.col("utm_source"))
         .alias("utm_source"),
-        pl.when(case == 1)
-        .then(pl.col("utm_medium").str.to_uppercase())
-        .otherwise(pl.col("utm_medium"))
-        .alias("utm_medium"),
+        pl.when(case == 1).then(pl.col("utm_medium").str.to_uppercase()).otherwise(pl.col("utm_medium")).alias("utm_medium"),
         kept("attach", "utm_campaign"),
         "utm_content",
         "utm_term",
@@ -1007,9 +978,7 @@ def _touch_chunk(
 # ---------------------------------------------------------------------------
 def _render_utc(seconds: np.ndarray, keep: np.ndarray | None = None) -> pl.Series:
     """Epoch seconds as ``2024-03-01T10:00:00Z`` (null where ``keep`` is false)."""
-    text = pl.from_epoch(pl.Series(seconds.astype(np.int64)), time_unit="s").dt.strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    text = pl.from_epoch(pl.Series(seconds.astype(np.int64)), time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return text if keep is None else _masked(text, keep)
 
 
@@ -1082,9 +1051,7 @@ def _build_leads(rng: np.random.Generator, world: _World, first_seen: np.ndarray
     is_sql = is_mql & (rng.random(n) < p_sql)
     mql = created + mql_delay.astype(np.int64)
     fast = rng.random(n) < 0.8
-    act_delay = np.where(
-        fast, rng.uniform(0.1, 24, n) * hour, rng.uniform(24, 96, n) * hour
-    ).astype(np.int64)
+    act_delay = np.where(fast, rng.uniform(0.1, 24, n) * hour, rng.uniform(24, 96, n) * hour).astype(np.int64)
     sql_delay = np.clip(np.exp(rng.normal(np.log(10.0 * _DAY), 0.9, n)), _DAY, 200 * _DAY)
     sql = mql + act_delay + sql_delay.astype(np.int64)
 
@@ -1093,9 +1060,7 @@ def _build_leads(rng: np.random.Generator, world: _World, first_seen: np.ndarray
     deal_day = deals.created[opp] // _DAY * _DAY
     before = (rng.uniform(1, 19, n) * _DAY).astype(np.int64)
     conv_created = np.minimum(created, deal_day - before)
-    conv_mql = conv_created + ((deal_day - conv_created) * rng.uniform(0.05, 0.6, n)).astype(
-        np.int64
-    )
+    conv_mql = conv_created + ((deal_day - conv_created) * rng.uniform(0.05, 0.6, n)).astype(np.int64)
     conv_sql = conv_mql + ((deal_day - conv_mql) * rng.uniform(0.5, 1.0, n)).astype(np.int64)
     created = np.where(converted, conv_created, created)
     mql = np.where(converted, conv_mql, mql)
@@ -1118,18 +1083,14 @@ def _build_leads(rng: np.random.Generator, world: _World, first_seen: np.ndarray
         {
             "lead_id": _ids("lead-", np.arange(1, n + 1), max(6, len(str(n)))),
             "email": accounts.email.gather(rows),
-            "account_domain": _masked(
-                accounts.domain.gather(acct_of[rows]), ~accounts.freemail[rows]
-            ),
+            "account_domain": _masked(accounts.domain.gather(acct_of[rows]), ~accounts.freemail[rows]),
             "created_at": _render_utc(created[rows]),
             "mql_at": _render_utc(mql[rows], is_mql[rows]),
             "sql_at": _render_utc(sql[rows], is_sql[rows]),
             "first_sales_activity_at": _render_utc(activity[rows], acted[rows]),
             "disqualified_at": _render_utc(disqualified[rows], is_dq[rows]),
             "owner": _masked(_lookup(_SALES_REPS, rep[rows]), is_mql[rows]),
-            "converted_opportunity_id": _masked(
-                deals.frame["opportunity_id"].gather(opp[rows]), converted[rows]
-            ),
+            "converted_opportunity_id": _masked(deals.frame["opportunity_id"].gather(opp[rows]), converted[rows]),
         }
     )
     return frame.select(_LEAD_COLUMNS)
@@ -1151,9 +1112,7 @@ def _build_stage_history(rng: np.random.Generator, deals: _Deals) -> pl.DataFram
     won = stage_text == "Closed Won"
     closed = deals.closed
 
-    reached_closed = np.where(
-        won, 2 + (rng.random(n_opp) < 0.85), rng.integers(0, 4, n_opp)
-    )  # furthest pipeline stage of a closed deal
+    reached_closed = np.where(won, 2 + (rng.random(n_opp) < 0.85), rng.integers(0, 4, n_opp))  # furthest pipeline stage of a closed deal
     reached = np.where(closed, reached_closed, 0)
     for name, code in _OPEN_STAGE_CODE.items():
         reached = np.where(~closed & (stage_text == name), code, reached)
@@ -1206,9 +1165,7 @@ def _write(frame: pl.DataFrame, path: Path, fmt: str, headers: dict[str, str]) -
     if fmt == "csv":
         frame.write_csv(path)
     else:
-        frame.write_parquet(
-            path, compression="zstd", compression_level=3, statistics=True, row_group_size=262_144
-        )
+        frame.write_parquet(path, compression="zstd", compression_level=3, statistics=True, row_group_size=262_144)
 
 
 def _clear_previous(out: Path) -> None:

@@ -43,11 +43,7 @@ def landing_files(folder: Path, source: str) -> list[Path]:
         if entry.is_file() and name in {f"{source}{suffix}" for suffix in DATA_SUFFIXES}:
             files.append(entry)
         elif entry.is_dir() and name == source:
-            files.extend(
-                part
-                for part in sorted(entry.rglob("*"))
-                if part.is_file() and part.suffix.lower() in DATA_SUFFIXES
-            )
+            files.extend(part for part in sorted(entry.rglob("*")) if part.is_file() and part.suffix.lower() in DATA_SUFFIXES)
     return files
 
 
@@ -82,14 +78,29 @@ def _normalized_headers(frame: pl.DataFrame, source: str, location: str) -> pl.D
     for name in frame.columns:  # polars renames a repeated CSV header to <name>_duplicated_<n>
         original = re.sub(r"_duplicated_[0-9]+$", "", name)
         if original != name and original in frame.columns:
-            raise SourceError(source, location, f"column {original!r} appears more than once in the header; rename or remove one of them", "source.duplicate_column")
+            raise SourceError(
+                source,
+                location,
+                f"column {original!r} appears more than once in the header; rename or remove one of them",
+                "source.duplicate_column",
+            )
     names = [str(name).strip().lower() for name in frame.columns]
     seen: dict[str, str] = {}
     for original, name in zip(frame.columns, names):
         if name in seen:
-            raise SourceError(source, location, f"columns {seen[name]!r} and {original!r} are the same column once trimmed and lower-cased; rename or remove one of them", "source.duplicate_column")
+            raise SourceError(
+                source,
+                location,
+                f"columns {seen[name]!r} and {original!r} are the same column once trimmed and lower-cased; rename or remove one of them",
+                "source.duplicate_column",
+            )
         if name in (SOURCE_FILE, SOURCE_ROW):
-            raise SourceError(source, location, f"column name {original!r} is reserved for the pipeline's lineage; rename that column", "source.reserved_column")
+            raise SourceError(
+                source,
+                location,
+                f"column name {original!r} is reserved for the pipeline's lineage; rename that column",
+                "source.reserved_column",
+            )
         seen[name] = original
     return frame.rename(dict(zip(frame.columns, names)))
 
@@ -139,7 +150,12 @@ def read_landing(
         frame = read_file(path, source, name)
         missing = [column for column in required if column not in frame.columns] if len(files) > 1 else []
         if missing:
-            raise SourceError(source, name, f"missing required column(s) {missing}; add them to that file (every part file needs the required columns)", "source.missing_column")
+            raise SourceError(
+                source,
+                name,
+                f"missing required column(s) {missing}; add them to that file (every part file needs the required columns)",
+                "source.missing_column",
+            )
         if parts is not None:
             frame.write_parquet(parts / f"{index:05d}.parquet")
             frame = pl.scan_parquet(parts / f"{index:05d}.parquet")
@@ -177,7 +193,12 @@ def read_database(url: str, source: str, table_or_query: str) -> pl.DataFrame:
             frame = pl.read_database(statement, connection, infer_schema_length=None)
     except Exception as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise SourceError(source, location, f"cannot read: {first_line}; check the source URL and --source-table {source}=TABLE_OR_QUERY", "source.unreadable") from error
+        raise SourceError(
+            source,
+            location,
+            f"cannot read: {first_line}; check the source URL and --source-table {source}=TABLE_OR_QUERY",
+            "source.unreadable",
+        ) from error
     finally:
         engine.dispose()
     frame = _normalized_headers(_as_text(frame), source, location)

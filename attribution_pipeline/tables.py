@@ -58,7 +58,12 @@ TOUCH_CREDIT = _table(
     _col("position", sa.Integer, "The touch's position in the journey; null when unattributed"),
     _col("n_touches", sa.Integer, "Journey length; 0 when unattributed", nullable=False),
     _col("weight", sa.Double, "The model's weight for this touch; weights of a deal sum to 1", nullable=False),
-    _col("credited_amount", Money, "Credited revenue in the reporting currency, whole cents; a deal's credits sum exactly to its amount", nullable=False),
+    _col(
+        "credited_amount",
+        Money,
+        "Credited revenue in the reporting currency, whole cents; a deal's credits sum exactly to its amount",
+        nullable=False,
+    ),
     _col("occurred_at", Timestamp, "When the touch happened (UTC); null when unattributed"),
     _col("channel", sa.Text, "The touch's channel, or '(unattributed)'", nullable=False),
     _col("campaign_id", sa.Text, "The touch's campaign, if any"),
@@ -79,9 +84,16 @@ CAMPAIGN_ATTRIBUTION = _table(
     _col("credited_deals", sa.Double, "Sum of the weights credited to the campaign", nullable=False),
     _col("cost", Money, "The campaign's whole cost; null when unknown"),
     _col("roas", sa.Double, "credited_revenue / cost; null when cost is null or 0"),
-    _col("leads", sa.BigInteger, "Leads whose first touch (at or before the lead's creation) carries the campaign; on the null row, leads whose first touch has no campaign or who have none", nullable=False),
+    _col(
+        "leads",
+        sa.BigInteger,
+        "Leads whose first touch (at or before the lead's creation) carries the campaign; on the null row, leads whose first touch has no campaign or who have none",
+        nullable=False,
+    ),
     _col("cpl", sa.Double, "Cost per lead: cost / leads; null when cost is unknown or leads is 0"),
-    _col("cpa", sa.Double, "Cost per acquisition: cost / credited_deals under this model; null when cost is unknown or credited_deals is 0"),
+    _col(
+        "cpa", sa.Double, "Cost per acquisition: cost / credited_deals under this model; null when cost is unknown or credited_deals is 0"
+    ),
     _col(*RUN_ID),
 )
 
@@ -109,8 +121,16 @@ RUNS = _table(
     _col("message", sa.Text, "Why a failed run failed; a summary for a successful one"),
     _col("parameters", sa.Text, "The run's parameters as JSON (as_of resolved)"),
     _col("source_rows", sa.Text, "Per source: rows in, passed and quarantined, as JSON"),
-    _col("warnings", sa.Text, "Referential warnings (counts) as JSON: unknown campaign ids, contacts of unknown deals, won deals without touches, touches matching no deal"),
-    _col("excluded_touches", sa.BigInteger, "Touches of won deals removed from credit by the excluded touch types and channels; null for a failed run"),
+    _col(
+        "warnings",
+        sa.Text,
+        "Referential warnings (counts) as JSON: unknown campaign ids, contacts of unknown deals, won deals without touches, touches matching no deal",
+    ),
+    _col(
+        "excluded_touches",
+        sa.BigInteger,
+        "Touches of won deals removed from credit by the excluded touch types and channels; null for a failed run",
+    ),
 )
 
 RUN_SOURCES = _table(
@@ -151,8 +171,18 @@ PIPELINE_SOURCING = _table(
     "pipeline_sourcing",
     "One row per (created month, channel, sourcing) over every opportunity (won, lost and open): who sourced the pipeline.",
     _col("created_month", sa.Date, "Calendar month of the opportunity's created_at in UTC, as its first day", nullable=False),
-    _col("channel", sa.Text, "Channel of the deciding marketing touch (the first on or before created_at, else the first after); '(none)' for sales-sourced", nullable=False),
-    _col("sourcing", sa.Text, "marketing_sourced (a marketing touch on or before created_at), marketing_influenced (only after it), or sales_sourced (none)", nullable=False),
+    _col(
+        "channel",
+        sa.Text,
+        "Channel of the deciding marketing touch (the first on or before created_at, else the first after); '(none)' for sales-sourced",
+        nullable=False,
+    ),
+    _col(
+        "sourcing",
+        sa.Text,
+        "marketing_sourced (a marketing touch on or before created_at), marketing_influenced (only after it), or sales_sourced (none)",
+        nullable=False,
+    ),
     _col("opportunities", sa.BigInteger, "Opportunities created in the month with this channel and sourcing", nullable=False),
     _col("amount", Money, "Their amount, in the reporting currency", nullable=False),
     _col("share_of_opportunities", sa.Double, "opportunities / all opportunities created in the month", nullable=False),
@@ -169,9 +199,18 @@ LEAD_SLA = _table(
     _col("mql_at", Timestamp, "When the lead became marketing-qualified (UTC)", nullable=False),
     _col("mql_week", sa.Date, "Monday (UTC) of the week of mql_at", nullable=False),
     _col("first_sales_activity_at", Timestamp, "First sales activity on the lead; null while none"),
-    _col("hours_to_first_activity", sa.Double, "Hours from mql_at to first_sales_activity_at; null while none; negative when sales acted first"),
+    _col(
+        "hours_to_first_activity",
+        sa.Double,
+        "Hours from mql_at to first_sales_activity_at; null while none; negative when sales acted first",
+    ),
     _col("sla_hours", sa.Double, "The SLA limit in hours this row was judged against", nullable=False),
-    _col("status", sa.Text, "met (acted within the limit, inclusive), breached (later, or still waiting past it at the as-of time), waiting", nullable=False),
+    _col(
+        "status",
+        sa.Text,
+        "met (acted within the limit, inclusive), breached (later, or still waiting past it at the as-of time), waiting",
+        nullable=False,
+    ),
     _col(*RUN_ID),
 )
 
@@ -211,17 +250,31 @@ FUNNEL_MONTHLY = _table(
     "funnel_monthly",
     "One row per (month the lead was created, the lead's first-touch channel): the lead funnel from lead to won deal.",
     _col("created_month", sa.Date, "Calendar month of the lead's created_at in UTC, as its first day", nullable=False),
-    _col("channel", sa.Text, "Channel of the lead's first touch at or before its creation (by e-mail); '(none)' when no touch precedes it", nullable=False),
+    _col(
+        "channel",
+        sa.Text,
+        "Channel of the lead's first touch at or before its creation (by e-mail); '(none)' when no touch precedes it",
+        nullable=False,
+    ),
     _col("leads", sa.BigInteger, "Leads created", nullable=False),
     _col("mqls", sa.BigInteger, "Of them, leads that reached MQL (mql_at, or a later stage)", nullable=False),
     _col("sqls", sa.BigInteger, "Of them, leads sales accepted (sql_at, or an opportunity)", nullable=False),
-    _col("opportunities", sa.BigInteger, "Of them, leads converted into a known opportunity (counted once per opportunity, on its first lead)", nullable=False),
+    _col(
+        "opportunities",
+        sa.BigInteger,
+        "Of them, leads converted into a known opportunity (counted once per opportunity, on its first lead)",
+        nullable=False,
+    ),
     _col("won_deals", sa.BigInteger, "Of those opportunities, the closed-won ones", nullable=False),
     _col("won_revenue", Money, "Amount of those won deals, in the reporting currency", nullable=False),
     _col("lead_to_mql", sa.Double, "mqls / leads (to date)"),
     _col("mql_to_sql", sa.Double, "sqls / mqls (to date); null when mqls is 0"),
     _col("sql_to_opportunity", sa.Double, "opportunities / sqls (to date); null when sqls is 0"),
-    _col("opportunity_to_won", sa.Double, "won_deals / opportunities (to date, open deals count as not won yet); null when opportunities is 0"),
+    _col(
+        "opportunity_to_won",
+        sa.Double,
+        "won_deals / opportunities (to date, open deals count as not won yet); null when opportunities is 0",
+    ),
     _col("median_days_lead_to_mql", sa.Double, "Median days from created_at to mql_at, over leads with both"),
     _col("median_days_mql_to_sql", sa.Double, "Median days from mql_at to sql_at, over leads with both"),
     _col("median_days_sql_to_opportunity", sa.Double, "Median days from sql_at to the opportunity's created_at"),
@@ -235,7 +288,12 @@ CHANNEL_VALUES = _table(
     "One row per (data-driven model, channel): the value the model learned from every closed deal's path, won or lost.",
     _col("model", sa.Text, "markov (removal effect) or shapley (Shapley value)", nullable=False),
     _col("channel", sa.Text, "Channel; '(unknown)' for touches without one", nullable=False),
-    _col("value", sa.Double, "markov: 1 - P(conversion without the channel) / P(conversion), solved exactly from the absorbing chain; shapley: the channel's Shapley value of the channel-set conversion rates", nullable=False),
+    _col(
+        "value",
+        sa.Double,
+        "markov: 1 - P(conversion without the channel) / P(conversion), solved exactly from the absorbing chain; shapley: the channel's Shapley value of the channel-set conversion rates",
+        nullable=False,
+    ),
     _col("share", sa.Double, "max(value, 0) / the model's sum of max(value, 0); null when that sum is 0"),
     _col(*RUN_ID),
 )
@@ -246,8 +304,18 @@ CHANNEL_ATTRIBUTION_INTERVALS = _table(
     "One row per (data-driven model, channel): credited revenue over all months with its 90% bootstrap interval.",
     _col("model", sa.Text, "markov or shapley", nullable=False),
     _col("channel", sa.Text, "Channel; '(unknown)' for touches without one", nullable=False),
-    _col("credited_revenue", sa.Double, "Revenue the model credits to the channel over every won deal with a journey (before cent rounding)", nullable=False),
-    _col("lower", sa.Double, "5th percentile of that revenue over the bootstrap draws (deals resampled, values learned again)", nullable=False),
+    _col(
+        "credited_revenue",
+        sa.Double,
+        "Revenue the model credits to the channel over every won deal with a journey (before cent rounding)",
+        nullable=False,
+    ),
+    _col(
+        "lower",
+        sa.Double,
+        "5th percentile of that revenue over the bootstrap draws (deals resampled, values learned again)",
+        nullable=False,
+    ),
     _col("upper", sa.Double, "95th percentile of that revenue over the bootstrap draws", nullable=False),
     _col("draws", sa.Integer, "Bootstrap draws (--bootstrap-draws)", nullable=False),
     _col("seed", sa.BigInteger, "Seed of the draws (--bootstrap-seed): the same seed gives the same interval", nullable=False),
@@ -255,8 +323,19 @@ CHANNEL_ATTRIBUTION_INTERVALS = _table(
 )
 
 PUBLIC_TABLES = [
-    JOURNEYS, CHANNEL_VALUES, CHANNEL_ATTRIBUTION_INTERVALS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, FUNNEL_MONTHLY, LEAD_SLA,
-    LEAD_SLA_COMPLIANCE, STAGE_VELOCITY, RUNS, RUN_SOURCES,
+    JOURNEYS,
+    CHANNEL_VALUES,
+    CHANNEL_ATTRIBUTION_INTERVALS,
+    TOUCH_CREDIT,
+    CAMPAIGN_ATTRIBUTION,
+    CHANNEL_ATTRIBUTION,
+    PIPELINE_SOURCING,
+    FUNNEL_MONTHLY,
+    LEAD_SLA,
+    LEAD_SLA_COMPLIANCE,
+    STAGE_VELOCITY,
+    RUNS,
+    RUN_SOURCES,
 ]
 # Columns added to a public table after it first shipped, so a warehouse written by
 # an older version gets them on its next run (any other difference is refused).

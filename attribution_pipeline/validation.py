@@ -38,10 +38,14 @@ SAMPLE_SIZE = 5
 MONEY_TEXT = r"^\+?(?:[0-9]+(?:\.[0-9]{0,2}0*)?|\.[0-9]{1,2}0*)$"
 # Case-insensitive in ASCII only, spelled out: GX cannot take inline flags, and
 # Unicode case folding would accept 'yeſ' where the contract does not.
-BOOLEAN_TEXT = "^(?:" + "|".join(
-    "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in word)
-    for word in ("true", "false", "t", "f", "yes", "no", "y", "n", "1", "0")
-) + ")$"
+BOOLEAN_TEXT = (
+    "^(?:"
+    + "|".join(
+        "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in word)
+        for word in ("true", "false", "t", "f", "yes", "no", "y", "n", "1", "0")
+    )
+    + ")$"
+)
 TIMESTAMP_COLUMNS = {
     "touches": ["occurred_at"],
     "opportunities": ["created_at", "closed_at"],
@@ -70,8 +74,12 @@ class Outcome:
 
     def as_metadata(self) -> dict:
         return {
-            "rule": self.rule, "expectation": self.expectation, "column": self.column, "success": self.success,
-            "unexpected_count": self.unexpected_count, "sample": [str(value) for value in self.sample],
+            "rule": self.rule,
+            "expectation": self.expectation,
+            "column": self.column,
+            "success": self.success,
+            "unexpected_count": self.unexpected_count,
+            "sample": [str(value) for value in self.sample],
         }
 
 
@@ -96,39 +104,85 @@ def row_expectations(contract: SourceContract, params: AttributionParams) -> lis
     from great_expectations.expectations.row_conditions import Column
 
     name = contract.name
-    expectations = [Expectation(f"{c}.required", gxe.ExpectColumnValuesToNotBeNull(column=c)) for c in contract.required_columns if c != "closed_at"]
+    expectations = [
+        Expectation(f"{c}.required", gxe.ExpectColumnValuesToNotBeNull(column=c)) for c in contract.required_columns if c != "closed_at"
+    ]
     if len(contract.key) == 1:
-        expectations.append(Expectation(f"{contract.key[0]}.unique", gxe.ExpectColumnValuesToBeUnique(column=contract.key[0]), mirrors_quarantine=False))
+        expectations.append(
+            Expectation(f"{contract.key[0]}.unique", gxe.ExpectColumnValuesToBeUnique(column=contract.key[0]), mirrors_quarantine=False)
+        )
     elif contract.key:
-        expectations.append(Expectation(f"{'+'.join(contract.key)}.unique", gxe.ExpectCompoundColumnsToBeUnique(column_list=list(contract.key)), mirrors_quarantine=False))
+        expectations.append(
+            Expectation(
+                f"{'+'.join(contract.key)}.unique",
+                gxe.ExpectCompoundColumnsToBeUnique(column_list=list(contract.key)),
+                mirrors_quarantine=False,
+            )
+        )
     for column in TIMESTAMP_COLUMNS.get(name, []):
-        expectations.append(Expectation(f"{column}.invalid_timestamp", gxe.ExpectColumnValuesToNotBeNull(
-            column=f"{column}__parsed", row_condition=_present(column))))
+        expectations.append(
+            Expectation(
+                f"{column}.invalid_timestamp", gxe.ExpectColumnValuesToNotBeNull(column=f"{column}__parsed", row_condition=_present(column))
+            )
+        )
         expectations.append(_plausible(column, params, date=False))
     for column in DATE_COLUMNS.get(name, []):
-        expectations.append(Expectation(f"{column}.invalid_date", gxe.ExpectColumnValuesToNotBeNull(
-            column=f"{column}__parsed", row_condition=_present(column))))
+        expectations.append(
+            Expectation(
+                f"{column}.invalid_date", gxe.ExpectColumnValuesToNotBeNull(column=f"{column}__parsed", row_condition=_present(column))
+            )
+        )
         expectations.append(_plausible(column, params, date=True))
     if name in ("opportunities", "campaigns"):
         money = "amount" if name == "opportunities" else "cost"
-        expectations.append(Expectation(f"{money}.money", gxe.ExpectColumnValuesToMatchRegex(column=money, regex=MONEY_TEXT), mirrors_quarantine=False))
-        expectations.append(Expectation("currency.invalid_currency", gxe.ExpectColumnValuesToBeInSet(column="currency__parsed", value_set=ISO_4217)))
-        expectations.append(Expectation("currency.no_rate", gxe.ExpectColumnValuesToNotBeNull(
-            column="_fx_num", row_condition=Column("currency__parsed") != params.reporting_currency), mirrors_quarantine=False))
+        expectations.append(
+            Expectation(f"{money}.money", gxe.ExpectColumnValuesToMatchRegex(column=money, regex=MONEY_TEXT), mirrors_quarantine=False)
+        )
+        expectations.append(
+            Expectation("currency.invalid_currency", gxe.ExpectColumnValuesToBeInSet(column="currency__parsed", value_set=ISO_4217))
+        )
+        expectations.append(
+            Expectation(
+                "currency.no_rate",
+                gxe.ExpectColumnValuesToNotBeNull(column="_fx_num", row_condition=Column("currency__parsed") != params.reporting_currency),
+                mirrors_quarantine=False,
+            )
+        )
     if name == "campaigns":
-        expectations.append(Expectation("end_date.before_start", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="end_date__parsed", column_B="start_date__parsed", or_equal=True, ignore_row_if="either_value_is_missing")))
+        expectations.append(
+            Expectation(
+                "end_date.before_start",
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A="end_date__parsed", column_B="start_date__parsed", or_equal=True, ignore_row_if="either_value_is_missing"
+                ),
+            )
+        )
     if name == "opportunities":
         for column in ("is_closed", "is_won"):
-            expectations.append(Expectation(f"{column}.invalid_boolean", gxe.ExpectColumnValuesToMatchRegex(column=column, regex=BOOLEAN_TEXT)))
+            expectations.append(
+                Expectation(f"{column}.invalid_boolean", gxe.ExpectColumnValuesToMatchRegex(column=column, regex=BOOLEAN_TEXT))
+            )
         expectations += [
-            Expectation("is_won.won_not_closed", gxe.ExpectColumnPairValuesToBeInSet(
-                column_A="is_won__parsed", column_B="is_closed__parsed",
-                value_pairs_set=[(False, False), (False, True), (True, True)], ignore_row_if="either_value_is_missing")),
-            Expectation("closed_at.before_created", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="closed_at__parsed", column_B="created_at__parsed", or_equal=True, ignore_row_if="either_value_is_missing")),
-            Expectation("closed_at.required_when_closed", gxe.ExpectColumnValuesToNotBeNull(
-                column="closed_at", row_condition=Column("is_closed__parsed") == True)),  # noqa: E712 (a GX condition)
+            Expectation(
+                "is_won.won_not_closed",
+                gxe.ExpectColumnPairValuesToBeInSet(
+                    column_A="is_won__parsed",
+                    column_B="is_closed__parsed",
+                    value_pairs_set=[(False, False), (False, True), (True, True)],
+                    ignore_row_if="either_value_is_missing",
+                ),
+            ),
+            Expectation(
+                "closed_at.before_created",
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A="closed_at__parsed", column_B="created_at__parsed", or_equal=True, ignore_row_if="either_value_is_missing"
+                ),
+            ),
+            Expectation(
+                "closed_at.required_when_closed",
+                # == True builds a GX condition (not a truth test)
+                gxe.ExpectColumnValuesToNotBeNull(column="closed_at", row_condition=Column("is_closed__parsed") == True),  # noqa: E712
+            ),
         ]
         if params.close_months is not None:  # a closed deal outside the close-month partitions
             start, end = params.close_months
@@ -136,17 +190,31 @@ def row_expectations(contract: SourceContract, params: AttributionParams) -> lis
             closed_plausible = (Column("is_closed__parsed") == True) & (Column("closed_at__parsed") >= earliest)  # noqa: E712
             if latest is not None:
                 closed_plausible = closed_plausible & (Column("closed_at__parsed") <= latest)
-            expectations.append(Expectation("closed_at.outside_partitions", gxe.ExpectColumnValuesToBeBetween(
-                column="closed_at__parsed", min_value=start, max_value=end - dt.timedelta(microseconds=1),
-                row_condition=closed_plausible)))
+            expectations.append(
+                Expectation(
+                    "closed_at.outside_partitions",
+                    gxe.ExpectColumnValuesToBeBetween(
+                        column="closed_at__parsed",
+                        min_value=start,
+                        max_value=end - dt.timedelta(microseconds=1),
+                        row_condition=closed_plausible,
+                    ),
+                )
+            )
     if name == "leads":
         expectations += [
-            Expectation(f"{later}.before_{earlier}", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=f"{later}__parsed", column_B=f"{earlier}__parsed", or_equal=True, ignore_row_if="either_value_is_missing"))
+            Expectation(
+                f"{later}.before_{earlier}",
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A=f"{later}__parsed", column_B=f"{earlier}__parsed", or_equal=True, ignore_row_if="either_value_is_missing"
+                ),
+            )
             for later, earlier in LEAD_STAGE_ORDER
         ]
     if name == "fx_rates":
-        expectations.append(Expectation("currency.invalid_currency", gxe.ExpectColumnValuesToBeInSet(column="currency__parsed", value_set=ISO_4217)))
+        expectations.append(
+            Expectation("currency.invalid_currency", gxe.ExpectColumnValuesToBeInSet(column="currency__parsed", value_set=ISO_4217))
+        )
     return expectations
 
 
@@ -157,8 +225,9 @@ def _plausible(column: str, params: AttributionParams, date: bool) -> Expectatio
     earliest, latest = plausible_bounds(params, date)
     if date:  # pandas holds a polars Date as a naive datetime64: compare at midnight
         earliest, latest = (dt.datetime.combine(day, dt.time()) if day else None for day in (earliest, latest))
-    return Expectation(f"{column}.out_of_range", gxe.ExpectColumnValuesToBeBetween(
-        column=f"{column}__parsed", min_value=earliest, max_value=latest))
+    return Expectation(
+        f"{column}.out_of_range", gxe.ExpectColumnValuesToBeBetween(column=f"{column}__parsed", min_value=earliest, max_value=latest)
+    )
 
 
 def _sample(frame, kwargs: dict, detail: dict) -> list[str]:
@@ -227,15 +296,19 @@ def _validate(name: str, frame: pl.DataFrame, expectations: list[Expectation]) -
             raise RuntimeError(f"great-expectations could not evaluate {expectation.rule} on {name}: {error}")
         kwargs = item.expectation_config.kwargs
         detail = item.result or {}
-        outcomes.append(Outcome(
-            rule=expectation.rule,
-            expectation=item.expectation_config.type,
-            column=kwargs.get("column") or kwargs.get("column_A") or (",".join(kwargs["column_list"]) if "column_list" in kwargs else None),
-            success=bool(item.success),
-            unexpected_count=int(detail.get("unexpected_count") or 0),
-            element_count=int(detail.get("element_count") or 0),
-            sample=_sample(pandas_frame, kwargs, detail),
-        ))
+        outcomes.append(
+            Outcome(
+                rule=expectation.rule,
+                expectation=item.expectation_config.type,
+                column=kwargs.get("column")
+                or kwargs.get("column_A")
+                or (",".join(kwargs["column_list"]) if "column_list" in kwargs else None),
+                success=bool(item.success),
+                unexpected_count=int(detail.get("unexpected_count") or 0),
+                element_count=int(detail.get("element_count") or 0),
+                sample=_sample(pandas_frame, kwargs, detail),
+            )
+        )
     return outcomes
 
 
@@ -382,15 +455,17 @@ def merge_outcomes(chunks: list[list[Outcome]]) -> list[Outcome]:
     merged = []
     for parts in zip(*chunks):
         first = parts[0]
-        merged.append(Outcome(
-            rule=first.rule,
-            expectation=first.expectation,
-            column=first.column,
-            success=all(part.success for part in parts),
-            unexpected_count=sum(part.unexpected_count for part in parts),
-            element_count=sum(part.element_count for part in parts),
-            sample=[value for part in parts for value in part.sample][:SAMPLE_SIZE],
-        ))
+        merged.append(
+            Outcome(
+                rule=first.rule,
+                expectation=first.expectation,
+                column=first.column,
+                success=all(part.success for part in parts),
+                unexpected_count=sum(part.unexpected_count for part in parts),
+                element_count=sum(part.element_count for part in parts),
+                sample=[value for part in parts for value in part.sample][:SAMPLE_SIZE],
+            )
+        )
     return merged
 
 
@@ -410,12 +485,18 @@ def referential_warnings(
     known_deals = opportunities.select("opportunity_id")
     matched_deals = journeys.select("opportunity_id").unique()
     return {
-        "touch_campaign_ids_missing_from_campaigns": touches.lazy().filter(pl.col("campaign_id").is_not_null())
+        "touch_campaign_ids_missing_from_campaigns": touches.lazy()
+        .filter(pl.col("campaign_id").is_not_null())
         .join(known_campaigns.lazy(), on="campaign_id", how="anti")
-        .select(pl.len()).collect().item(),
+        .select(pl.len())
+        .collect()
+        .item(),
         "contacts_of_unknown_deals": contacts.join(known_deals, on="opportunity_id", how="anti").height,
         "won_deals_without_touches": scope.filter(pl.col("is_won")).join(matched_deals, on="opportunity_id", how="anti").height,
-        "touches_matching_no_deal": touches.lazy().select("touch_id")
+        "touches_matching_no_deal": touches.lazy()
+        .select("touch_id")
         .join(journeys.lazy().select("touch_id").unique(), on="touch_id", how="anti")
-        .select(pl.len()).collect().item(),
+        .select(pl.len())
+        .collect()
+        .item(),
     }

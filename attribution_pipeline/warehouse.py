@@ -49,9 +49,9 @@ def money_to_decimal(frame: pl.DataFrame) -> pa.Table:
         if cents_name in table.column_names:
             index = table.column_names.index(cents_name)
             cents = table.column(index).cast(pa.int64()).cast(pa.decimal128(38, 0))
-            money = pa.chunked_array(
-                [chunk.view(pa.decimal128(38, 2)) for chunk in cents.chunks], pa.decimal128(38, 2)
-            ).cast(pa.decimal128(18, 2))
+            money = pa.chunked_array([chunk.view(pa.decimal128(38, 2)) for chunk in cents.chunks], pa.decimal128(38, 2)).cast(
+                pa.decimal128(18, 2)
+            )
             table = table.set_column(index, money_name, money)
     return table
 
@@ -99,9 +99,7 @@ class WarehouseClient:
         # DuckDB keeps written pages in its buffer pool up to 80% of RAM by default,
         # all of it in this process's RSS; a limit makes it evict (and spill) instead.
         limit = os.environ.get("ATTRIBUTION_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
-        self.engine = sa.create_engine(
-            url, pool_pre_ping=not duckdb, connect_args={"config": {"memory_limit": limit}} if duckdb else {}
-        )
+        self.engine = sa.create_engine(url, pool_pre_ping=not duckdb, connect_args={"config": {"memory_limit": limit}} if duckdb else {})
         self.dialect = self.engine.dialect.name
         self._schemas: set[str] = set()
 
@@ -209,11 +207,14 @@ class WarehouseClient:
             # cents * 0.01 in DECIMAL arithmetic is exact (no float on the way)
             values = ", ".join(
                 f"CAST({preparer.quote_identifier(cents[c.name])} AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2))"
-                if c.name in cents else preparer.quote_identifier(c.name)
+                if c.name in cents
+                else preparer.quote_identifier(c.name)
                 for c in table.columns
             )
             path = str(stored.file).replace("'", "''")
-            conn.connection.driver_connection.execute(f"INSERT INTO {target} ({columns}) SELECT {values} FROM read_parquet('{path}', hive_partitioning = false)")
+            conn.connection.driver_connection.execute(
+                f"INSERT INTO {target} ({columns}) SELECT {values} FROM read_parquet('{path}', hive_partitioning = false)"
+            )
             return stored.rows
         for batch in pq.ParquetFile(stored.file).iter_batches(batch_size=_COPY_CHUNK_ROWS):
             self._bulk_insert(conn, table, pl.from_arrow(batch), money=money)
@@ -229,7 +230,10 @@ class WarehouseClient:
 
     # -- reads ------------------------------------------------------------------
     def read(
-        self, schema: str, name: str, window: tuple[sa.Table, str, dt.datetime, dt.datetime] | None = None,
+        self,
+        schema: str,
+        name: str,
+        window: tuple[sa.Table, str, dt.datetime, dt.datetime] | None = None,
         outside: tuple[dt.datetime, dt.datetime] | None = None,
     ) -> pl.DataFrame:
         """A whole table, or (``window``: declared table, column, start, end) its rows in
@@ -301,10 +305,12 @@ class WarehouseClient:
         preparer = conn.dialect.identifier_preparer
         for name in names:
             column = table.columns[name]
-            conn.execute(sa.text(
-                f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {preparer.format_column(column)} "
-                f"{column.type.compile(dialect=conn.dialect)}"
-            ))
+            conn.execute(
+                sa.text(
+                    f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {preparer.format_column(column)} "
+                    f"{column.type.compile(dialect=conn.dialect)}"
+                )
+            )
 
     def _comment(self, conn: sa.Connection, table: sa.Table) -> None:
         """COMMENT ON the table and each column, from the declarations that also write
@@ -363,10 +369,7 @@ class WarehouseClient:
             raise ValueError(f"frame for {table.fullname} lacks columns {missing}")
         if frame.height == 0:
             return 0
-        parts = (
-            (money_to_decimal(part) if money else part.to_arrow()).select(names)
-            for part in frame.iter_slices(_BULK_SLICE_ROWS)
-        )
+        parts = ((money_to_decimal(part) if money else part.to_arrow()).select(names) for part in frame.iter_slices(_BULK_SLICE_ROWS))
         if self.dialect == "duckdb":
             for arrow in parts:
                 self._insert_duckdb(conn, table, arrow)
@@ -458,4 +461,3 @@ def _utc(frame: pl.DataFrame) -> pl.DataFrame:
     """Drivers name UTC differently (``Etc/UTC``, ``UTC``); polars needs one name to compare."""
     zoned = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime) and dtype.time_zone]
     return frame.with_columns(pl.col(zoned).dt.convert_time_zone("UTC")) if zoned else frame
-

@@ -50,9 +50,7 @@ class RunWorkspace:
         schema, name = path[-2:]
         return self.folder / schema / f"{name}.parquet"
 
-    def write(
-        self, path: tuple[str, ...], frame: pl.DataFrame | pl.LazyFrame, window: tuple[dt.datetime, dt.datetime] | None
-    ) -> Stored:
+    def write(self, path: tuple[str, ...], frame: pl.DataFrame | pl.LazyFrame, window: tuple[dt.datetime, dt.datetime] | None) -> Stored:
         """A frame, or a lazy one streamed to the file (never held whole)."""
         file = self._file(path)
         file.parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,9 @@ def main() -> int:
         for warehouse in args.warehouse or ["duckdb"]:
             urls = {}
             for label in ("old", "new", "trial"):
-                urls[label] = f"duckdb:///{root / f'{label}.duckdb'}" if warehouse == "duckdb" else fresh_postgres(warehouse, f"crash_{label}")
+                urls[label] = (
+                    f"duckdb:///{root / f'{label}.duckdb'}" if warehouse == "duckdb" else fresh_postgres(warehouse, f"crash_{label}")
+                )
             home = root / "home"
             for label, data in (("old", old), ("new", new), ("trial", old)):
                 subprocess.run(run_command(data, urls[label]), env=environment(home), check=True, capture_output=True)
@@ -56,9 +58,11 @@ def main() -> int:
             for number in range(1, args.trials + 1):
                 trial = crash_trial(old, new, urls["trial"], home, expected_old, expected_new, rng)
                 failures += not (trial.during_writes and trial.one_version and trial.rerun_ok)
-                print(f"{warehouse.split(':')[0]} trial {number:2d}: killed {trial.delay:4.2f}s after {trial.step} started"
-                      f"{'' if trial.during_writes else ' (NOT while writing)'}: {sorted(set(trial.tables.values()))}, "
-                      f"run ids {len(trial.run_ids)}; next run ok: {trial.rerun_ok}")
+                print(
+                    f"{warehouse.split(':')[0]} trial {number:2d}: killed {trial.delay:4.2f}s after {trial.step} started"
+                    f"{'' if trial.during_writes else ' (NOT while writing)'}: {sorted(set(trial.tables.values()))}, "
+                    f"run ids {len(trial.run_ids)}; next run ok: {trial.rerun_ok}"
+                )
     print(f"{failures} failed trial(s)")
     return 1 if failures else 0
 

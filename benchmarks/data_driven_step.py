@@ -30,13 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # models_step.py beside this file
 
 import polars as pl  # noqa: E402
+from models_step import load, median_seconds  # noqa: E402
 
 from models.credit import credit_touches  # noqa: E402
 from models.data_driven import FITTERS, fit_values  # noqa: E402
 from models.intervals import learn  # noqa: E402
 from models.params import AttributionParams  # noqa: E402
 from models.registry import MODELS  # noqa: E402
-from models_step import load, median_seconds  # noqa: E402
 
 
 def main() -> int:
@@ -68,9 +68,23 @@ def main() -> int:
     print(f"| fit alone: paths, model structures and values | {fit:.2f} |")
     print(f"| data_driven asset: fit and bootstrap, {args.draws} draws | {asset:.2f} |")
     print(f"| credit of all ten models | {ten:.2f} |")
-    print(f"| **data-driven step: data_driven asset + (ten models' credit - rule-based credit)** | **{added:.2f}** ({added / rule:.2f}x the rule-based step) |")
-    print(json.dumps({"journey_rows": journeys.height, "deals": deals, "draws": args.draws, "rule_based": rule, "fit": fit,
-                      "data_driven_asset": asset, "all_ten": ten, "data_driven_step": added}))
+    print(
+        f"| **data-driven step: data_driven asset + (ten models' credit - rule-based credit)** | **{added:.2f}** ({added / rule:.2f}x the rule-based step) |"
+    )
+    print(
+        json.dumps(
+            {
+                "journey_rows": journeys.height,
+                "deals": deals,
+                "draws": args.draws,
+                "rule_based": rule,
+                "fit": fit,
+                "data_driven_asset": asset,
+                "all_ten": ten,
+                "data_driven_step": added,
+            }
+        )
+    )
     return 0
 
 

@@ -23,9 +23,12 @@ def main() -> int:
     rows = int(sys.argv[1])
     keys = pl.select(touch_id=pl.format("t{}", pl.int_range(rows).cast(pl.String).str.zfill(9)))
     keys = keys.with_columns(
-        pl.when(pl.int_range(rows) == 5).then(pl.lit("t000000007"))
-        .when(pl.int_range(rows).is_in([9, 11])).then(None)
-        .otherwise(pl.col("touch_id")).alias("touch_id"),
+        pl.when(pl.int_range(rows) == 5)
+        .then(pl.lit("t000000007"))
+        .when(pl.int_range(rows).is_in([9, 11]))
+        .then(None)
+        .otherwise(pl.col("touch_id"))
+        .alias("touch_id"),
         _source_row=pl.int_range(1, rows + 1),
     )
     start = time.perf_counter()

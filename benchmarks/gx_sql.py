@@ -31,9 +31,9 @@ def build(url: str) -> None:
     series = f"range({ROWS}) t(g)" if url.startswith("duckdb") else f"generate_series(0, {ROWS - 1}) g"
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {TABLE}"))
-        conn.execute(sa.text(
-            f"CREATE TABLE {TABLE} AS SELECT g AS touch_id, CASE WHEN g % 1000 = 0 THEN NULL ELSE 'x' END AS channel FROM {series}"
-        ))
+        conn.execute(
+            sa.text(f"CREATE TABLE {TABLE} AS SELECT g AS touch_id, CASE WHEN g % 1000 = 0 THEN NULL ELSE 'x' END AS channel FROM {series}")
+        )
     engine.dispose()
 
 
@@ -45,7 +45,9 @@ def probe(url: str) -> None:
     context = gx.get_context(mode="ephemeral")
     source = context.data_sources.add_sql(name="warehouse", connection_string=url)
     batch = source.add_table_asset(name=TABLE, table_name=TABLE).add_batch_definition_whole_table("all").get_batch()
-    print(f"{sa.engine.make_url(url).get_backend_name()}, great-expectations {gx.__version__}: {ROWS:,} rows, {ROWS // 1000:,} null channels")
+    print(
+        f"{sa.engine.make_url(url).get_backend_name()}, great-expectations {gx.__version__}: {ROWS:,} rows, {ROWS // 1000:,} null channels"
+    )
     for expectation in (
         gxe.ExpectColumnValuesToNotBeNull(column="channel"),
         gxe.ExpectColumnValuesToBeUnique(column="touch_id"),

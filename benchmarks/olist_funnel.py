@@ -48,27 +48,56 @@ def landing(data: Path, out: Path) -> dict[str, int]:
     people = mqls.with_columns(account_domain=domain, email=pl.concat_str(pl.lit("lead@"), domain), contacted_at=contacted)
     # Olist's own "unknown" (and an empty origin) stay "unknown": left empty, SPEC 1
     # would read a touch without channel or UTM as direct.
-    channel = pl.when(pl.col("origin").is_in(["", "unknown"]).not_() & pl.col("origin").is_not_null()).then(pl.col("origin")).otherwise(pl.lit("unknown"))
+    channel = (
+        pl.when(pl.col("origin").is_in(["", "unknown"]).not_() & pl.col("origin").is_not_null())
+        .then(pl.col("origin"))
+        .otherwise(pl.lit("unknown"))
+    )
     frames = {
         "touches": people.select(
-            touch_id="mql_id", occurred_at="contacted_at", email="email", account_domain="account_domain",
-            channel=channel, campaign_id="landing_page_id", touch_type=pl.lit("form_submit"),
+            touch_id="mql_id",
+            occurred_at="contacted_at",
+            email="email",
+            account_domain="account_domain",
+            channel=channel,
+            campaign_id="landing_page_id",
+            touch_type=pl.lit("form_submit"),
         ),
-        "campaigns": people.group_by("landing_page_id").agg(pl.col("first_contact_date").min()).sort("landing_page_id").select(
-            campaign_id="landing_page_id", campaign_name=pl.concat_str(pl.lit("landing page "), pl.col("landing_page_id").str.slice(0, 8)),
-            channel=pl.lit("landing_page"), start_date="first_contact_date", end_date=pl.lit(None, pl.String),
-            cost=pl.lit(None, pl.String), currency=pl.lit(None, pl.String),
+        "campaigns": people.group_by("landing_page_id")
+        .agg(pl.col("first_contact_date").min())
+        .sort("landing_page_id")
+        .select(
+            campaign_id="landing_page_id",
+            campaign_name=pl.concat_str(pl.lit("landing page "), pl.col("landing_page_id").str.slice(0, 8)),
+            channel=pl.lit("landing_page"),
+            start_date="first_contact_date",
+            end_date=pl.lit(None, pl.String),
+            cost=pl.lit(None, pl.String),
+            currency=pl.lit(None, pl.String),
         ),
         "opportunities": deals.join(people, on="mql_id").select(
-            opportunity_id="mql_id", account_domain="account_domain", created_at="contacted_at",
-            closed_at=pl.col("won_date").str.replace(" ", "T") + "Z", stage=pl.lit("closed_won"), is_closed=pl.lit("true"),
-            is_won=pl.lit("true"), amount=pl.col("declared_monthly_revenue").replace("", "0"), currency=pl.lit("BRL"),
+            opportunity_id="mql_id",
+            account_domain="account_domain",
+            created_at="contacted_at",
+            closed_at=pl.col("won_date").str.replace(" ", "T") + "Z",
+            stage=pl.lit("closed_won"),
+            is_closed=pl.lit("true"),
+            is_won=pl.lit("true"),
+            amount=pl.col("declared_monthly_revenue").replace("", "0"),
+            currency=pl.lit("BRL"),
         ),
         "opportunity_contacts": deals.join(people, on="mql_id").select(opportunity_id="mql_id", email="email", role=pl.lit("seller")),
         "leads": people.join(deals.select("mql_id", "sdr_id"), on="mql_id", how="left").select(
-            lead_id="mql_id", email="email", account_domain="account_domain", created_at="contacted_at", mql_at="contacted_at",
-            sql_at=pl.lit(None, pl.String), first_sales_activity_at=pl.lit(None, pl.String), disqualified_at=pl.lit(None, pl.String),
-            owner="sdr_id", converted_opportunity_id=pl.when(pl.col("sdr_id").is_not_null()).then(pl.col("mql_id")),
+            lead_id="mql_id",
+            email="email",
+            account_domain="account_domain",
+            created_at="contacted_at",
+            mql_at="contacted_at",
+            sql_at=pl.lit(None, pl.String),
+            first_sales_activity_at=pl.lit(None, pl.String),
+            disqualified_at=pl.lit(None, pl.String),
+            owner="sdr_id",
+            converted_opportunity_id=pl.when(pl.col("sdr_id").is_not_null()).then(pl.col("mql_id")),
         ),
     }
     (out / "landing").mkdir(exist_ok=True)
@@ -115,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     code = attribution(["run", "--source", str(args.out / "landing"), "--warehouse", url, "--reporting-currency", "BRL"])
     if code != 0:
         return code
-    with pl.Config(tbl_rows=30, tbl_cols=12, tbl_width_chars=200, tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True, float_precision=3):
+    with pl.Config(
+        tbl_rows=30, tbl_cols=12, tbl_width_chars=200, tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True, float_precision=3
+    ):
         print(funnel_by_channel(url))
     return 0
 

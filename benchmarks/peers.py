@@ -82,9 +82,7 @@ def time_mam(paths: pl.DataFrame) -> dict[str, float]:
     from mam import MAM
 
     hours = (pl.col("closed_at") - pl.col("occurred_at")).dt.total_seconds() / 3600.0
-    journeys = _journeys(
-        paths, hours.cast(pl.String).str.join(SEPARATOR).alias("time_till_end")
-    ).with_columns(has_conversion=pl.lit(True))
+    journeys = _journeys(paths, hours.cast(pl.String).str.join(SEPARATOR).alias("time_till_end")).with_columns(has_conversion=pl.lit(True))
 
     seconds, timed = _clock()
     with timed("preprocess"):

@@ -111,7 +111,8 @@ def step_stats(home: Path) -> dict[str, tuple[float, float | None, float | None]
             return {
                 s.step_key: (
                     (s.end_time - s.start_time) if s.end_time and s.start_time else float("nan"),
-                    peaks.get(s.step_key), held.get(s.step_key),
+                    peaks.get(s.step_key),
+                    held.get(s.step_key),
                 )
                 for s in stats
             }
@@ -155,9 +156,7 @@ def reconciles(url: str) -> bool:
     try:
         with engine.connect() as conn:
             won = conn.execute(sa.text("SELECT COALESCE(SUM(amount_cents), 0) FROM staging.opportunities WHERE is_won")).scalar()
-            totals = conn.execute(
-                sa.text("SELECT model, SUM(credited_amount) FROM attribution.touch_credit GROUP BY model")
-            ).all()
+            totals = conn.execute(sa.text("SELECT model, SUM(credited_amount) FROM attribution.touch_credit GROUP BY model")).all()
     finally:
         engine.dispose()
     return bool(totals) and all(int(round(total * 100)) == int(won) for _, total in totals)
@@ -258,14 +257,24 @@ def measured_in(folder: Path, command: list[str]) -> tuple[float, float, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--touches", type=int, action="append", default=[])
-    parser.add_argument("--fixed-costs", type=int, default=0, metavar="N",
-                        help="also time the tiny run and the README quick start N times each (medians)")
-    parser.add_argument("--no-step-scripts", dest="step_scripts", action="store_false",
-                        help="skip models_step.py and data_driven_step.py after the DuckDB run (they take 3 runs each)")
+    parser.add_argument(
+        "--fixed-costs", type=int, default=0, metavar="N", help="also time the tiny run and the README quick start N times each (medians)"
+    )
+    parser.add_argument(
+        "--no-step-scripts",
+        dest="step_scripts",
+        action="store_false",
+        help="skip models_step.py and data_driven_step.py after the DuckDB run (they take 3 runs each)",
+    )
     parser.add_argument("--format", choices=["csv", "parquet"], default="parquet")
     parser.add_argument("--warehouse", action="append", default=[], help="'duckdb' (a temp file) or a SQLAlchemy URL; repeatable")
-    parser.add_argument("--parallel", type=int, default=0, metavar="N",
-                        help="also time `attribution run --parallel N` on each non-DuckDB warehouse (default: not)")
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time `attribution run --parallel N` on each non-DuckDB warehouse (default: not)",
+    )
     args = parser.parse_args()
     warehouses = args.warehouse or ["duckdb"]
     cli = shutil.which("attribution") or sys.exit("run through `uv run` so the attribution command is on PATH")
@@ -306,18 +315,29 @@ def main() -> int:
         f"Machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
         f"Python {platform.python_version()}, polars {version('polars')}, duckdb {version('duckdb')}, dagster {version('dagster')}.\n"
         f"Command: `uv run --frozen {'--group bench ' if peers_installed() else ''}python benchmarks/run.py {' '.join(sys.argv[1:])}`\n\n"
-        + ("| touches | command | warehouse | wall s | peak RSS GB | x floor | ok (exit 0, every model reconciles) |\n|---|---|---|---|---|---|---|\n" if rows else "")
+        + (
+            "| touches | command | warehouse | wall s | peak RSS GB | x floor | ok (exit 0, every model reconciles) |\n|---|---|---|---|---|---|---|\n"
+            if rows
+            else ""
+        )
     )
-    table = "".join(
-        f"| {t:,} | {c} | {w} | {s:.1f} | {r:.2f} | {'' if x is None else f'{x:.1f}'} | {'yes' if ok else 'NO'} |\n"
-        for t, c, w, s, r, x, ok in rows
-    ) + fixed
+    table = (
+        "".join(
+            f"| {t:,} | {c} | {w} | {s:.1f} | {r:.2f} | {'' if x is None else f'{x:.1f}'} | {'yes' if ok else 'NO'} |\n"
+            for t, c, w, s, r, x, ok in rows
+        )
+        + fixed
+    )
     for (touches, label), stats in steps.items():
         slowest = sorted(stats.items(), key=lambda item: -item[1][0] if item[1][0] == item[1][0] else -float("inf"))[:8]
-        table += f"\nSlowest steps, {touches:,} touches, {label} (seconds; process peak RSS / RSS GB when the step wrote): " + ", ".join(
-            (f"{k} {d:.1f}s" if d == d else f"{k} unfinished") + (f" ({p:.2f} / {h:.2f} GB)" if p is not None and h is not None else "")
-            for k, (d, p, h) in slowest
-        ) + "\n"
+        table += (
+            f"\nSlowest steps, {touches:,} touches, {label} (seconds; process peak RSS / RSS GB when the step wrote): "
+            + ", ".join(
+                (f"{k} {d:.1f}s" if d == d else f"{k} unfinished") + (f" ({p:.2f} / {h:.2f} GB)" if p is not None and h is not None else "")
+                for k, (d, p, h) in slowest
+            )
+            + "\n"
+        )
     if models:
         table += models_table(models)
     if driven:

@@ -63,21 +63,24 @@ def count_excluded(
     return rows.select(is_excluded(params).sum()).collect().item()
 
 
-def won_paths(
-    journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: AttributionParams
-) -> pl.LazyFrame:
+def won_paths(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: AttributionParams) -> pl.LazyFrame:
     """Each won deal's journey as every model sees it, in journey order.
 
     One row per (won deal, touch not excluded), positions renumbered 1..n' and
     n_touches recomputed after the exclusions; with the deal's amount_cents,
     account_domain, closed_at and created_at beside the touch's columns.
     """
-    won = opportunities.filter(pl.col("is_won")).select(
-        "opportunity_id", "amount_cents", "account_domain", "closed_at", "created_at"
-    )
+    won = opportunities.filter(pl.col("is_won")).select("opportunity_id", "amount_cents", "account_domain", "closed_at", "created_at")
     paths = journeys.select(
-        "opportunity_id", "touch_id", "position", "n_touches", "occurred_at", "conversion_at",
-        "channel", "campaign_id", "touch_type",
+        "opportunity_id",
+        "touch_id",
+        "position",
+        "n_touches",
+        "occurred_at",
+        "conversion_at",
+        "channel",
+        "campaign_id",
+        "touch_type",
     ).join(won, on="opportunity_id", how="inner")
     # Journey order, made explicit: a join does not keep it, and time_decay's float
     # normalization must add the same numbers in the same order on every run.
@@ -129,9 +132,7 @@ def credit_touches(
                 closed_at="closed_at",
             )
         )
-    return pl.concat(frames, how="vertical_relaxed").sort(
-        "model", "opportunity_id", "position", nulls_last=True
-    )
+    return pl.concat(frames, how="vertical_relaxed").sort("model", "opportunity_id", "position", nulls_last=True)
 
 
 def credit_in_chunks(

@@ -20,8 +20,8 @@ import numpy as np
 import polars as pl
 
 from models.markov import MarkovChain
-from models.paths import UNKNOWN_CHANNEL, CodedPaths, deal_steps
 from models.params import AttributionParams
+from models.paths import UNKNOWN_CHANNEL, CodedPaths, deal_steps
 from models.shapley import ChannelSets
 
 FITTERS = ("markov", "shapley")
@@ -61,11 +61,7 @@ def channel_weights(won_paths: pl.LazyFrame, values: dict[str, float]) -> pl.Laz
     """
     key = pl.col("channel").fill_null(UNKNOWN_CHANNEL)
     known = sorted(values)
-    value = (
-        key.replace_strict(known, [max(float(values[c]), 0.0) for c in known], default=0.0)
-        if known
-        else pl.lit(0.0)
-    ).cast(pl.Float64)
+    value = (key.replace_strict(known, [max(float(values[c]), 0.0) for c in known], default=0.0) if known else pl.lit(0.0)).cast(pl.Float64)
     # One integer per (deal, channel): channels without a value share one code, which
     # is harmless as they are all worth 0. Integer keys keep the windows cheap.
     code = key.replace_strict(known, range(len(known)), default=len(known), return_dtype=pl.UInt64) if known else pl.lit(0, pl.UInt64)
@@ -75,11 +71,7 @@ def channel_weights(won_paths: pl.LazyFrame, values: dict[str, float]) -> pl.Laz
     return (
         won_paths.with_columns(_key=deal_channel, _value=value)
         .with_columns(_total=deal_total, _count=pl.len().over("_key").cast(pl.Float64))
-        .with_columns(
-            weight=pl.when(pl.col("_total") > 0)
-            .then(pl.col("_value") / pl.col("_total") / pl.col("_count"))
-            .otherwise(linear)
-        )
+        .with_columns(weight=pl.when(pl.col("_total") > 0).then(pl.col("_value") / pl.col("_total") / pl.col("_count")).otherwise(linear))
         .drop("_key", "_value", "_total", "_count")
     )
 
@@ -124,8 +116,11 @@ class PathFit:
     """
 
     def __init__(
-        self, journeys: pl.LazyFrame | pl.DataFrame, opportunities: pl.LazyFrame | pl.DataFrame,
-        params: AttributionParams, models: list[str],
+        self,
+        journeys: pl.LazyFrame | pl.DataFrame,
+        opportunities: pl.LazyFrame | pl.DataFrame,
+        params: AttributionParams,
+        models: list[str],
     ):
         self.params = params
         self.models = models
@@ -158,7 +153,9 @@ class PathFit:
 
 
 def fit_values(
-    journeys: pl.LazyFrame | pl.DataFrame, params: AttributionParams, models: list[str],
+    journeys: pl.LazyFrame | pl.DataFrame,
+    params: AttributionParams,
+    models: list[str],
     opportunities: pl.LazyFrame | pl.DataFrame | None = None,
 ) -> dict[str, dict[str, float]]:
     """Channel values of each data-driven model in ``models``, learned from every deal

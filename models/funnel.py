@@ -24,7 +24,9 @@ SOURCED, INFLUENCED, SALES = "marketing_sourced", "marketing_influenced", "sales
 NO_CHANNEL = "(none)"
 
 
-def pipeline_sourcing(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, non_marketing: tuple[str, ...] = DEFAULT_NON_MARKETING_CHANNELS) -> pl.LazyFrame:
+def pipeline_sourcing(
+    journeys: pl.LazyFrame, opportunities: pl.LazyFrame, non_marketing: tuple[str, ...] = DEFAULT_NON_MARKETING_CHANNELS
+) -> pl.LazyFrame:
     """One row per (created month, channel, sourcing): opportunities, amount in
     cents, and their shares of the month's opportunities and amount."""
     deals = opportunities.select("opportunity_id", "created_at", "amount_cents")
@@ -39,8 +41,10 @@ def pipeline_sourcing(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, non_m
         .agg(pl.col("channel").first(), pl.col("before_creation").first())
     )
     per_deal = deals.join(marketing, on="opportunity_id", how="left").with_columns(
-        sourcing=pl.when(pl.col("before_creation")).then(pl.lit(SOURCED))
-        .when(pl.col("before_creation").not_()).then(pl.lit(INFLUENCED))
+        sourcing=pl.when(pl.col("before_creation"))
+        .then(pl.lit(SOURCED))
+        .when(pl.col("before_creation").not_())
+        .then(pl.lit(INFLUENCED))
         .otherwise(pl.lit(SALES)),
         channel=pl.col("channel").fill_null(NO_CHANNEL),
         created_month=pl.col("created_at").dt.truncate("1mo").dt.date(),
@@ -80,7 +84,8 @@ def lead_sla(leads: pl.LazyFrame, sla_hours: float, as_of) -> pl.LazyFrame:
             pl.lit(sla_hours, pl.Float64).alias("sla_hours"),
             pl.when(pl.col("first_sales_activity_at").is_not_null())
             .then(pl.when(hours <= sla_hours).then(pl.lit(MET)).otherwise(pl.lit(BREACHED)))
-            .when(waited > sla_hours).then(pl.lit(BREACHED))
+            .when(waited > sla_hours)
+            .then(pl.lit(BREACHED))
             .otherwise(pl.lit(WAITING))
             .alias("status"),
         )
@@ -95,9 +100,7 @@ def lead_sla_compliance(per_lead: pl.LazyFrame) -> pl.LazyFrame:
     return (
         per_lead.group_by("mql_week", "owner")
         .agg(pl.len().cast(pl.Int64).alias("leads"), *counts)
-        .with_columns(
-            compliance=pl.when(pl.col(MET) + pl.col(BREACHED) > 0).then(pl.col(MET) / (pl.col(MET) + pl.col(BREACHED)))
-        )
+        .with_columns(compliance=pl.when(pl.col(MET) + pl.col(BREACHED) > 0).then(pl.col(MET) / (pl.col(MET) + pl.col(BREACHED))))
         .sort("mql_week", "owner")
     )
 
@@ -138,7 +141,8 @@ def stage_velocity(history: pl.LazyFrame, opportunities: pl.LazyFrame, stage_ord
         .with_columns(next_stage=pl.col("stage").replace_strict(nxt, default=None, return_dtype=pl.String))
         .join(
             first_entry.rename({"stage": "next_stage", "first_at": "next_at"}),
-            on=["opportunity_id", "next_stage"], how="left",
+            on=["opportunity_id", "next_stage"],
+            how="left",
         )
         .with_columns(converted=pl.col("next_at").is_not_null() & (pl.col("next_at") > pl.col("first_at")))
     )
@@ -157,8 +161,9 @@ def stage_velocity(history: pl.LazyFrame, opportunities: pl.LazyFrame, stage_ord
             waiting.alias("_waiting"),
         )
         .with_columns(
-            conversion_to_next=pl.when(pl.col("next_stage").is_not_null() & (pl.col("deals_entered") > pl.col("_waiting")))
-            .then(pl.col("converted_to_next") / (pl.col("deals_entered") - pl.col("_waiting")))
+            conversion_to_next=pl.when(pl.col("next_stage").is_not_null() & (pl.col("deals_entered") > pl.col("_waiting"))).then(
+                pl.col("converted_to_next") / (pl.col("deals_entered") - pl.col("_waiting"))
+            )
         )
         .drop("_waiting")
         .sort("created_month", "stage")
@@ -185,11 +190,7 @@ def lead_first_touch(leads: pl.LazyFrame, touches: pl.LazyFrame) -> pl.LazyFrame
         .group_by("lead_id")
         .agg(pl.col("channel").first().fill_null("(unknown)"), pl.col("campaign_id").first())
     )
-    return (
-        leads.select("lead_id")
-        .join(first, on="lead_id", how="left")
-        .with_columns(pl.col("channel").fill_null(NO_TOUCH))
-    )
+    return leads.select("lead_id").join(first, on="lead_id", how="left").with_columns(pl.col("channel").fill_null(NO_TOUCH))
 
 
 FUNNEL_STEPS = (
@@ -219,7 +220,9 @@ def funnel_monthly(leads: pl.LazyFrame, first_touch: pl.LazyFrame, opportunities
     deals = opportunities.select(
         pl.col("opportunity_id").alias("converted_opportunity_id"),
         pl.col("created_at").alias("opportunity_created_at"),
-        "closed_at", "is_won", "amount_cents",
+        "closed_at",
+        "is_won",
+        "amount_cents",
     )
     first_lead = (
         leads.filter(pl.col("converted_opportunity_id").is_not_null())
@@ -250,9 +253,7 @@ def funnel_monthly(leads: pl.LazyFrame, first_touch: pl.LazyFrame, opportunities
         )
     )
     plural = {"lead": "leads", "mql": "mqls", "sql": "sqls", "opportunity": "opportunities", "won": "won_deals"}
-    medians = [
-        _days(later, earlier).median().alias(f"median_days_{step}_to_{to}") for step, to, earlier, later in FUNNEL_STEPS
-    ]
+    medians = [_days(later, earlier).median().alias(f"median_days_{step}_to_{to}") for step, to, earlier, later in FUNNEL_STEPS]
     grouped = per_lead.group_by("created_month", "channel").agg(
         pl.len().cast(pl.Int64).alias("leads"),
         *(pl.col(stage).sum().cast(pl.Int64).alias(plural[stage]) for stage in ("mql", "sql", "opportunity", "won")),
@@ -266,7 +267,10 @@ def funnel_monthly(leads: pl.LazyFrame, first_touch: pl.LazyFrame, opportunities
     return (
         grouped.with_columns(rates)
         .select(
-            "created_month", "channel", *plural.values(), "won_revenue_cents",
+            "created_month",
+            "channel",
+            *plural.values(),
+            "won_revenue_cents",
             *(f"{step}_to_{to}" for step, to, _, _ in FUNNEL_STEPS),
             *(f"median_days_{step}_to_{to}" for step, to, _, _ in FUNNEL_STEPS),
         )

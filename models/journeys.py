@@ -31,9 +31,7 @@ JOURNEY_COLUMNS = [
 ]
 
 
-def resolve_as_of(
-    touches: pl.LazyFrame, opportunities: pl.LazyFrame, explicit: dt.datetime | None
-) -> dt.datetime | None:
+def resolve_as_of(touches: pl.LazyFrame, opportunities: pl.LazyFrame, explicit: dt.datetime | None) -> dt.datetime | None:
     """The run's as-of time: explicit, else the latest timestamp in the inputs.
 
     Defaulting to the data (not the clock) makes re-runs on the same inputs agree.
@@ -53,9 +51,7 @@ def resolve_as_of(
 def with_conversion_at(opportunities: pl.LazyFrame, as_of: dt.datetime | None) -> pl.LazyFrame:
     """closed_at for a closed deal, the run's as-of time for an open one."""
     as_of_lit = pl.lit(as_of, dtype=pl.Datetime("us", "UTC"))
-    return opportunities.with_columns(
-        conversion_at=pl.when(pl.col("is_closed")).then(pl.col("closed_at")).otherwise(as_of_lit)
-    )
+    return opportunities.with_columns(conversion_at=pl.when(pl.col("is_closed")).then(pl.col("closed_at")).otherwise(as_of_lit))
 
 
 def build_journeys(
@@ -77,9 +73,7 @@ def build_journeys(
         pl.col("account_domain").is_in(freemail).alias("deal_is_freemail"),
     )
     stamps = touches.select("touch_id", "occurred_at", "account_domain", "domain_is_given", "email")
-    in_window = pl.col("occurred_at").is_between(
-        pl.col("window_start"), pl.col("conversion_at"), closed="both"
-    )
+    in_window = pl.col("occurred_at").is_between(pl.col("window_start"), pl.col("conversion_at"), closed="both")
 
     by_domain = (
         deals.join(stamps, left_on="deal_domain", right_on="account_domain", how="inner")
@@ -106,9 +100,7 @@ def build_journeys(
             .otherwise(pl.lit("domain"))
         )
     )
-    deal_facts = timed.select(
-        "opportunity_id", "conversion_at", "account_domain", "is_won", "is_closed"
-    )
+    deal_facts = timed.select("opportunity_id", "conversion_at", "account_domain", "is_won", "is_closed")
     touch_facts = touches.select("touch_id", "occurred_at", "channel", "campaign_id", "touch_type")
     return (
         matches.join(touch_facts, on="touch_id", how="inner")

@@ -12,10 +12,7 @@ _revenue = pl.col("credited_cents").sum().alias("credited_revenue_cents")
 # Float sums depend on the order of addition, which a parallel group-by does not
 # fix; summing weights as integers of 1e-12 makes re-runs agree bit for bit.
 WEIGHT_SCALE = 10**12
-_deals = (
-    ((pl.col("weight") * WEIGHT_SCALE).round().cast(pl.Int128).sum().cast(pl.Float64) / WEIGHT_SCALE)
-    .alias("credited_deals")
-)
+_deals = ((pl.col("weight") * WEIGHT_SCALE).round().cast(pl.Int128).sum().cast(pl.Float64) / WEIGHT_SCALE).alias("credited_deals")
 
 
 def campaign_attribution(
@@ -54,15 +51,22 @@ def campaign_attribution(
             pl.col("leads").fill_null(0),
         )
         .with_columns(
-            roas=pl.when(pl.col("cost_cents") > 0).then(
-                pl.col("credited_revenue_cents") / pl.col("cost_cents")
-            ),
+            roas=pl.when(pl.col("cost_cents") > 0).then(pl.col("credited_revenue_cents") / pl.col("cost_cents")),
             cpl=pl.when(pl.col("leads") > 0).then(pl.col("cost_cents") / 100 / pl.col("leads")),
             cpa=pl.when(pl.col("credited_deals") > 0).then(pl.col("cost_cents") / 100 / pl.col("credited_deals")),
         )
         .select(
-            "model", "campaign_id", "campaign_name", "channel", "credited_revenue_cents",
-            "credited_deals", "cost_cents", "roas", "leads", "cpl", "cpa",
+            "model",
+            "campaign_id",
+            "campaign_name",
+            "channel",
+            "credited_revenue_cents",
+            "credited_deals",
+            "cost_cents",
+            "roas",
+            "leads",
+            "cpl",
+            "cpa",
         )
         .sort("model", "campaign_id", nulls_last=True)
     )
@@ -71,18 +75,10 @@ def campaign_attribution(
 def channel_attribution(touch_credit: pl.LazyFrame) -> pl.LazyFrame:
     """Per (model, channel, close month): credit and its share of the model's month."""
     close_month = pl.col("closed_at").dt.convert_time_zone("UTC").dt.date().dt.month_start()
-    monthly = (
-        touch_credit.with_columns(close_month=close_month)
-        .group_by("model", "channel", "close_month")
-        .agg(_revenue, _deals)
-    )
+    monthly = touch_credit.with_columns(close_month=close_month).group_by("model", "channel", "close_month").agg(_revenue, _deals)
     month_total = pl.col("credited_revenue_cents").sum().over("model", "close_month")
     return (
-        monthly.with_columns(
-            share=pl.when(month_total != 0).then(pl.col("credited_revenue_cents") / month_total)
-        )
-        .select(
-            "model", "channel", "close_month", "credited_revenue_cents", "credited_deals", "share"
-        )
+        monthly.with_columns(share=pl.when(month_total != 0).then(pl.col("credited_revenue_cents") / month_total))
+        .select("model", "channel", "close_month", "credited_revenue_cents", "credited_deals", "share")
         .sort("model", "close_month", "channel")
     )

@@ -97,12 +97,8 @@ class MilestoneWeights:
         return "/".join(str(float(part)) for part in parts)
 
 
-W_SHAPED_WEIGHTS = MilestoneWeights(
-    Fraction(3, 10), Fraction(3, 10), Fraction(3, 10), Fraction(0), Fraction(1, 10)
-)
-FULL_PATH_WEIGHTS = MilestoneWeights(
-    Fraction(9, 40), Fraction(9, 40), Fraction(9, 40), Fraction(9, 40), Fraction(1, 10)
-)
+W_SHAPED_WEIGHTS = MilestoneWeights(Fraction(3, 10), Fraction(3, 10), Fraction(3, 10), Fraction(0), Fraction(1, 10))
+FULL_PATH_WEIGHTS = MilestoneWeights(Fraction(9, 40), Fraction(9, 40), Fraction(9, 40), Fraction(9, 40), Fraction(1, 10))
 DEFAULT_LEAD_TOUCH_TYPES: frozenset[str] = frozenset({"form_submit"})
 # SPEC 1: a timestamp or date before this is implausible (quarantined).
 DEFAULT_EARLIEST_VALID = dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc)

@@ -46,7 +46,9 @@ def _deals(steps: pl.LazyFrame, opportunities: pl.LazyFrame | pl.DataFrame | Non
     """One row per deal in opportunity_id order: converted, value_cents (and ``lists``)."""
     won = pl.col("is_won").first().fill_null(False)
     if opportunities is None:
-        deals = steps.group_by("opportunity_id", maintain_order=True).agg(*lists, converted=won, amount_cents=pl.col("amount_cents").first())
+        deals = steps.group_by("opportunity_id", maintain_order=True).agg(
+            *lists, converted=won, amount_cents=pl.col("amount_cents").first()
+        )
     else:  # one amount per deal, joined after grouping
         deals = steps.group_by("opportunity_id", maintain_order=True).agg(*lists, converted=won)
         amounts = opportunities.lazy().select("opportunity_id", "amount_cents")

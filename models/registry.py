@@ -43,7 +43,9 @@ MODELS: dict[str, Model] = {
         Model("w_shaped", milestones.w_shaped, True, "First touch, lead and opportunity creation weighted; others share the rest."),
         Model("full_path", milestones.full_path, True, "W-shaped plus the closing touch; others share the rest."),
         Model("last_non_direct", milestones.last_non_direct, True, "All credit to the last touch not on the direct channel."),
-        Model("markov", data_driven.markov, False, "Channels credited by their exact Markov removal effect, learned from won and lost deals."),
+        Model(
+            "markov", data_driven.markov, False, "Channels credited by their exact Markov removal effect, learned from won and lost deals."
+        ),
         Model("shapley", data_driven.shapley, False, "Channels credited by their Shapley value over channel-set conversion rates."),
     )
 }

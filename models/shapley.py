@@ -138,9 +138,7 @@ def _sampled(n: int, sets: np.ndarray, rates: np.ndarray, samples: int, seed: in
     return np.bincount(orders.ravel(), gain.ravel(), n) / samples
 
 
-def shapley_values(
-    paths: pl.DataFrame, max_exact_channels: int = 12, samples: int = 2000, seed: int = 0
-) -> dict[str, float]:
+def shapley_values(paths: pl.DataFrame, max_exact_channels: int = 12, samples: int = 2000, seed: int = 0) -> dict[str, float]:
     """Channel -> Shapley value of v(S) = conversion rate of the journeys with channel set S.
 
     ``paths`` holds channels (list[str]), conversions and nulls (float

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     """See _on_tmpfs; and import great-expectations once per test process, so that the

@@ -15,7 +15,9 @@ from attribution_pipeline.io_managers import conform
 from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, FUNNEL_MONTHLY, JOURNEYS, PIPELINE_SOURCING, TOUCH_CREDIT
 from attribution_pipeline.warehouse import WarehouseClient
 
-OUTPUTS = {table.name: table for table in (JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, FUNNEL_MONTHLY)}
+OUTPUTS = {
+    table.name: table for table in (JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, FUNNEL_MONTHLY)
+}
 SORT_KEYS = {
     "journeys": ["opportunity_id", "position"],
     "touch_credit": ["model", "opportunity_id", "position"],

@@ -77,9 +77,7 @@ def validate_weights(weights) -> tuple[Fraction, Fraction, Fraction, Fraction, F
     """
     weights = tuple(weights)
     if len(weights) != 5:
-        raise ValueError(
-            f"weights must be 5 numbers (first, lead, opportunity, closed, rest), got {len(weights)}"
-        )
+        raise ValueError(f"weights must be 5 numbers (first, lead, opportunity, closed, rest), got {len(weights)}")
     fractions = tuple(_ref._as_fraction(w) for w in weights)
     for name, w in zip(("first", "lead", "opportunity", "closed", "rest"), fractions):
         if w < 0:

@@ -86,6 +86,7 @@ CORPUS = build_corpus()
 # ---------------------------------------------------------------------------
 # Running the CLI in-process with every byte of output captured.
 
+
 @dataclass
 class Outcome:
     code: int
@@ -121,8 +122,9 @@ def run_attribution(folder: Path, url: str, as_of: str = AS_OF) -> Outcome:
             os.close(saved[1])
         out_fd.seek(0)
         err_fd.seek(0)
-        return Outcome(code, out_text.getvalue() + out_fd.read().decode(errors="replace"),
-                       err_text.getvalue() + err_fd.read().decode(errors="replace"))
+        return Outcome(
+            code, out_text.getvalue() + out_fd.read().decode(errors="replace"), err_text.getvalue() + err_fd.read().decode(errors="replace")
+        )
 
 
 def read_table(url: str, schema: str, name: str) -> pl.DataFrame | None:
@@ -178,6 +180,7 @@ def dagster_home(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------------------
 # ROW-LEVEL corpus: one run per warehouse.
+
 
 @dataclass
 class CorpusRun:
@@ -386,12 +389,27 @@ def test_corpus_won_revenue_is_credited_exactly(corpus_run: CorpusRun):
     totals = credit.group_by("model").agg((pl.col("credited_amount").cast(pl.Decimal(18, 2)) * 100).cast(pl.Int64).sum()).sort("model")
     assert totals.rows() == [(model, 3_779_475) for model in MODELS]
     won = credit.get_column("opportunity_id").unique().sort().to_list()
-    assert won == sorted(["o_acme_won", "o_umbrella_won", "o_hooli_eur_won", "o_same_day", "o_trailing_zero", "o_padded_amount",
-                          "o_point_amount", "o_bool_y", "o_dup_same", SQL_OPPORTUNITY_ID, "o_buecher_won", "9001"])
+    assert won == sorted(
+        [
+            "o_acme_won",
+            "o_umbrella_won",
+            "o_hooli_eur_won",
+            "o_same_day",
+            "o_trailing_zero",
+            "o_padded_amount",
+            "o_point_amount",
+            "o_bool_y",
+            "o_dup_same",
+            SQL_OPPORTUNITY_ID,
+            "o_buecher_won",
+            "9001",
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------
 # BLOCKING cases: one run each, after a good run of the valid base.
+
 
 def write_csv(path: Path, columns: list[str], rows: list[dict], delimiter: str = ",", encoding: str = "utf-8") -> None:
     with open(path, "w", newline="", encoding=encoding) as handle:
@@ -443,8 +461,11 @@ def _mostly_bad(folder: Path) -> None:
 def _part_file_missing_column(folder: Path) -> None:
     (folder / "touches").mkdir()
     shutil.move(folder / "touches.csv", folder / "touches" / "part-1.csv")
-    write_csv(folder / "touches" / "part-2.csv", ["touch_id", "email"], [{"touch_id": "t_late_1", "email": "a@acme.com"},
-                                                                         {"touch_id": "t_late_2", "email": "b@acme.com"}])
+    write_csv(
+        folder / "touches" / "part-2.csv",
+        ["touch_id", "email"],
+        [{"touch_id": "t_late_1", "email": "a@acme.com"}, {"touch_id": "t_late_2", "email": "b@acme.com"}],
+    )
 
 
 def _duplicated_header(folder: Path) -> None:
@@ -475,34 +496,126 @@ class Blocking:
 
 
 BLOCKING = [
-    Blocking("empty_file", "A 0-byte touches.csv (no header, zero rows) is a whole-source problem.", "touches", "touches.csv",
-             _empty_file, "source.unreadable", "write it again as UTF-8 CSV"),
-    Blocking("header_only", "A touches.csv with a header and no data row: source.no_rows.", "touches", "touches.csv",
-             _header_only, "source.no_rows", "export the source with its rows"),
-    Blocking("semicolon_delimiter", """A ;-delimited touches.csv reads as one column: source.missing_column, with a hint
-             about the delimiter.""", "touches", "touches.csv", _semicolon, "source.missing_column", "write it with commas", ("occurred_at", "not comma-delimited")),
-    Blocking("latin1_text", """A Latin-1 touches.csv ('Café Crème') is undecodable text, a whole-source problem (choice:
-             SPEC silent on encodings; UTF-8, with or without BOM, is the only encoding read).""", "touches", "touches.csv",
-             _latin1, "source.unreadable", "write it again as UTF-8 CSV", ("utf-8",)),
-    Blocking("binary_garbage", "4 KiB of random bytes as opportunities.csv: unreadable file.", "opportunities",
-             "opportunities.csv", _binary_garbage, "source.unreadable", "write it again as UTF-8 CSV"),
-    Blocking("truncated_parquet", "An opportunities.parquet cut in half: unreadable file.", "opportunities",
-             "opportunities.parquet", _truncated_parquet, "source.unreadable", "or as Parquet"),
-    Blocking("missing_required_column", "opportunities.csv without its amount column: source.missing_column naming amount.",
-             "opportunities", "opportunities.csv", _missing_amount, "source.missing_column", "add them", ("amount",)),
-    Blocking("quarantine_share", """18 of 35 touches (51%) with invalid dates: above the default max_quarantine_share 0.5,
-             source.quarantine_share naming the most common rule.""", "touches", "touches.csv", _mostly_bad,
-             "source.quarantine_share", "raise --max-quarantine-share", ("18 of 35", "occurred_at.invalid_timestamp", "see quarantine.touches")),
-    Blocking("part_file_missing_column", """touches/ holds part-1.csv (valid) and part-2.csv without occurred_at: a file
-             missing a required column is a whole-source problem naming that file (SPEC 2).""", "touches", "touches/part-2.csv",
-             _part_file_missing_column, "source.missing_column", "add them to that file", ("occurred_at",)),
-    Blocking("duplicated_header", "campaigns.csv naming campaign_id twice in its header: the file is ambiguous.", "campaigns",
-             "campaigns.csv", _duplicated_header, "source.duplicate_column", "rename or remove one of them", ("campaign_id",)),
-    Blocking("ragged_row", """A touches.csv row with more fields than the header makes the CSV malformed (choice: SPEC
-             silent; a malformed CSV file is an unreadable file, not a row problem).""", "touches", "touches.csv",
-             _ragged_row, "source.unreadable", "as many fields per row as the header"),
-    Blocking("missing_source", "No opportunities file at all: a required source is missing.", "opportunities", "landing",
-             _missing_source, "source.missing", "add one", ("opportunities.csv",)),
+    Blocking(
+        "empty_file",
+        "A 0-byte touches.csv (no header, zero rows) is a whole-source problem.",
+        "touches",
+        "touches.csv",
+        _empty_file,
+        "source.unreadable",
+        "write it again as UTF-8 CSV",
+    ),
+    Blocking(
+        "header_only",
+        "A touches.csv with a header and no data row: source.no_rows.",
+        "touches",
+        "touches.csv",
+        _header_only,
+        "source.no_rows",
+        "export the source with its rows",
+    ),
+    Blocking(
+        "semicolon_delimiter",
+        """A ;-delimited touches.csv reads as one column: source.missing_column, with a hint
+             about the delimiter.""",
+        "touches",
+        "touches.csv",
+        _semicolon,
+        "source.missing_column",
+        "write it with commas",
+        ("occurred_at", "not comma-delimited"),
+    ),
+    Blocking(
+        "latin1_text",
+        """A Latin-1 touches.csv ('Café Crème') is undecodable text, a whole-source problem (choice:
+             SPEC silent on encodings; UTF-8, with or without BOM, is the only encoding read).""",
+        "touches",
+        "touches.csv",
+        _latin1,
+        "source.unreadable",
+        "write it again as UTF-8 CSV",
+        ("utf-8",),
+    ),
+    Blocking(
+        "binary_garbage",
+        "4 KiB of random bytes as opportunities.csv: unreadable file.",
+        "opportunities",
+        "opportunities.csv",
+        _binary_garbage,
+        "source.unreadable",
+        "write it again as UTF-8 CSV",
+    ),
+    Blocking(
+        "truncated_parquet",
+        "An opportunities.parquet cut in half: unreadable file.",
+        "opportunities",
+        "opportunities.parquet",
+        _truncated_parquet,
+        "source.unreadable",
+        "or as Parquet",
+    ),
+    Blocking(
+        "missing_required_column",
+        "opportunities.csv without its amount column: source.missing_column naming amount.",
+        "opportunities",
+        "opportunities.csv",
+        _missing_amount,
+        "source.missing_column",
+        "add them",
+        ("amount",),
+    ),
+    Blocking(
+        "quarantine_share",
+        """18 of 35 touches (51%) with invalid dates: above the default max_quarantine_share 0.5,
+             source.quarantine_share naming the most common rule.""",
+        "touches",
+        "touches.csv",
+        _mostly_bad,
+        "source.quarantine_share",
+        "raise --max-quarantine-share",
+        ("18 of 35", "occurred_at.invalid_timestamp", "see quarantine.touches"),
+    ),
+    Blocking(
+        "part_file_missing_column",
+        """touches/ holds part-1.csv (valid) and part-2.csv without occurred_at: a file
+             missing a required column is a whole-source problem naming that file (SPEC 2).""",
+        "touches",
+        "touches/part-2.csv",
+        _part_file_missing_column,
+        "source.missing_column",
+        "add them to that file",
+        ("occurred_at",),
+    ),
+    Blocking(
+        "duplicated_header",
+        "campaigns.csv naming campaign_id twice in its header: the file is ambiguous.",
+        "campaigns",
+        "campaigns.csv",
+        _duplicated_header,
+        "source.duplicate_column",
+        "rename or remove one of them",
+        ("campaign_id",),
+    ),
+    Blocking(
+        "ragged_row",
+        """A touches.csv row with more fields than the header makes the CSV malformed (choice: SPEC
+             silent; a malformed CSV file is an unreadable file, not a row problem).""",
+        "touches",
+        "touches.csv",
+        _ragged_row,
+        "source.unreadable",
+        "as many fields per row as the header",
+    ),
+    Blocking(
+        "missing_source",
+        "No opportunities file at all: a required source is missing.",
+        "opportunities",
+        "landing",
+        _missing_source,
+        "source.missing",
+        "add one",
+        ("opportunities.csv",),
+    ),
 ]
 
 

@@ -13,7 +13,9 @@ from pipeline_runs import under_ci
 ROOT = Path(__file__).parents[1]
 
 
-@pytest.mark.parametrize(("value", "required"), [("true", True), ("TRUE", True), (" True ", True), ("false", False), ("", False), ("1", False)])
+@pytest.mark.parametrize(
+    ("value", "required"), [("true", True), ("TRUE", True), (" True ", True), ("false", False), ("", False), ("1", False)]
+)
 def test_ci_true_is_read_in_any_case(monkeypatch, value, required):
     monkeypatch.setenv("CI", value)
     assert under_ci() is required

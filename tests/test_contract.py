@@ -283,9 +283,7 @@ def test_duplicate_first_copy_is_the_earliest_row_whatever_the_frame_order():
 
 def test_duplicates_differing_only_in_an_extra_column_are_not_identical():
     """SPEC 2: 'identical in every column'; an unknown extra column is still a column of the row."""
-    raw = raw_frame([touch(touch_id="k"), touch(touch_id="k")]).with_columns(
-        note=pl.Series(["first", "second"], dtype=pl.String)
-    )
+    raw = raw_frame([touch(touch_id="k"), touch(touch_id="k")]).with_columns(note=pl.Series(["first", "second"], dtype=pl.String))
     staged = run("touches", raw)
     assert rules_by_row(staged) == {1: "touch_id.duplicate_key", 2: "touch_id.duplicate_key"}
 
@@ -721,4 +719,6 @@ def test_a_closed_deal_outside_the_close_month_partitions_is_quarantined_with_th
         "closed_at '1999-12-31T23:59:59.999999Z' is before the first close-month partition 2000-01: "
         "set ATTRIBUTION_PARTITION_START to that month or earlier to credit this deal"
     )
-    assert staged.quarantine.filter(pl.col("source_row") == 4).get_column("rules").item() == "created_at.out_of_range,closed_at.out_of_range"
+    assert (
+        staged.quarantine.filter(pl.col("source_row") == 4).get_column("rules").item() == "created_at.out_of_range,closed_at.out_of_range"
+    )

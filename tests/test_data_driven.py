@@ -23,13 +23,25 @@ EXACT = 1e-12
 def journey_rows(deals: dict[str, tuple[list[str | None], int]]) -> pl.LazyFrame:
     """Won deals' journey rows: {opportunity_id: ([channel per position], amount_cents)}."""
     rows = [
-        {"opportunity_id": opp, "touch_id": f"{opp}-t{i}", "position": i, "n_touches": len(channels),
-         "channel": channel, "amount_cents": cents}
+        {
+            "opportunity_id": opp,
+            "touch_id": f"{opp}-t{i}",
+            "position": i,
+            "n_touches": len(channels),
+            "channel": channel,
+            "amount_cents": cents,
+        }
         for opp, (channels, cents) in deals.items()
         for i, channel in enumerate(channels, start=1)
     ]
-    schema = {"opportunity_id": pl.String, "touch_id": pl.String, "position": pl.Int32,
-              "n_touches": pl.Int32, "channel": pl.String, "amount_cents": pl.Int64}
+    schema = {
+        "opportunity_id": pl.String,
+        "touch_id": pl.String,
+        "position": pl.Int32,
+        "n_touches": pl.Int32,
+        "channel": pl.String,
+        "amount_cents": pl.Int64,
+    }
     return pl.LazyFrame(rows, schema=schema)
 
 
@@ -42,8 +54,7 @@ def test_share_of_distinct_channels_split_by_their_touches():
     shared by its 2 touches (3/8 each), and b takes 0.2/0.8 = 1/4."""
     got = weights({"o1": (["a", "b", "a"], 10_000)}, {"a": 0.6, "b": 0.2})
     assert got == pytest.approx([0.375, 0.25, 0.375], rel=EXACT)
-    credited = allocate_cents(channel_weights(journey_rows({"o1": (["a", "b", "a"], 10_000)}),
-                                             {"a": 0.6, "b": 0.2}), exact=False).collect()
+    credited = allocate_cents(channel_weights(journey_rows({"o1": (["a", "b", "a"], 10_000)}), {"a": 0.6, "b": 0.2}), exact=False).collect()
     assert credited.sort("position")["credited_cents"].to_list() == [3750, 2500, 3750]
 
 
@@ -105,20 +116,32 @@ def journeys_frame(rows: list[tuple[str, int, str | None, bool, bool, int]]) -> 
     """(opportunity_id, position, channel, is_won, is_closed, amount_cents) rows."""
     return pl.DataFrame(
         rows,
-        schema={"opportunity_id": pl.String, "position": pl.Int32, "channel": pl.String,
-                "is_won": pl.Boolean, "is_closed": pl.Boolean, "amount_cents": pl.Int64},
+        schema={
+            "opportunity_id": pl.String,
+            "position": pl.Int32,
+            "channel": pl.String,
+            "is_won": pl.Boolean,
+            "is_closed": pl.Boolean,
+            "amount_cents": pl.Int64,
+        },
         orient="row",
     )
 
 
-JOURNEYS = journeys_frame([
-    # o1 won, positions given out of order on purpose: a > a > b > a
-    ("o1", 3, "b", True, True, 500), ("o1", 1, "a", True, True, 500),
-    ("o1", 2, "a", True, True, 500), ("o1", 4, "a", True, True, 500),
-    ("o2", 1, None, False, True, 300),  # lost, channel unknown
-    ("o3", 1, "b", False, False, 700), ("o3", 2, "b", False, False, 700),  # open
-    ("o4", 1, "a", False, True, 200), ("o4", 2, "b", False, True, 200),  # lost
-])
+JOURNEYS = journeys_frame(
+    [
+        # o1 won, positions given out of order on purpose: a > a > b > a
+        ("o1", 3, "b", True, True, 500),
+        ("o1", 1, "a", True, True, 500),
+        ("o1", 2, "a", True, True, 500),
+        ("o1", 4, "a", True, True, 500),
+        ("o2", 1, None, False, True, 300),  # lost, channel unknown
+        ("o3", 1, "b", False, False, 700),
+        ("o3", 2, "b", False, False, 700),  # open
+        ("o4", 1, "a", False, True, 200),
+        ("o4", 2, "b", False, True, 200),  # lost
+    ]
+)
 
 
 def test_deal_paths():
@@ -138,8 +161,7 @@ def test_deal_paths():
 
 
 def test_path_counts():
-    extra = journeys_frame([("o5", 1, "b", False, True, 1), ("o6", 1, "b", True, True, 9),
-                            ("o7", 1, "b", False, True, 1)])
+    extra = journeys_frame([("o5", 1, "b", False, True, 1), ("o6", 1, "b", True, True, 9), ("o7", 1, "b", False, True, 1)])
     counts = path_counts(deal_paths(pl.concat([JOURNEYS, extra]), include_open=True, dedupe=True))
     assert counts.schema["conversions"] == pl.Float64 and counts.schema["nulls"] == pl.Float64
     assert counts.rows() == [

@@ -34,6 +34,7 @@ import pytest
 from models.markov import removal_effects
 from pipeline_runs import under_ci
 
+
 def _datasets() -> Path:
     """$ATTRIBUTION_PEER_DATASETS, else ../shared/datasets beside the checkout, else the
     machine's /work/shared/datasets (a clean clone may live elsewhere)."""
@@ -112,22 +113,46 @@ SEED = 0
 STUDY_SCALE = math.sqrt(5_000_000 / NSIM)
 SEED_STUDY_SD = {
     1: {
-        "alpha": (0.00015, 0.00015), "beta": (0.00054, 0.00026), "delta": (2.5e-05, 1.2e-05),
-        "epsilon": (0.00016, 7.7e-05), "eta": (0.00035, 0.00011), "gamma": (6.2e-05, 2.9e-05),
-        "iota": (0.00042, 0.00023), "kappa": (0.00017, 7.9e-05), "lambda": (0.00035, 0.00019),
-        "mi": (7.7e-06, 3.8e-06), "theta": (0.00061, 0.00026), "zeta": (0.00022, 9.8e-05),
+        "alpha": (0.00015, 0.00015),
+        "beta": (0.00054, 0.00026),
+        "delta": (2.5e-05, 1.2e-05),
+        "epsilon": (0.00016, 7.7e-05),
+        "eta": (0.00035, 0.00011),
+        "gamma": (6.2e-05, 2.9e-05),
+        "iota": (0.00042, 0.00023),
+        "kappa": (0.00017, 7.9e-05),
+        "lambda": (0.00035, 0.00019),
+        "mi": (7.7e-06, 3.8e-06),
+        "theta": (0.00061, 0.00026),
+        "zeta": (0.00022, 9.8e-05),
     },
     2: {
-        "alpha": (0.00038, 0.0003), "beta": (0.00062, 0.0003), "delta": (1.6e-05, 8.3e-06),
-        "epsilon": (0.00026, 0.00013), "eta": (0.00043, 0.00019), "gamma": (8.9e-05, 4.5e-05),
-        "iota": (0.00063, 0.00017), "kappa": (0.00015, 7.4e-05), "lambda": (0.00019, 5.9e-05),
-        "mi": (7.2e-06, 3.7e-06), "theta": (0.00026, 7.8e-05), "zeta": (0.0002, 0.00011),
+        "alpha": (0.00038, 0.0003),
+        "beta": (0.00062, 0.0003),
+        "delta": (1.6e-05, 8.3e-06),
+        "epsilon": (0.00026, 0.00013),
+        "eta": (0.00043, 0.00019),
+        "gamma": (8.9e-05, 4.5e-05),
+        "iota": (0.00063, 0.00017),
+        "kappa": (0.00015, 7.4e-05),
+        "lambda": (0.00019, 5.9e-05),
+        "mi": (7.2e-06, 3.7e-06),
+        "theta": (0.00026, 7.8e-05),
+        "zeta": (0.0002, 0.00011),
     },
     3: {
-        "alpha": (0.00085, 0.00043), "beta": (0.00056, 0.0003), "delta": (1.4e-05, 7.3e-06),
-        "epsilon": (0.00026, 0.00014), "eta": (0.00065, 0.00036), "gamma": (0.00013, 6.7e-05),
-        "iota": (0.00029, 0.0001), "kappa": (7.8e-05, 4.2e-05), "lambda": (0.0003, 0.00013),
-        "mi": (8.9e-06, 4.8e-06), "theta": (0.00041, 0.00021), "zeta": (0.00022, 0.00011),
+        "alpha": (0.00085, 0.00043),
+        "beta": (0.00056, 0.0003),
+        "delta": (1.4e-05, 7.3e-06),
+        "epsilon": (0.00026, 0.00014),
+        "eta": (0.00065, 0.00036),
+        "gamma": (0.00013, 6.7e-05),
+        "iota": (0.00029, 0.0001),
+        "kappa": (7.8e-05, 4.2e-05),
+        "lambda": (0.0003, 0.00013),
+        "mi": (8.9e-06, 4.8e-06),
+        "theta": (0.00041, 0.00021),
+        "zeta": (0.00022, 0.00011),
     },
 }
 SIGMAS = 4
@@ -157,8 +182,17 @@ def test_removal_effects_match_channelattribution(order, channel_attribution, ca
     frame, paths = ca_data
     with contextlib.redirect_stdout(io.StringIO()):
         result = channel_attribution.markov_model(
-            frame, "path", "total_conversions", var_null="total_null", order=order,
-            nsim_start=NSIM, nfold=NFOLD, seed=SEED, out_more=True, verbose=False, flg_pro=False,
+            frame,
+            "path",
+            "total_conversions",
+            var_null="total_null",
+            order=order,
+            nsim_start=NSIM,
+            nfold=NFOLD,
+            seed=SEED,
+            out_more=True,
+            verbose=False,
+            flg_pro=False,
         )
     theirs = dict(zip(result["removal_effects"]["channel_name"], result["removal_effects"]["removal_effect"]))
     attributed = dict(zip(result["result"]["channel_name"], result["result"]["total_conversions"]))
@@ -215,6 +249,7 @@ def fractribution(summary: dict[tuple[str, ...], tuple[int, int]]) -> dict[tuple
     is 0, the last event gets 1. Credit of repeated events adds up per
     channel, and "A(2)" counts as "A".
     """
+
     def p(path):
         conversions, non_conversions = summary.get(path, (0, 0))
         return conversions / (conversions + non_conversions) if conversions + non_conversions else 0.0

@@ -29,9 +29,9 @@ def removal_effects_from_scratch(journeys: pl.DataFrame) -> dict[str, float]:
     (start) to (conversion) when won, else to (null); transition probabilities are counts over row
     totals; P(conversion) solves (I - Q) x = r; removing a channel sends its state to (null)."""
     paths: dict[str, list] = {}
-    for deal, channel, won in journeys.filter(pl.col("is_closed")).sort("opportunity_id", "position").select(
-        "opportunity_id", "channel", "is_won"
-    ).iter_rows():
+    for deal, channel, won in (
+        journeys.filter(pl.col("is_closed")).sort("opportunity_id", "position").select("opportunity_id", "channel", "is_won").iter_rows()
+    ):
         steps = paths.setdefault(deal, [won, []])[1]
         state = channel if channel is not None else "(unknown)"
         if not steps or steps[-1] != state:
@@ -117,7 +117,12 @@ def test_a_month_rerun_uses_values_learned_from_every_month(warehouse, tmp_path,
     copy = tmp_path / "w.duckdb"
     shutil.copy(original.removeprefix("duckdb:///"), copy)
     url = f"duckdb:///{copy}"
-    assert run_cli("--source", str(landing), "--warehouse", url, "--models", "linear,markov,shapley", "--month", month, "--bootstrap-draws", "50") == 0
+    assert (
+        run_cli(
+            "--source", str(landing), "--warehouse", url, "--models", "linear,markov,shapley", "--month", month, "--bootstrap-draws", "50"
+        )
+        == 0
+    )
     after_values = read(url, "attribution", "channel_values").drop("run_id").sort("model", "channel")
     assert after_values.equals(before_values)
     intervals = [read(u, "attribution", "channel_attribution_intervals").drop("run_id").sort("model", "channel") for u in (original, url)]
@@ -134,7 +139,9 @@ def test_intervals_hold_every_channel_and_bracket_the_estimate(warehouse):
     intervals = read(warehouse, "attribution", "channel_attribution_intervals")
     values = read(warehouse, "attribution", "channel_values")
     journeys = read(warehouse, "attribution", "journeys")
-    won = read(warehouse, "staging", "opportunities").filter(pl.col("is_won"), pl.col("opportunity_id").is_in(journeys.get_column("opportunity_id").implode()))
+    won = read(warehouse, "staging", "opportunities").filter(
+        pl.col("is_won"), pl.col("opportunity_id").is_in(journeys.get_column("opportunity_id").implode())
+    )
     for model in ("markov", "shapley"):
         rows = intervals.filter(pl.col("model") == model)
         assert set(rows.get_column("channel")) == set(values.filter(pl.col("model") == model).get_column("channel"))

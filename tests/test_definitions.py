@@ -5,9 +5,9 @@ from __future__ import annotations
 import dagster as dg
 
 from attribution_pipeline.definitions import ALL_ASSETS_JOB, build_definitions
+from attribution_pipeline.tables import PUBLIC_TABLES
 
 defs = build_definitions()
-from attribution_pipeline.tables import PUBLIC_TABLES
 
 LAYER_GROUPS = {"raw": "raw", "staging": "staging", "quarantine": "staging"}
 SOURCES = ["campaigns", "fx_rates", "leads", "opportunities", "opportunity_contacts", "opportunity_stage_history", "touches"]
@@ -20,7 +20,24 @@ def specs() -> dict[str, dg.AssetSpec]:
 
 def test_every_layer_has_its_assets():
     expected = {f"{layer}/{source}" for layer in ("raw", "staging", "quarantine") for source in SOURCES}
-    expected |= {f"attribution/{name}" for name in ("journeys", "channel_values", "channel_attribution_intervals", "touch_credit", "campaign_attribution", "channel_attribution", "pipeline_sourcing", "funnel_monthly", "lead_sla", "lead_sla_compliance", "stage_velocity", "runs", "report")}
+    expected |= {
+        f"attribution/{name}"
+        for name in (
+            "journeys",
+            "channel_values",
+            "channel_attribution_intervals",
+            "touch_credit",
+            "campaign_attribution",
+            "channel_attribution",
+            "pipeline_sourcing",
+            "funnel_monthly",
+            "lead_sla",
+            "lead_sla_compliance",
+            "stage_velocity",
+            "runs",
+            "report",
+        )
+    }
     expected |= {"staging/lead_first_touch"}
     assert set(specs()) == expected
 
@@ -28,7 +45,9 @@ def test_every_layer_has_its_assets():
 def test_every_asset_has_group_kinds_and_description():
     for key, node in specs().items():
         layer, name = key.split("/")
-        expected_group = LAYER_GROUPS.get(layer) or ("attribution" if name in ("journeys", "channel_values", "channel_attribution_intervals", "touch_credit") else "marts")
+        expected_group = LAYER_GROUPS.get(layer) or (
+            "attribution" if name in ("journeys", "channel_values", "channel_attribution_intervals", "touch_credit") else "marts"
+        )
         assert node.group_name == expected_group, key
         assert node.kinds, key
         assert node.description and len(node.description) > 40, key

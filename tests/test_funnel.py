@@ -44,13 +44,18 @@ def test_each_sourcing_and_its_boundaries():
     F: a touch without a channel before creation -> sourced, channel (unknown).
     Month of March 2024: 6 deals, amounts 100 + 200 + 300 + 400 + 500 + 600 = 2,100."""
     got = pipeline_sourcing(
-        journeys([
-            ("A", 1, 0.0, "email"),
-            ("B", 1, -2.0, "direct"), ("B", 2, 3.0, "paid_search"),
-            ("C", 1, -2.0, "direct"), ("C", 2, 1.0, "sales_outreach"),
-            ("E", 1, -3.0, "paid_social"), ("E", 2, -1.0, "email"),
-            ("F", 1, -0.5, None),
-        ]),
+        journeys(
+            [
+                ("A", 1, 0.0, "email"),
+                ("B", 1, -2.0, "direct"),
+                ("B", 2, 3.0, "paid_search"),
+                ("C", 1, -2.0, "direct"),
+                ("C", 2, 1.0, "sales_outreach"),
+                ("E", 1, -3.0, "paid_social"),
+                ("E", 2, -1.0, "email"),
+                ("F", 1, -0.5, None),
+            ]
+        ),
         deals([("A", 0, 100), ("B", 0, 200), ("C", 0, 300), ("D", 0, 400), ("E", 0, 500), ("F", 0, 600)]),
     ).collect()
     march = dt.date(2024, 3, 1)
@@ -112,7 +117,12 @@ def leads_frame(rows: list[tuple[str, str | None, float | None, float | None]]) 
     hour = lambda h: None if h is None else CREATED + dt.timedelta(hours=h)  # noqa: E731
     return pl.DataFrame(
         [{"lead_id": i, "owner": o, "mql_at": hour(m), "first_sales_activity_at": hour(a)} for i, o, m, a in rows],
-        schema={"lead_id": pl.String, "owner": pl.String, "mql_at": pl.Datetime("us", "UTC"), "first_sales_activity_at": pl.Datetime("us", "UTC")},
+        schema={
+            "lead_id": pl.String,
+            "owner": pl.String,
+            "mql_at": pl.Datetime("us", "UTC"),
+            "first_sales_activity_at": pl.Datetime("us", "UTC"),
+        },
     ).lazy()
 
 
@@ -127,11 +137,19 @@ def test_lead_sla_statuses_and_boundaries():
 
     as_of = CREATED + dt.timedelta(hours=100)
     got = lead_sla(
-        leads_frame([
-            ("L1", "ana", 0, 2), ("L2", "ana", 0, 24), ("L3", "ben", 0, 24 + 1 / 3600),
-            ("L4", "ben", 10, None), ("L5", None, 90, None), ("L6", "ana", None, None), ("L7", "ana", 24, 23),
-        ]),
-        24.0, as_of,
+        leads_frame(
+            [
+                ("L1", "ana", 0, 2),
+                ("L2", "ana", 0, 24),
+                ("L3", "ben", 0, 24 + 1 / 3600),
+                ("L4", "ben", 10, None),
+                ("L5", None, 90, None),
+                ("L6", "ana", None, None),
+                ("L7", "ana", 24, 23),
+            ]
+        ),
+        24.0,
+        as_of,
     ).collect()
     assert got.get_column("lead_id").to_list() == ["L1", "L2", "L3", "L4", "L7", "L5"]  # by mql_at, then id
     assert got.get_column("status").to_list() == ["met", "met", "breached", "breached", "met", "waiting"]
@@ -148,9 +166,18 @@ def test_lead_sla_compliance_per_week_and_owner():
     from models.funnel import lead_sla, lead_sla_compliance
 
     per_lead = lead_sla(
-        leads_frame([("L1", "ana", 0, 2), ("L2", "ana", 0, 24), ("L3", "ben", 0, 25), ("L4", "ben", 10, None),
-                     ("L5", None, 90, None), ("L7", "ana", 24, 23)]),
-        24.0, CREATED + dt.timedelta(hours=100),
+        leads_frame(
+            [
+                ("L1", "ana", 0, 2),
+                ("L2", "ana", 0, 24),
+                ("L3", "ben", 0, 25),
+                ("L4", "ben", 10, None),
+                ("L5", None, 90, None),
+                ("L7", "ana", 24, 23),
+            ]
+        ),
+        24.0,
+        CREATED + dt.timedelta(hours=100),
     )
     got = lead_sla_compliance(per_lead).collect()
     assert got.rows() == [
@@ -199,11 +226,24 @@ def check_funnel_monthly(url: str) -> None:
     first = min(earlier, key=lambda r: (r["occurred_at"], r["touch_id"].encode()))
     amount = deals.filter(pl.col("opportunity_id") == lead["converted_opportunity_id"]).get_column("amount_cents").item()
     march = dt.date(2024, 3, 1)
-    columns = ["created_month", "channel", "leads", "mqls", "sqls", "opportunities", "won_deals", "won_revenue_cents", "lead_to_mql", "mql_to_sql"]
-    assert sorted(got.select(columns).rows()) == sorted([
-        (march, "(none)", 6, 5, 1, 0, 0, 0, 5 / 6, 1 / 5),
-        (march, first["channel"] or "(unknown)", 1, 1, 1, 1, 1, amount, 1.0, 1.0),
-    ])
+    columns = [
+        "created_month",
+        "channel",
+        "leads",
+        "mqls",
+        "sqls",
+        "opportunities",
+        "won_deals",
+        "won_revenue_cents",
+        "lead_to_mql",
+        "mql_to_sql",
+    ]
+    assert sorted(got.select(columns).rows()) == sorted(
+        [
+            (march, "(none)", 6, 5, 1, 0, 0, 0, 5 / 6, 1 / 5),
+            (march, first["channel"] or "(unknown)", 1, 1, 1, 1, 1, amount, 1.0, 1.0),
+        ]
+    )
 
 
 def check_campaign_cost_per_lead(url: str) -> None:
@@ -226,20 +266,35 @@ def check_lead_sla(url: str) -> None:
     L7 MQL at the as-of itself -> waiting. All in the week of Monday 2024-03-04: ana
     2 met + 1 waiting -> 1.0; ben 1 breached + 1 waiting -> 0.0."""
     sla = read(url, "attribution", "lead_sla").sort("lead_id")
-    assert sla.select("lead_id", "status").rows() == [("L1", "met"), ("L2", "met"), ("L3", "breached"), ("L4", "waiting"), ("L7", "waiting")]
+    assert sla.select("lead_id", "status").rows() == [
+        ("L1", "met"),
+        ("L2", "met"),
+        ("L3", "breached"),
+        ("L4", "waiting"),
+        ("L7", "waiting"),
+    ]
     assert sla.get_column("hours_to_first_activity").to_list()[:3] == [2.0, 24.0, pytest.approx(24 + 1 / 3600)]
     quarantined = read(url, "quarantine", "leads")
     assert quarantined.select("rule").to_series().to_list() == ["sql_at.before_mql_at"]
-    compliance = read(url, "attribution", "lead_sla_compliance").sort("owner").select("mql_week", "owner", "leads", "met", "breached", "waiting", "compliance")
+    compliance = (
+        read(url, "attribution", "lead_sla_compliance")
+        .sort("owner")
+        .select("mql_week", "owner", "leads", "met", "breached", "waiting", "compliance")
+    )
     assert compliance.rows() == [(dt.date(2024, 3, 4), "ana", 3, 2, 0, 1, 1.0), (dt.date(2024, 3, 4), "ben", 2, 0, 1, 1, 0.0)]
-
 
 
 def touches_frame(rows: list[tuple[str, str | None, float, str | None, str | None]]) -> pl.LazyFrame:
     """(touch_id, email, days after CREATED, channel, campaign_id)."""
     return pl.DataFrame(
         [{"touch_id": t, "email": e, "occurred_at": at(d), "channel": c, "campaign_id": k} for t, e, d, c, k in rows],
-        schema={"touch_id": pl.String, "email": pl.String, "occurred_at": pl.Datetime("us", "UTC"), "channel": pl.String, "campaign_id": pl.String},
+        schema={
+            "touch_id": pl.String,
+            "email": pl.String,
+            "occurred_at": pl.Datetime("us", "UTC"),
+            "channel": pl.String,
+            "campaign_id": pl.String,
+        },
     ).lazy()
 
 
@@ -253,19 +308,32 @@ def test_lead_first_touch_known_answers():
     D (no e-mail): (none).  E (e@x): a touch without a channel -> (unknown), campaign c3."""
     from models.funnel import lead_first_touch
 
-    touches = touches_frame([
-        ("t2", "a@x", -8, "email", "c1"), ("t1", "a@x", -8, "paid_search", "c2"), ("t0", "a@x", 1, "social", "c1"),
-        ("tb", "b@x", 0, "social", None), ("tc", "c@x", 1 / 86_400_000_000, "email", "c1"), ("te", "e@x", -1, None, "c3"),
-    ])
+    touches = touches_frame(
+        [
+            ("t2", "a@x", -8, "email", "c1"),
+            ("t1", "a@x", -8, "paid_search", "c2"),
+            ("t0", "a@x", 1, "social", "c1"),
+            ("tb", "b@x", 0, "social", None),
+            ("tc", "c@x", 1 / 86_400_000_000, "email", "c1"),
+            ("te", "e@x", -1, None, "c3"),
+        ]
+    )
     leads = pl.DataFrame(
-        {"lead_id": ["A", "A0", "B", "C", "D", "E"], "email": ["a@x", "a@x", "b@x", "c@x", None, "e@x"],
-         "created_at": [CREATED, at(-40), CREATED, CREATED, CREATED, CREATED]},
+        {
+            "lead_id": ["A", "A0", "B", "C", "D", "E"],
+            "email": ["a@x", "a@x", "b@x", "c@x", None, "e@x"],
+            "created_at": [CREATED, at(-40), CREATED, CREATED, CREATED, CREATED],
+        },
         schema={"lead_id": pl.String, "email": pl.String, "created_at": pl.Datetime("us", "UTC")},
     ).lazy()
     got = lead_first_touch(leads, touches).collect().sort("lead_id")
     assert got.rows() == [
-        ("A", "paid_search", "c2"), ("A0", "(none)", None), ("B", "social", None), ("C", "(none)", None),
-        ("D", "(none)", None), ("E", "(unknown)", "c3"),
+        ("A", "paid_search", "c2"),
+        ("A0", "(none)", None),
+        ("B", "social", None),
+        ("C", "(none)", None),
+        ("D", "(none)", None),
+        ("E", "(unknown)", "c3"),
     ]
 
 
@@ -302,19 +370,34 @@ def test_funnel_monthly_known_answers():
     ).lazy()
     first_touch = pl.LazyFrame({"lead_id": ["L1", "L2", "L3", "L4", "L5"], "channel": ["email"] * 5})
     opportunities = pl.DataFrame(
-        {"opportunity_id": ["O1", "O2", "O3"], "created_at": [day(3, 6), day(3, 10), day(4, 2)],
-         "closed_at": [day(3, 16), None, day(4, 5)], "is_won": [True, False, False], "amount_cents": [1000, 5000, 7000]},
+        {
+            "opportunity_id": ["O1", "O2", "O3"],
+            "created_at": [day(3, 6), day(3, 10), day(4, 2)],
+            "closed_at": [day(3, 16), None, day(4, 5)],
+            "is_won": [True, False, False],
+            "amount_cents": [1000, 5000, 7000],
+        },
         schema={"opportunity_id": pl.String, "created_at": ts, "closed_at": ts, "is_won": pl.Boolean, "amount_cents": pl.Int64},
     ).lazy()
     got = funnel_monthly(leads, first_touch, opportunities).collect()
     expected = pl.DataFrame(
         {
-            "created_month": [dt.date(2024, 3, 1), dt.date(2024, 4, 1)], "channel": ["email", "(none)"],
-            "leads": [5, 1], "mqls": [4, 1], "sqls": [3, 1], "opportunities": [2, 1], "won_deals": [1, 0],
+            "created_month": [dt.date(2024, 3, 1), dt.date(2024, 4, 1)],
+            "channel": ["email", "(none)"],
+            "leads": [5, 1],
+            "mqls": [4, 1],
+            "sqls": [3, 1],
+            "opportunities": [2, 1],
+            "won_deals": [1, 0],
             "won_revenue_cents": [1000, 0],
-            "lead_to_mql": [0.8, 1.0], "mql_to_sql": [0.75, 1.0], "sql_to_opportunity": [2 / 3, 1.0], "opportunity_to_won": [0.5, 0.0],
-            "median_days_lead_to_mql": [2.0, None], "median_days_mql_to_sql": [1.0, None],
-            "median_days_sql_to_opportunity": [2.0, None], "median_days_opportunity_to_won": [10.0, None],
+            "lead_to_mql": [0.8, 1.0],
+            "mql_to_sql": [0.75, 1.0],
+            "sql_to_opportunity": [2 / 3, 1.0],
+            "opportunity_to_won": [0.5, 0.0],
+            "median_days_lead_to_mql": [2.0, None],
+            "median_days_mql_to_sql": [1.0, None],
+            "median_days_sql_to_opportunity": [2.0, None],
+            "median_days_opportunity_to_won": [10.0, None],
         }
     )
     assert_frame_equal(got, expected, check_dtypes=False)
@@ -325,13 +408,31 @@ def test_funnel_rates_are_null_when_a_step_has_no_one():
 
     leads = pl.DataFrame(
         {"lead_id": ["L1"], "created_at": [CREATED], "mql_at": [None], "sql_at": [None], "converted_opportunity_id": [None]},
-        schema={"lead_id": pl.String, "created_at": pl.Datetime("us", "UTC"), "mql_at": pl.Datetime("us", "UTC"),
-                "sql_at": pl.Datetime("us", "UTC"), "converted_opportunity_id": pl.String},
+        schema={
+            "lead_id": pl.String,
+            "created_at": pl.Datetime("us", "UTC"),
+            "mql_at": pl.Datetime("us", "UTC"),
+            "sql_at": pl.Datetime("us", "UTC"),
+            "converted_opportunity_id": pl.String,
+        },
     ).lazy()
-    deals_ = pl.DataFrame(schema={"opportunity_id": pl.String, "created_at": pl.Datetime("us", "UTC"), "closed_at": pl.Datetime("us", "UTC"),
-                                  "is_won": pl.Boolean, "amount_cents": pl.Int64}).lazy()
+    deals_ = pl.DataFrame(
+        schema={
+            "opportunity_id": pl.String,
+            "created_at": pl.Datetime("us", "UTC"),
+            "closed_at": pl.Datetime("us", "UTC"),
+            "is_won": pl.Boolean,
+            "amount_cents": pl.Int64,
+        }
+    ).lazy()
     row = funnel_monthly(leads, pl.LazyFrame({"lead_id": ["L1"], "channel": ["email"]}), deals_).collect().row(0, named=True)
-    assert (row["leads"], row["lead_to_mql"], row["mql_to_sql"], row["sql_to_opportunity"], row["opportunity_to_won"]) == (1, 0.0, None, None, None)
+    assert (row["leads"], row["lead_to_mql"], row["mql_to_sql"], row["sql_to_opportunity"], row["opportunity_to_won"]) == (
+        1,
+        0.0,
+        None,
+        None,
+        None,
+    )
 
 
 def test_campaign_cost_per_lead_and_per_acquisition():
@@ -343,12 +444,22 @@ def test_campaign_cost_per_lead_and_per_acquisition():
     null row: O1's other half, and L4 whose first touch has no campaign. Leads sum to all 5."""
     from models.marts import campaign_attribution
 
-    credit = pl.LazyFrame({
-        "model": ["linear"] * 3, "opportunity_id": ["O1", "O1", "O2"], "campaign_id": ["c1", None, "c1"],
-        "weight": [0.5, 0.5, 1.0], "credited_cents": [500, 500, 300],
-    })
+    credit = pl.LazyFrame(
+        {
+            "model": ["linear"] * 3,
+            "opportunity_id": ["O1", "O1", "O2"],
+            "campaign_id": ["c1", None, "c1"],
+            "weight": [0.5, 0.5, 1.0],
+            "credited_cents": [500, 500, 300],
+        }
+    )
     campaigns = pl.LazyFrame(
-        {"campaign_id": ["c1", "c2", "c4"], "campaign_name": ["One", "Two", "Four"], "channel": ["email"] * 3, "cost_cents": [1200, None, 500]},
+        {
+            "campaign_id": ["c1", "c2", "c4"],
+            "campaign_name": ["One", "Two", "Four"],
+            "channel": ["email"] * 3,
+            "cost_cents": [1200, None, 500],
+        },
         schema={"campaign_id": pl.String, "campaign_name": pl.String, "channel": pl.String, "cost_cents": pl.Int64},
     )
     first = pl.LazyFrame({"lead_id": ["L1", "L2", "L3", "L4", "L5"], "campaign_id": ["c1", "c1", "c1", None, "c9"]})
@@ -385,9 +496,20 @@ def test_stage_velocity_known_answers():
     from models.funnel import stage_velocity
 
     entries = [
-        ("D1", "closed_won", 10), ("D3", "proposal", 7), ("D1", "qualification", 0), ("D1", "discovery", 2), ("D1", "proposal", 5),
-        ("D1", "negotiation", 6), ("D2", "qualification", 0), ("D2", "discovery", 4), ("D2", "closed_lost", 5),
-        ("D3", "qualification", 0), ("D3", "discovery", 1), ("D3", "proposal", 2), ("D3", "negotiation", 3), ("D4", "qualification", 0),
+        ("D1", "closed_won", 10),
+        ("D3", "proposal", 7),
+        ("D1", "qualification", 0),
+        ("D1", "discovery", 2),
+        ("D1", "proposal", 5),
+        ("D1", "negotiation", 6),
+        ("D2", "qualification", 0),
+        ("D2", "discovery", 4),
+        ("D2", "closed_lost", 5),
+        ("D3", "qualification", 0),
+        ("D3", "discovery", 1),
+        ("D3", "proposal", 2),
+        ("D3", "negotiation", 3),
+        ("D4", "qualification", 0),
     ]
     history = pl.DataFrame(
         [{"opportunity_id": o, "stage": s, "entered_at": at(d)} for o, s, d in entries],
@@ -407,7 +529,12 @@ def test_stage_velocity_known_answers():
     }
     for stage, (entered, still, median, p75, p90, nxt, converted, rate) in expect.items():
         row = got[stage]
-        assert (row["deals_entered"], row["still_in_stage"], row["next_stage"], row["converted_to_next"]) == (entered, still, nxt, converted), stage
+        assert (row["deals_entered"], row["still_in_stage"], row["next_stage"], row["converted_to_next"]) == (
+            entered,
+            still,
+            nxt,
+            converted,
+        ), stage
         assert (row["median_days"], row["p75_days"], row["p90_days"]) == pytest.approx((median, p75, p90)), stage
         assert row["conversion_to_next"] == pytest.approx(rate), stage
         assert row["created_month"] == dt.date(2024, 3, 1)
@@ -419,10 +546,20 @@ def stage_history_for(landing) -> None:
     row (quarantined as a duplicate row, not double counted)."""
     deals = pl.read_csv(landing / "opportunities.csv", infer_schema=False)
     deals = deals.rename({c: c.strip().lower() for c in deals.columns})
-    closed = deals.filter(pl.col("is_closed").str.to_lowercase().is_in(["true", "t", "yes", "y", "1"])).get_column("opportunity_id").head(2).to_list()
-    history = "opportunity_id,stage,entered_at\n" + "".join(
-        f"{o},closed_won,2024-01-06T00:00:00Z\n{o},Qualification,2024-01-01T00:00:00Z\n{o},proposal,2024-01-03T00:00:00Z\n" for o in closed
-    ) + f"{closed[0]},proposal,2024-01-03T00:00:00Z\n"
+    closed = (
+        deals.filter(pl.col("is_closed").str.to_lowercase().is_in(["true", "t", "yes", "y", "1"]))
+        .get_column("opportunity_id")
+        .head(2)
+        .to_list()
+    )
+    history = (
+        "opportunity_id,stage,entered_at\n"
+        + "".join(
+            f"{o},closed_won,2024-01-06T00:00:00Z\n{o},Qualification,2024-01-01T00:00:00Z\n{o},proposal,2024-01-03T00:00:00Z\n"
+            for o in closed
+        )
+        + f"{closed[0]},proposal,2024-01-03T00:00:00Z\n"
+    )
     (landing / "opportunity_stage_history.csv").write_text(history)
 
 
@@ -449,10 +586,19 @@ def test_funnel_tables_through_the_pipeline(kind, tmp_path, dagster_home, monkey
     generate(landing, touches=1200, seed=8)
     (landing / "leads.csv").write_text(LEADS_CSV + converted_lead(landing))
     stage_history_for(landing)
-    assert run_cli(
-        "--source", str(landing), "--warehouse", url,
-        "--non-marketing-channels", ",".join(NON_MARKETING), "--stage-order", "qualification,proposal",
-    ) == 0
+    assert (
+        run_cli(
+            "--source",
+            str(landing),
+            "--warehouse",
+            url,
+            "--non-marketing-channels",
+            ",".join(NON_MARKETING),
+            "--stage-order",
+            "qualification,proposal",
+        )
+        == 0
+    )
     check_pipeline_sourcing(url)
     check_lead_sla(url)
     check_stage_velocity(url)

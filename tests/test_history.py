@@ -23,8 +23,8 @@ import pytest
 
 from attribution_pipeline.io_managers import conform
 from attribution_pipeline.tables import PUBLISHED
-from pipeline_runs import TEST_INSTANCE_YAML, read, run_cli, session_folder
 from attribution_pipeline.warehouse import WarehouseClient
+from pipeline_runs import TEST_INSTANCE_YAML, read, run_cli, session_folder
 
 # (deal, domain, created, closed or "", won, amount)
 DEALS = [
@@ -53,33 +53,88 @@ def write_landing(folder: Path, extra_touches: list[dict] | None = None, extra: 
             writer.writeheader()
             writer.writerows(rows)
 
-    write("opportunities", [
-        {"opportunity_id": deal, "account_domain": domain, "created_at": created, "closed_at": closed, "stage": "x",
-         "is_closed": str(bool(closed)).lower(), "is_won": str(won).lower(), "amount": amount}
-        for deal, domain, created, closed, won, amount in DEALS
-    ])
+    write(
+        "opportunities",
+        [
+            {
+                "opportunity_id": deal,
+                "account_domain": domain,
+                "created_at": created,
+                "closed_at": closed,
+                "stage": "x",
+                "is_closed": str(bool(closed)).lower(),
+                "is_won": str(won).lower(),
+                "amount": amount,
+            }
+            for deal, domain, created, closed, won, amount in DEALS
+        ],
+    )
     touches = []
     for deal, domain, created, _, _, _ in DEALS:
         day = dt.date.fromisoformat(created)
-        touches.append({"touch_id": f"{deal}_a", "occurred_at": f"{day - dt.timedelta(days=20)}T10:00:00Z", "email": "",
-                        "account_domain": domain, "utm_source": "google", "utm_medium": "cpc"})
-        touches.append({"touch_id": f"{deal}_b", "occurred_at": f"{day + dt.timedelta(days=5)}T10:00:00Z",
-                        "email": f"buyer@{domain}", "account_domain": "", "utm_source": "", "utm_medium": "email"})
-    touches.append({"touch_id": "t_latest", "occurred_at": LATEST, "email": "", "account_domain": "elsewhere.example",
-                    "utm_source": "", "utm_medium": ""})
+        touches.append(
+            {
+                "touch_id": f"{deal}_a",
+                "occurred_at": f"{day - dt.timedelta(days=20)}T10:00:00Z",
+                "email": "",
+                "account_domain": domain,
+                "utm_source": "google",
+                "utm_medium": "cpc",
+            }
+        )
+        touches.append(
+            {
+                "touch_id": f"{deal}_b",
+                "occurred_at": f"{day + dt.timedelta(days=5)}T10:00:00Z",
+                "email": f"buyer@{domain}",
+                "account_domain": "",
+                "utm_source": "",
+                "utm_medium": "email",
+            }
+        )
+    touches.append(
+        {
+            "touch_id": "t_latest",
+            "occurred_at": LATEST,
+            "email": "",
+            "account_domain": "elsewhere.example",
+            "utm_source": "",
+            "utm_medium": "",
+        }
+    )
     write("touches", touches + (extra_touches or []))
     write("campaigns", [{"campaign_id": "c1", "campaign_name": "Search", "channel": "paid_search", "start_date": "2012-01-01"}])
-    write("leads", [
-        {"lead_id": "l1", "email": "buyer@now.example", "created_at": "2026-07-01", "mql_at": "2026-07-02",
-         "first_sales_activity_at": "2026-07-02T10:00:00Z", "owner": "ana", "converted_opportunity_id": "d2026"},
-        {"lead_id": "l2", "email": "buyer@old.example", "created_at": "2012-02-01", "mql_at": "2012-02-03", "owner": "ben",
-         "first_sales_activity_at": "", "converted_opportunity_id": "d2012"},
-    ])
-    write("opportunity_stage_history", [
-        {"opportunity_id": "d2012", "stage": "qualification", "entered_at": "2012-03-01"},
-        {"opportunity_id": "d2012", "stage": "closed_won", "entered_at": "2012-05-20"},
-        {"opportunity_id": "d_open", "stage": "qualification", "entered_at": "2026-09-01"},
-    ])
+    write(
+        "leads",
+        [
+            {
+                "lead_id": "l1",
+                "email": "buyer@now.example",
+                "created_at": "2026-07-01",
+                "mql_at": "2026-07-02",
+                "first_sales_activity_at": "2026-07-02T10:00:00Z",
+                "owner": "ana",
+                "converted_opportunity_id": "d2026",
+            },
+            {
+                "lead_id": "l2",
+                "email": "buyer@old.example",
+                "created_at": "2012-02-01",
+                "mql_at": "2012-02-03",
+                "owner": "ben",
+                "first_sales_activity_at": "",
+                "converted_opportunity_id": "d2012",
+            },
+        ],
+    )
+    write(
+        "opportunity_stage_history",
+        [
+            {"opportunity_id": "d2012", "stage": "qualification", "entered_at": "2012-03-01"},
+            {"opportunity_id": "d2012", "stage": "closed_won", "entered_at": "2012-05-20"},
+            {"opportunity_id": "d_open", "stage": "qualification", "entered_at": "2026-09-01"},
+        ],
+    )
     return folder
 
 
@@ -159,15 +214,39 @@ def test_a_history_from_2012_runs_with_default_settings_on_duckdb(warehouse, tmp
     assert dt.timedelta(days=1) - dt.timedelta(minutes=5) < latest - started <= dt.timedelta(days=1)
     before = public_tables(warehouse)
 
-    odd = [{"touch_id": "t_2099", "occurred_at": "2099-01-01T00:00:00Z", "email": "", "account_domain": "now.example",
-            "utm_source": "", "utm_medium": ""},
-           {"touch_id": "t_1989", "occurred_at": "1989-12-31T00:00:00Z", "email": "", "account_domain": "old.example",
-            "utm_source": "", "utm_medium": ""}]
+    odd = [
+        {
+            "touch_id": "t_2099",
+            "occurred_at": "2099-01-01T00:00:00Z",
+            "email": "",
+            "account_domain": "now.example",
+            "utm_source": "",
+            "utm_medium": "",
+        },
+        {
+            "touch_id": "t_1989",
+            "occurred_at": "1989-12-31T00:00:00Z",
+            "email": "",
+            "account_domain": "old.example",
+            "utm_source": "",
+            "utm_medium": "",
+        },
+    ]
     others = {
-        "opportunities": [{"opportunity_id": "d_future", "account_domain": "now.example", "created_at": "2099-01-01",
-                           "stage": "x", "is_closed": "false", "is_won": "false", "amount": "1.00"}],
-        "campaigns": [{"campaign_id": "c_future", "campaign_name": "Later", "channel": "email", "start_date": "2024-01-01",
-                       "end_date": "2099-12-31"}],
+        "opportunities": [
+            {
+                "opportunity_id": "d_future",
+                "account_domain": "now.example",
+                "created_at": "2099-01-01",
+                "stage": "x",
+                "is_closed": "false",
+                "is_won": "false",
+                "amount": "1.00",
+            }
+        ],
+        "campaigns": [
+            {"campaign_id": "c_future", "campaign_name": "Later", "channel": "email", "start_date": "2024-01-01", "end_date": "2099-12-31"}
+        ],
         "leads": [{"lead_id": "l_old", "email": "buyer@now.example", "created_at": "2026-07-01", "mql_at": "1989-07-02"}],
         "opportunity_stage_history": [{"opportunity_id": "d_open", "stage": "proposal", "entered_at": "2099-01-01"}],
     }
@@ -176,8 +255,12 @@ def test_a_history_from_2012_runs_with_default_settings_on_duckdb(warehouse, tmp
     assert "close months 2012-05 to" in capsys.readouterr().err  # from the earliest deal, not from 2000-01
     quarantined = read(warehouse, "quarantine", "touches")
     assert sorted(quarantined.select("rule", "source_row").rows()) == [("occurred_at.out_of_range", 16), ("occurred_at.out_of_range", 17)]
-    for source, rule, row in (("opportunities", "created_at.out_of_range", 8), ("campaigns", "end_date.out_of_range", 2),
-                              ("leads", "mql_at.out_of_range", 3), ("opportunity_stage_history", "entered_at.out_of_range", 4)):
+    for source, rule, row in (
+        ("opportunities", "created_at.out_of_range", 8),
+        ("campaigns", "end_date.out_of_range", 2),
+        ("leads", "mql_at.out_of_range", 3),
+        ("opportunity_stage_history", "entered_at.out_of_range", 4),
+    ):
         assert read(warehouse, "quarantine", source).select("rule", "source_row").rows() == [(rule, row)], source
     after = public_tables(warehouse)
     for name in before:
@@ -202,7 +285,9 @@ def test_credit_that_does_not_reconcile_stops_the_run_and_publishes_nothing(land
     def a_cent_short(*args, **kwargs):
         frame = credit_touches(*args, **kwargs).collect()
         first = pl.int_range(pl.len()) == 0
-        return frame.with_columns(credited_cents=pl.when(first).then(pl.col("credited_cents") - 1).otherwise(pl.col("credited_cents"))).lazy()
+        return frame.with_columns(
+            credited_cents=pl.when(first).then(pl.col("credited_cents") - 1).otherwise(pl.col("credited_cents"))
+        ).lazy()
 
     monkeypatch.setattr(models.credit, "credit_touches", a_cent_short)  # what each chunk of credit_in_chunks calls
     assert run_cli("--source", str(landing), "--warehouse", warehouse) == 1
@@ -242,8 +327,12 @@ def test_the_error_line_is_the_last_line_a_failing_run_prints(landing, warehouse
     home.mkdir()
     (home / "dagster.yaml").write_text(TEST_INSTANCE_YAML)
     script = Path(sys.executable).with_name("attribution")
-    done = subprocess.run([str(script), "run", "--source", str(broken), "--warehouse", warehouse],
-                          env={**os.environ, "DAGSTER_HOME": str(home)}, capture_output=True, text=True)
+    done = subprocess.run(
+        [str(script), "run", "--source", str(broken), "--warehouse", warehouse],
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 1, done.stderr[-3000:]
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("attribution: error: source opportunities: "), lines[-5:]

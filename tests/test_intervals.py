@@ -32,13 +32,25 @@ MODELS = ["markov", "shapley"]
 def rows(deals: list[tuple[list[str], bool, bool, int]]) -> pl.DataFrame:
     """Journey rows with amounts: one deal per (channels, won, closed, amount_cents)."""
     records = [
-        {"opportunity_id": f"o{d:03d}", "position": i, "channel": channel, "is_won": won and closed,
-         "is_closed": closed, "amount_cents": cents}
+        {
+            "opportunity_id": f"o{d:03d}",
+            "position": i,
+            "channel": channel,
+            "is_won": won and closed,
+            "is_closed": closed,
+            "amount_cents": cents,
+        }
         for d, (channels, won, closed, cents) in enumerate(deals)
         for i, channel in enumerate(channels, start=1)
     ]
-    schema = {"opportunity_id": pl.String, "position": pl.Int32, "channel": pl.String, "is_won": pl.Boolean,
-              "is_closed": pl.Boolean, "amount_cents": pl.Int64}
+    schema = {
+        "opportunity_id": pl.String,
+        "position": pl.Int32,
+        "channel": pl.String,
+        "is_won": pl.Boolean,
+        "is_closed": pl.Boolean,
+        "amount_cents": pl.Int64,
+    }
     return pl.DataFrame(records, schema=schema)
 
 
@@ -75,7 +87,8 @@ def naive_samples(journeys: pl.DataFrame, params: AttributionParams, model: str,
 
 DEALS = st.lists(
     st.tuples(st.lists(st.sampled_from("abcd"), min_size=1, max_size=5), st.booleans(), st.booleans(), st.integers(1, 10**7)),
-    min_size=1, max_size=12,
+    min_size=1,
+    max_size=12,
 )
 
 
@@ -98,8 +111,14 @@ def test_equals_a_naive_bootstrap(deals, dedupe, include_open, order, seed):
 
 
 def test_two_runs_give_the_same_intervals_to_the_last_bit_and_the_seed_matters():
-    deals = [(list("abca"), True, True, 10_000), (list("b"), False, True, 0), (list("ca"), True, True, 5_000),
-             (list("cb"), False, True, 0), (list("a"), True, True, 2_500), (list("bc"), True, True, 7_000)]
+    deals = [
+        (list("abca"), True, True, 10_000),
+        (list("b"), False, True, 0),
+        (list("ca"), True, True, 5_000),
+        (list("cb"), False, True, 0),
+        (list("a"), True, True, 2_500),
+        (list("bc"), True, True, 7_000),
+    ]
     journeys = rows(deals)
     params = AttributionParams()
     first = learn(journeys, journeys.select("opportunity_id", "amount_cents").unique(), params, MODELS, 50, 0)
@@ -115,8 +134,14 @@ def test_two_runs_give_the_same_intervals_to_the_last_bit_and_the_seed_matters()
 def test_row_order_does_not_matter():
     """Rows straight from the journeys asset are in journey order and skip a sort; rows
     read back from a warehouse come in any order and are sorted first: same numbers."""
-    deals = [(list("abca"), True, True, 10_000), (list("b"), False, True, 0), (list("ca"), True, True, 5_000),
-             (list("cb"), False, True, 0), (list("a"), True, True, 2_500), (list("bcc"), True, True, 7_000)]
+    deals = [
+        (list("abca"), True, True, 10_000),
+        (list("b"), False, True, 0),
+        (list("ca"), True, True, 5_000),
+        (list("cb"), False, True, 0),
+        (list("a"), True, True, 2_500),
+        (list("bcc"), True, True, 7_000),
+    ]
     journeys = rows(deals)
     shuffled = journeys.sample(fraction=1.0, shuffle=True, seed=3)
     assert not shuffled.equals(journeys)

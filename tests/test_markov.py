@@ -81,9 +81,7 @@ def test_three_channels_with_a_cycle_by_hand():
     effects = removal_effects(THREE)
     assert effects == pytest.approx({"a": 13 / 24, "b": 11 / 16, "c": 1 / 2}, rel=EXACT)
     total = 13 / 24 + 11 / 16 + 1 / 2
-    assert removal_shares(THREE) == pytest.approx(
-        {"a": 13 / 24 / total, "b": 11 / 16 / total, "c": 1 / 2 / total}, rel=EXACT
-    )
+    assert removal_shares(THREE) == pytest.approx({"a": 13 / 24 / total, "b": 11 / 16 / total, "c": 1 / 2 / total}, rel=EXACT)
 
 
 ORDER_TWO = paths(("a > b > c", 1, 1), ("a > b", 1, 0), ("c > b", 0, 2), ("b", 1, 1))

@@ -17,8 +17,19 @@ def test_models_and_exclusions_through_the_pipeline(tmp_path, duckdb_url, dagste
     attribution.runs records how many touches of won deals were left out, counted
     here from journeys on its own."""
     generate(tmp_path / "landing", touches=1200, seed=11)
-    assert run_cli("--source", str(tmp_path / "landing"), "--warehouse", duckdb_url,
-                   "--models", "W_Shaped, linear", "--exclude-touch-types", "page_view") == 0
+    assert (
+        run_cli(
+            "--source",
+            str(tmp_path / "landing"),
+            "--warehouse",
+            duckdb_url,
+            "--models",
+            "W_Shaped, linear",
+            "--exclude-touch-types",
+            "page_view",
+        )
+        == 0
+    )
     credit = read(duckdb_url, "attribution", "touch_credit")
     assert set(credit.get_column("model")) == {"linear", "w_shaped"}
     journeys = read(duckdb_url, "attribution", "journeys")

@@ -35,25 +35,42 @@ def scenario(draw):
         given_domain = draw(st.sampled_from(DOMAINS + [None, None]))
         derived = email.rsplit("@", 1)[1] if email else None
         derived = None if derived in ref.DEFAULT_FREEMAIL else derived
-        touches.append({
-            "touch_id": touch_id, "occurred_at": draw(instants), "email": email,
-            "account_domain": given_domain or derived, "domain_is_given": given_domain is not None,
-            "channel": draw(st.sampled_from(["email", "direct", "paid_search"])), "campaign_id": None, "touch_type": None,
-        })
+        touches.append(
+            {
+                "touch_id": touch_id,
+                "occurred_at": draw(instants),
+                "email": email,
+                "account_domain": given_domain or derived,
+                "domain_is_given": given_domain is not None,
+                "channel": draw(st.sampled_from(["email", "direct", "paid_search"])),
+                "campaign_id": None,
+                "touch_type": None,
+            }
+        )
     deals = []
     for index in range(draw(st.integers(min_value=0, max_value=5))):
         created = draw(instants)
         closed = draw(st.booleans())
         closed_at = created + dt.timedelta(hours=draw(st.integers(0, 200))) if closed else None
-        deals.append({
-            "opportunity_id": f"o{index}", "account_domain": draw(st.sampled_from(DOMAINS)), "created_at": created,
-            "closed_at": closed_at, "is_closed": closed, "is_won": closed and draw(st.booleans()),
-            "amount_cents": draw(st.integers(min_value=0, max_value=10**12)),
-        })
-    contacts = [
-        {"opportunity_id": f"o{draw(st.integers(0, max(len(deals) - 1, 0)))}", "email": draw(st.sampled_from(EMAILS[:-1]))}
-        for _ in range(draw(st.integers(0, 4)))
-    ] if deals else []
+        deals.append(
+            {
+                "opportunity_id": f"o{index}",
+                "account_domain": draw(st.sampled_from(DOMAINS)),
+                "created_at": created,
+                "closed_at": closed_at,
+                "is_closed": closed,
+                "is_won": closed and draw(st.booleans()),
+                "amount_cents": draw(st.integers(min_value=0, max_value=10**12)),
+            }
+        )
+    contacts = (
+        [
+            {"opportunity_id": f"o{draw(st.integers(0, max(len(deals) - 1, 0)))}", "email": draw(st.sampled_from(EMAILS[:-1]))}
+            for _ in range(draw(st.integers(0, 4)))
+        ]
+        if deals
+        else []
+    )
     weights = draw(st.sampled_from([("0.4", "0.2", "0.4"), ("0.3", "0.3", "0.4"), ("0.5", "0", "0.5"), ("0", "1", "0"), ("1", "0", "0")]))
     params = AttributionParams(
         lookback_days=draw(st.sampled_from([0, 1, 2.5, 7, 365])),
@@ -73,9 +90,11 @@ def engine(touches, deals, contacts, params, models=None):
 
 def oracle(touches, deals, contacts, params):
     p = {
-        "lookback_days": params.lookback_days, "half_life_days": params.half_life_days,
+        "lookback_days": params.lookback_days,
+        "half_life_days": params.half_life_days,
         "position_weights": (params.position_weights.first, params.position_weights.middle, params.position_weights.last),
-        "as_of": params.as_of, "freemail_domains": set(params.freemail_domains),
+        "as_of": params.as_of,
+        "freemail_domains": set(params.freemail_domains),
     }
     if not touches and not deals:  # no timestamp to default the as-of time to
         return [], []
@@ -116,7 +135,9 @@ def test_weights_sum_to_one_and_cents_are_conserved_per_deal_and_model(case):
     touches, deals, contacts, params = case
     _, credit = engine(touches, deals, contacts, params)
     won = {d["opportunity_id"]: d["amount_cents"] for d in deals if d["is_won"]}
-    per_deal = credit.group_by("model", "opportunity_id").agg(pl.col("weight").sum(), pl.col("credited_cents").sum(), pl.col("weight").min().alias("min_weight"))
+    per_deal = credit.group_by("model", "opportunity_id").agg(
+        pl.col("weight").sum(), pl.col("credited_cents").sum(), pl.col("weight").min().alias("min_weight")
+    )
     assert per_deal.height == len(MODELS) * len(won)  # every won deal, every model
     for model, opportunity_id, weight, credited, min_weight in per_deal.iter_rows():
         assert abs(weight - 1) < 1e-9
@@ -150,9 +171,30 @@ def test_rational_cents_are_floor_or_ceiling_of_the_exact_share(amount, n, weigh
     f, m, l = (Fraction(w, total) for w in weights)
     params = AttributionParams(position_weights=PositionWeights(f, m, l))
     close = BASE + dt.timedelta(days=30)
-    touches = [{"touch_id": f"t{i:03d}", "occurred_at": BASE + dt.timedelta(hours=i), "email": None, "account_domain": "acme.com",
-                "domain_is_given": True, "channel": "direct", "campaign_id": None, "touch_type": None} for i in range(n)]
-    deals = [{"opportunity_id": "o", "account_domain": "acme.com", "created_at": BASE, "closed_at": close, "is_closed": True, "is_won": True, "amount_cents": amount}]
+    touches = [
+        {
+            "touch_id": f"t{i:03d}",
+            "occurred_at": BASE + dt.timedelta(hours=i),
+            "email": None,
+            "account_domain": "acme.com",
+            "domain_is_given": True,
+            "channel": "direct",
+            "campaign_id": None,
+            "touch_type": None,
+        }
+        for i in range(n)
+    ]
+    deals = [
+        {
+            "opportunity_id": "o",
+            "account_domain": "acme.com",
+            "created_at": BASE,
+            "closed_at": close,
+            "is_closed": True,
+            "is_won": True,
+            "amount_cents": amount,
+        }
+    ]
     _, credit = engine(touches, deals, [], params)
     for model in ("linear", "position_based", "first_touch", "last_touch"):
         rows = credit.filter(model=model).sort("position")

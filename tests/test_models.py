@@ -127,7 +127,12 @@ def test_won_deal_without_touches_is_unattributed_once_per_model():
     assert set(credit.get_column("model")) == set(MODELS)
     for row in credit.iter_rows(named=True):
         assert (row["channel"], row["touch_id"], row["position"], row["n_touches"], row["weight"], row["credited_cents"]) == (
-            UNATTRIBUTED, None, None, 0, 1.0, 12_345,
+            UNATTRIBUTED,
+            None,
+            None,
+            0,
+            1.0,
+            12_345,
         )
 
 
@@ -160,7 +165,10 @@ def test_window_bounds_are_inclusive_to_the_microsecond():
 def test_fractional_lookback_days_are_24_hour_days():
     created = at(2024, 3, 1)
     params = AttributionParams(lookback_days=0.5)  # 12 hours
-    touches = [touch("in", created - dt.timedelta(hours=12), domain="acme.com"), touch("out", created - dt.timedelta(hours=12, microseconds=1), domain="acme.com")]
+    touches = [
+        touch("in", created - dt.timedelta(hours=12), domain="acme.com"),
+        touch("out", created - dt.timedelta(hours=12, microseconds=1), domain="acme.com"),
+    ]
     journeys, _ = run(touches, [deal("o1", "acme.com", created, CLOSE)], params=params)
     assert journeys.get_column("touch_id").to_list() == ["in"]
 
@@ -226,7 +234,10 @@ def test_open_deal_window_ends_at_as_of():
 
 def test_default_as_of_is_latest_timestamp_in_inputs():
     touches = [touch("t1", at(2024, 5, 1), domain="other.com")]
-    deals = [deal("o1", "acme.com", at(2024, 3, 1), at(2024, 6, 1, 12), won=False), deal("o2", "acme.com", at(2024, 7, 1), None, won=False, closed=False)]
+    deals = [
+        deal("o1", "acme.com", at(2024, 3, 1), at(2024, 6, 1, 12), won=False),
+        deal("o2", "acme.com", at(2024, 7, 1), None, won=False, closed=False),
+    ]
     t, o, _ = frames(touches, deals)
     assert resolve_as_of(t.lazy(), o.lazy(), None) == at(2024, 7, 1)
 
@@ -242,8 +253,16 @@ def test_position_weights_must_sum_to_one_exactly():
 
 def test_registry_lists_the_models_and_rejects_unknown():
     assert list(MODELS) == [
-        "first_touch", "last_touch", "linear", "time_decay", "position_based",
-        "w_shaped", "full_path", "last_non_direct", "markov", "shapley",
+        "first_touch",
+        "last_touch",
+        "linear",
+        "time_decay",
+        "position_based",
+        "w_shaped",
+        "full_path",
+        "last_non_direct",
+        "markov",
+        "shapley",
     ]
     with pytest.raises(ValueError, match="unknown model"):
         get_models(["linear", "u_shaped"])

@@ -186,7 +186,12 @@ def test_timestamp_many_rows_mixed():
     """A column mixing valid and invalid values: each row judged on its own."""
     values = ["2024-03-01T10:00:00Z", "garbage", None, "2024-03-01", "2024-02-30", "2024-03-01T10:00:00-0500"]
     assert _apply(values, lambda e: parse_timestamp(e).value) == [
-        utc(2024, 3, 1, 10), None, None, utc(2024, 3, 1), None, utc(2024, 3, 1, 15),
+        utc(2024, 3, 1, 10),
+        None,
+        None,
+        utc(2024, 3, 1),
+        None,
+        utc(2024, 3, 1, 15),
     ]
 
 

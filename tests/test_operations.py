@@ -79,7 +79,9 @@ def _drop(admin: str, database: str) -> None:
 
 
 @pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_sigkill_while_publishing_leaves_one_version_of_every_table_and_the_next_run_succeeds(kind, inputs, expected, tmp_path, request, dagster_home):
+def test_sigkill_while_publishing_leaves_one_version_of_every_table_and_the_next_run_succeeds(
+    kind, inputs, expected, tmp_path, request, dagster_home
+):
     """The kill follows the start of the publishing step (attribution/runs, one transaction for every table) by a
     random moment, and the trial checks that it landed while the run was writing: after its first warehouse write
     began, before its last ended. Then every published table is the old run's or every one is the new run's, with
@@ -92,8 +94,18 @@ def test_sigkill_while_publishing_leaves_one_version_of_every_table_and_the_next
     else:
         complete_run(old, url)
     assert all(same(expected["old"][name], got) for name, got in snapshot(url).items())
-    trial = crash_trial(old, new, url, home, expected["old"], expected["new"], random.Random(7), step=PUBLISH, max_delay=0.3,
-                        rerun=lambda: run_cli("--source", str(old), "--warehouse", url))
+    trial = crash_trial(
+        old,
+        new,
+        url,
+        home,
+        expected["old"],
+        expected["new"],
+        random.Random(7),
+        step=PUBLISH,
+        max_delay=0.3,
+        rerun=lambda: run_cli("--source", str(old), "--warehouse", url),
+    )
     assert trial.during_writes, trial.seen[-5:]
     assert trial.one_version, (trial.tables, trial.run_ids)
     assert trial.rerun_ok, trial
@@ -110,9 +122,13 @@ def test_dropped_postgres_connection_is_retried_and_the_run_completes(inputs, ex
     killed = 0
     with admin.connect() as conn:
         while process.poll() is None and not killed:
-            killed = conn.execute(sa.text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = :db AND pid <> pg_backend_pid() AND state = 'active'"), {"db": database}).scalar()
+            killed = conn.execute(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = :db AND pid <> pg_backend_pid() AND state = 'active'"
+                ),
+                {"db": database},
+            ).scalar()
             time.sleep(0.01)
     output, _ = process.communicate()
     admin.dispose()

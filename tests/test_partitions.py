@@ -17,7 +17,7 @@ from attribution_pipeline.sample_data import generate
 from models.credit import credit_touches
 from models.journeys import build_journeys, resolve_as_of
 from models.params import AttributionParams
-from pipeline_runs import output_tables, read, run_cli, private_copy, run_in_own_home, session_folder
+from pipeline_runs import output_tables, private_copy, read, run_cli, run_in_own_home, session_folder
 
 PARTITIONED = {"journeys": "conversion_at", "touch_credit": "closed_at", "channel_attribution": "close_month"}
 
@@ -130,7 +130,9 @@ def test_all_months_equal_the_unpartitioned_engine(full_run):
     journeys = build_journeys(touches.lazy(), deals.lazy(), contacts.lazy(), params, as_of)
     credit = credit_touches(journeys, deals.lazy(), params).collect()
     got = output_tables(url)["touch_credit"]
-    assert_frame_equal(credit.select(got.columns).sort(got.columns, nulls_last=True), got.sort(got.columns, nulls_last=True), check_dtypes=False)
+    assert_frame_equal(
+        credit.select(got.columns).sort(got.columns, nulls_last=True), got.sort(got.columns, nulls_last=True), check_dtypes=False
+    )
 
 
 @pytest.mark.parametrize(

@@ -47,10 +47,7 @@ def stage_credit(touches, created, model_names):
     params = AttributionParams()
     journeys = build_journeys(t.lazy(), o.lazy(), c.lazy(), params, resolve_as_of(t.lazy(), o.lazy(), None))
     credit = credit_touches(journeys, o.lazy(), params, model_names).collect()
-    return {
-        model: {r["touch_id"]: r["credited_cents"] for r in credit.filter(model=model).iter_rows(named=True)}
-        for model in model_names
-    }
+    return {model: {r["touch_id"]: r["credited_cents"] for r in credit.filter(model=model).iter_rows(named=True)} for model in model_names}
 
 
 def typed(touch_id, when, channel, touch_type=None):
@@ -58,7 +55,11 @@ def typed(touch_id, when, channel, touch_type=None):
 
 
 def test_stage_aware_worked_examples_match_the_readme():
-    t1, t2, t3 = typed("t1", at(2024, 3, 1), "paid_search", "page_view"), typed("t2", at(2024, 3, 5), "email", "form_submit"), typed("t3", at(2024, 3, 8), "webinar")
+    t1, t2, t3 = (
+        typed("t1", at(2024, 3, 1), "paid_search", "page_view"),
+        typed("t2", at(2024, 3, 5), "email", "form_submit"),
+        typed("t3", at(2024, 3, 8), "webinar"),
+    )
     t4, t5 = typed("t4", at(2024, 3, 20), "email"), typed("t5", at(2024, 3, 25), "direct")
     got = stage_credit([t1, t2, t3, t4, t5], at(2024, 3, 10), ["w_shaped", "full_path", "last_non_direct"])
     assert got == {
@@ -69,8 +70,11 @@ def test_stage_aware_worked_examples_match_the_readme():
     collision = stage_credit([typed("t1", at(2024, 3, 11), "paid_search", "form_submit"), t4, t5], at(2024, 3, 10), ["w_shaped"])
     assert collision == {"w_shaped": {"t1": 90_000, "t4": 5_000, "t5": 5_000}}
     text = README.read_text()
-    for figure in ("| w_shaped | 300.00 | 300.00 | 300.00 | 50.00 | 50.00 |", "| full_path | 225.00 | 225.00 | 225.00 | 100.00 | 225.00 |",
-                   "0.3 + 0.15 + 0.3 + 0.15 = 0.9 = 900.00"):
+    for figure in (
+        "| w_shaped | 300.00 | 300.00 | 300.00 | 50.00 | 50.00 |",
+        "| full_path | 225.00 | 225.00 | 225.00 | 100.00 | 225.00 |",
+        "0.3 + 0.15 + 0.3 + 0.15 = 0.9 = 900.00",
+    ):
         assert figure in text
 
 
@@ -105,9 +109,9 @@ def test_readme_names_every_registered_model_and_no_other():
     readme = README.read_text()
     registered = list(MODELS)
     assert f"under {NUMBER_WORDS[len(registered)]} attribution\nmodels" in readme
-    table = readme[readme.index("### Models"):readme.index("**Cents are exact.**")]
+    table = readme[readme.index("### Models") : readme.index("**Cents are exact.**")]
     assert [row.split("`")[1] for row in table.splitlines() if row.startswith("| `")] == registered
     option = next(line for line in readme.splitlines() if line.startswith("| `--models M1,M2` |"))
     assert _names_in(option.split("|")[3]) == registered
-    example = readme[readme.index("Example queries for BI"):]
-    assert _names_in(example[:example.index("):")]) == registered
+    example = readme[readme.index("Example queries for BI") :]
+    assert _names_in(example[: example.index("):")]) == registered

@@ -70,8 +70,9 @@ def credit(touches, opps, contacts=(), p=None, models=ref.MODELS):
 
 
 def cents_of(rows, model, oid="o1"):
-    rs = sorted((r for r in rows if r["model"] == model and r["opportunity_id"] == oid),
-                key=lambda r: (r["position"] is None, r["position"]))
+    rs = sorted(
+        (r for r in rows if r["model"] == model and r["opportunity_id"] == oid), key=lambda r: (r["position"] is None, r["position"])
+    )
     return [r["credited_cents"] for r in rs]
 
 
@@ -133,15 +134,13 @@ def test_position_based_n2_uses_ratio_f_to_l():
 
 
 def test_position_weights_given_as_floats_are_read_as_decimals():
-    assert ref.rational_weights("position_based", 4, (0.4, 0.2, 0.4)) == [
-        Fraction(2, 5), Fraction(1, 10), Fraction(1, 10), Fraction(2, 5)]
+    assert ref.rational_weights("position_based", 4, (0.4, 0.2, 0.4)) == [Fraction(2, 5), Fraction(1, 10), Fraction(1, 10), Fraction(2, 5)]
     with pytest.raises(ValueError):
         ref.rational_weights("position_based", 3, (0.5, 0.5, 0.5))
 
 
 def test_time_decay_two_touches_seven_days_apart():
-    ts = [touch("a", CLOSE - timedelta(days=7), domain="acme.com"),
-          touch("b", CLOSE, domain="acme.com")]
+    ts = [touch("a", CLOSE - timedelta(days=7), domain="acme.com"), touch("b", CLOSE, domain="acme.com")]
     rows = credit(ts, [opp("o1", amount=10000)], p=params(half_life_days=7.0))
     td = [r for r in rows if r["model"] == "time_decay"]
     assert [r["touch_id"] for r in td] == ["a", "b"]
@@ -167,8 +166,7 @@ def test_time_decay_equal_times_and_fractional_days():
 
 
 def test_time_decay_underflow_drops_zero_weight_row():
-    ts = [touch("old", CLOSE - timedelta(days=3000), domain="acme.com"),
-          touch("new", CLOSE, domain="acme.com")]
+    ts = [touch("old", CLOSE - timedelta(days=3000), domain="acme.com"), touch("new", CLOSE, domain="acme.com")]
     p = params(half_life_days=1.0, lookback_days=4000)
     rows = credit(ts, [opp("o1", amount=500)], p=p)
     td = [r for r in rows if r["model"] == "time_decay"]
@@ -224,8 +222,7 @@ def test_channel_on_credit_rows():
     rows = credit(ts, [opp("o1")])
     assert {(r["channel"], r["campaign_id"]) for r in rows} == {("email", "c1")}
     # channel looked up from touches when journeys rows do not carry it
-    j = [{k: v for k, v in r.items() if k not in ("channel", "campaign_id")}
-         for r in ref.journeys(ts, [opp("o1")], [], params())]
+    j = [{k: v for k, v in r.items() if k not in ("channel", "campaign_id")} for r in ref.journeys(ts, [opp("o1")], [], params())]
     rows = ref.touch_credit(j, [opp("o1")], params(), touches=ts)
     assert {r["channel"] for r in rows} == {"email"}
 
@@ -262,8 +259,10 @@ def test_window_bounds_inclusive_to_the_microsecond():
 def test_fractional_lookback_days_are_24_hour_days():
     created = datetime(2024, 3, 10, tzinfo=UTC)
     o = opp("o1", created=created)
-    ts = [touch("in", created - timedelta(hours=36), domain="acme.com"),
-          touch("out", created - timedelta(hours=36, microseconds=1), domain="acme.com")]
+    ts = [
+        touch("in", created - timedelta(hours=36), domain="acme.com"),
+        touch("out", created - timedelta(hours=36, microseconds=1), domain="acme.com"),
+    ]
     j = ref.journeys(ts, [o], [], params(lookback_days=1.5))
     assert [r["touch_id"] for r in j] == ["in"]
 
@@ -322,7 +321,10 @@ def test_email_and_domain_counted_once_as_both():
     ]
     j = ref.journeys(ts, [o], contacts, params())
     assert [(r["touch_id"], r["match_type"], r["n_touches"]) for r in j] == [
-        ("t_both", "both", 3), ("t_dom", "domain", 3), ("t_email", "email", 3)]
+        ("t_both", "both", 3),
+        ("t_dom", "domain", 3),
+        ("t_email", "email", 3),
+    ]
 
 
 def test_touch_shared_by_two_deals():
@@ -334,7 +336,10 @@ def test_touch_shared_by_two_deals():
     ]
     j = ref.journeys(ts, [o1, o2], [], params())
     assert [(r["opportunity_id"], r["touch_id"], r["position"], r["n_touches"]) for r in j] == [
-        ("o1", "early", 1, 1), ("o2", "early", 1, 2), ("o2", "mid", 2, 2)]
+        ("o1", "early", 1, 1),
+        ("o2", "early", 1, 2),
+        ("o2", "mid", 2, 2),
+    ]
     rows = ref.touch_credit(j, [o1, o2], params())
     assert cents_of(rows, "linear", "o1") == [1000]
     assert cents_of(rows, "linear", "o2") == [1500, 1500]
@@ -366,20 +371,35 @@ def scenarios(draw):
     for i in range(n_t):
         dom = draw(st.one_of(st.none(), _domains))
         email = draw(st.one_of(st.none(), st.sampled_from(["a@acme.com", "b@b.io", "c@gmail.com"])))
-        touches.append(touch(f"t{i}", CLOSE + timedelta(microseconds=draw(_offsets)), email=email,
-                             domain=dom, given=draw(st.booleans())))
+        touches.append(touch(f"t{i}", CLOSE + timedelta(microseconds=draw(_offsets)), email=email, domain=dom, given=draw(st.booleans())))
     n_o = draw(st.integers(1, 3))
     opps = []
     for i in range(n_o):
         won = draw(st.booleans())
         closed_flag = won or draw(st.booleans())
         close = CLOSE - timedelta(days=draw(st.integers(0, 40)))
-        opps.append(opp(f"o{i}", domain=draw(_domains), created=close - timedelta(days=draw(st.integers(0, 60))),
-                        closed=close, won=won, closed_flag=closed_flag,
-                        amount=draw(st.integers(0, 10**11))))
-    contacts = draw(st.lists(st.fixed_dictionaries({
-        "opportunity_id": st.sampled_from([o["opportunity_id"] for o in opps]),
-        "email": st.sampled_from(["a@acme.com", "b@b.io", "c@gmail.com"])}), max_size=4))
+        opps.append(
+            opp(
+                f"o{i}",
+                domain=draw(_domains),
+                created=close - timedelta(days=draw(st.integers(0, 60))),
+                closed=close,
+                won=won,
+                closed_flag=closed_flag,
+                amount=draw(st.integers(0, 10**11)),
+            )
+        )
+    contacts = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "opportunity_id": st.sampled_from([o["opportunity_id"] for o in opps]),
+                    "email": st.sampled_from(["a@acme.com", "b@b.io", "c@gmail.com"]),
+                }
+            ),
+            max_size=4,
+        )
+    )
     f = draw(st.integers(0, 10))
     l = draw(st.integers(0, 10 - f))
     p = params(

@@ -507,10 +507,7 @@ def test_out_of_order_journey_raises():
 def _shape_journey(n, lc, oc):
     """n touches on days 0..n-1; a form at position lc (or none); created_at
     just at touch oc (or before every touch when oc is None)."""
-    touches = [
-        {"occurred_at": at(i), "touch_type": "form_submit" if lc == i + 1 else "page_view", "channel": "email"}
-        for i in range(n)
-    ]
+    touches = [{"occurred_at": at(i), "touch_type": "form_submit" if lc == i + 1 else "page_view", "channel": "email"} for i in range(n)]
     created_at = at(-1) if oc is None else at(oc - 1)
     return touches, created_at
 

@@ -34,8 +34,17 @@ def chromium() -> str:
 
 def render(page: Path, screenshot: Path | None = None) -> tuple[str, list[str]]:
     """The DOM after scripts ran, and every console message Chromium logged."""
-    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,2400",
-               "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000"]
+    command = [
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--window-size=1280,2400",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=5000",
+    ]
     command += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
     done = subprocess.run([*command, page.as_uri()], capture_output=True, text=True, timeout=120)
     console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]

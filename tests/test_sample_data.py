@@ -26,9 +26,7 @@ FREEMAIL = {
     "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
     "icloud.com", "aol.com", "proton.me", "protonmail.com", "gmx.com",
 }  # fmt: skip
-ISO_8601 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?)?$"
-)
+ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?)?$")
 MONEY = re.compile(r"^\d+\.\d{2}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TRUE = {"true", "t", "yes", "y", "1"}
@@ -81,12 +79,7 @@ def read_source(folder: Path, source: str) -> pl.DataFrame:
         raw = read_raw(path)
         raw = raw.rename({c: c.strip().lower() for c in raw.columns})
         frames.append(
-            raw.with_columns(
-                pl.when(pl.col(c).str.strip_chars() != "")
-                .then(pl.col(c).str.strip_chars())
-                .alias(c)
-                for c in raw.columns
-            )
+            raw.with_columns(pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c).str.strip_chars()).alias(c) for c in raw.columns)
         )
     return pl.concat(frames)
 
@@ -163,9 +156,7 @@ def tables(landing) -> dict[str, pl.DataFrame]:
 
 
 def file_bytes(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 # --------------------------------------------------------------------------
@@ -230,7 +221,6 @@ def test_funnel_sources_are_reproducible_with_part_files_too(tmp_path, fmt):
         b = file_bytes_after(tmp_path / f"b{chunk_rows}", fmt=fmt, seed=3, chunk_rows=chunk_rows)
         assert all(name in a for name in names)
         assert {n: a[n] for n in names} == {n: b[n] for n in names}
-
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -300,9 +290,7 @@ def test_progress_reports_each_chunk(tmp_path):
     assert any(line.startswith("campaigns:") for line in lines)
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"touches": 0}, {"seed": -1}, {"fmt": "json"}, {"chunk_rows": 0}]
-)
+@pytest.mark.parametrize("kwargs", [{"touches": 0}, {"seed": -1}, {"fmt": "json"}, {"chunk_rows": 0}])
 def test_rejects_bad_arguments(tmp_path, kwargs):
     with pytest.raises(ValueError):
         generate(tmp_path, **{"touches": 10, **kwargs})
@@ -375,9 +363,7 @@ def test_deal_mix_is_roughly_b2b(tmp_path):
     won = opps["is_won"].map_elements(as_bool, return_dtype=pl.Boolean).mean()
     closed = opps["is_closed"].map_elements(as_bool, return_dtype=pl.Boolean).mean()
     assert 0.25 <= won <= 0.35 and 0.25 <= 1 - closed <= 0.35
-    free = opps.filter(
-        pl.col("account_domain").map_elements(norm_domain, return_dtype=pl.String).is_in(FREEMAIL)
-    )
+    free = opps.filter(pl.col("account_domain").map_elements(norm_domain, return_dtype=pl.String).is_in(FREEMAIL))
     assert 0.01 <= free.height / opps.height <= 0.04  # consultants on gmail.com & co.
 
 
@@ -408,10 +394,7 @@ def test_touches_reference_campaigns_mostly_known(tmp_path):
 
 def test_channels_given_or_derivable_from_utms(tables):
     touches = tables["touches"]
-    derived = [
-        group_channel(s, m)
-        for s, m in zip(touches["utm_source"], touches["utm_medium"], strict=True)
-    ]
+    derived = [group_channel(s, m) for s, m in zip(touches["utm_source"], touches["utm_medium"], strict=True)]
     given = touches["channel"].to_list()
     missing = sum(g is None for g in given)
     assert 0.5 * touches.height <= missing <= 0.7 * touches.height  # ~60% need UTM grouping
@@ -426,9 +409,7 @@ def test_touch_campaigns_match_channel_and_dates(tables):
     campaigns = tables["campaigns"].with_columns(pl.col("channel").str.to_lowercase())
     by_id = {row["campaign_id"]: row for row in campaigns.iter_rows(named=True)}
     checked = 0
-    for row in (
-        tables["touches"].filter(pl.col("campaign_id").is_in(list(by_id))).iter_rows(named=True)
-    ):
+    for row in tables["touches"].filter(pl.col("campaign_id").is_in(list(by_id))).iter_rows(named=True):
         campaign = by_id[row["campaign_id"]]
         assert group_channel(row["utm_source"], row["utm_medium"]) == campaign["channel"]
         day = parse_ts(row["occurred_at"]).date().isoformat()
@@ -445,9 +426,7 @@ def test_domains_and_emails_normalize_consistently(tables):
     assert 0.5 <= share_given <= 0.7
     assert any(d and d.lower().startswith("https://www.") and "/" in d[12:] for d in given)
     assert any(d and d != d.lower() for d in given)
-    assert any(
-        d and d.count(".") >= 2 and not d.lower().startswith(("www.", "http")) for d in given
-    )
+    assert any(d and d.count(".") >= 2 and not d.lower().startswith(("www.", "http")) for d in given)
     for email, domain in zip(touches["email"], given, strict=True):
         if email is not None:
             assert email.count("@") == 1
@@ -631,13 +610,9 @@ def test_converted_leads_point_at_their_deal_and_precede_it(tables, funnel):
             assert row["mql_at"] is not None and row["sql_at"] is not None
             assert row["created_at"] <= row["mql_at"] <= row["sql_at"] <= deal_created
     # the converted person is one of the deal's opportunity_contacts
-    links = tables["opportunity_contacts"].select(
-        "opportunity_id", pl.col("email").str.to_lowercase()
-    )
+    links = tables["opportunity_contacts"].select("opportunity_id", pl.col("email").str.to_lowercase())
     converted = tables["leads"].filter(pl.col("converted_opportunity_id").is_not_null())
-    assert set(converted.select("converted_opportunity_id", "email").iter_rows()) <= set(
-        links.iter_rows()
-    )
+    assert set(converted.select("converted_opportunity_id", "email").iter_rows()) <= set(links.iter_rows())
 
 
 def test_leads_start_at_the_first_touch_of_their_person(tables):
@@ -687,15 +662,10 @@ def test_stage_history_covers_every_opportunity_in_order(tables, funnel):
             elif closed:
                 assert stages[-1] == "closed_lost" and same_instant(row["closed_at"], times[-1])
             else:  # open: stops at its current stage
-                assert stages[-1] == {"prospecting": "qualification"}.get(
-                    row["stage"].lower(), row["stage"].lower()
-                )
+                assert stages[-1] == {"prospecting": "qualification"}.get(row["stage"].lower(), row["stage"].lower())
             pipeline = stages[:-1] if closed else stages
             assert all(stage in PIPELINE_STAGES for stage in pipeline)  # closed only at the end
-            steps = [
-                PIPELINE_STAGES.index(b) - PIPELINE_STAGES.index(a)
-                for a, b in zip(pipeline, pipeline[1:])
-            ]
+            steps = [PIPELINE_STAGES.index(b) - PIPELINE_STAGES.index(a) for a, b in zip(pipeline, pipeline[1:])]
             assert set(steps) <= {1, -1} and steps.count(-1) <= 1, stages
 
 

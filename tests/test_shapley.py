@@ -52,8 +52,13 @@ def test_three_channels_by_hand():
     Sum: 5/8 - 1/8 + 2/8 = 3/4 = v(abc) - v({}).  b is negative: journeys with b convert less.
     """
     data = paths(
-        ("a", 1, 0), ("a > a", 0, 1), ("b", 0, 2), ("c", 1, 3),
-        ("a > b", 1, 1), ("c > a", 2, 0), ("a > b > c", 3, 1),
+        ("a", 1, 0),
+        ("a > a", 0, 1),
+        ("b", 0, 2),
+        ("c", 1, 3),
+        ("a > b", 1, 1),
+        ("c > a", 2, 0),
+        ("a > b > c", 3, 1),
     )
     values = shapley_values(data)
     assert list(values) == ["a", "b", "c"]

@@ -52,9 +52,7 @@ def assert_all_text(frame: pl.DataFrame) -> None:
 def test_single_csv_values_exactly_as_written(tmp_path):
     write(
         tmp_path / "touches.csv",
-        "touch_id,occurred_at,email,amount_like\n"
-        "007,2024-03-01T10:00:00Z,  Jane@Acme.COM ,12.340\n"
-        '"t,2","2024-03-01","multi\nline",\n',
+        'touch_id,occurred_at,email,amount_like\n007,2024-03-01T10:00:00Z,  Jane@Acme.COM ,12.340\n"t,2","2024-03-01","multi\nline",\n',
     )
     frame, names = read_landing(tmp_path, "touches")
     assert names == ["touches.csv"]
@@ -299,9 +297,7 @@ def sql_source(tmp_path) -> str:
     path = tmp_path / "source_db.duckdb"
     con = duckdb.connect(str(path))
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(
-        'CREATE TABLE touches ("Touch_ID" VARCHAR, " Occurred_At " VARCHAR, email VARCHAR, utm_source VARCHAR, utm_medium VARCHAR)'
-    )
+    con.execute('CREATE TABLE touches ("Touch_ID" VARCHAR, " Occurred_At " VARCHAR, email VARCHAR, utm_source VARCHAR, utm_medium VARCHAR)')
     con.execute(
         "INSERT INTO touches VALUES ('t1', '2024-03-01T10:00:00+02:00', ' Jane@Acme.com ', 'LinkedIn', 'cpc'),"
         " ('t2', 'not a time', NULL, NULL, NULL)"

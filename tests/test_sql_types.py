@@ -17,8 +17,15 @@ def test_a_bigint_column_conforms_to_int64_and_an_integer_one_to_int32():
 
 
 def test_every_declared_column_conforms_to_the_type_its_sql_type_maps_to():
-    expected_by_name = {"BIGINT": pl.Int64, "INTEGER": pl.Int32, "DOUBLE": pl.Float64, "TEXT": pl.String,
-                        "BOOLEAN": pl.Boolean, "DATE": pl.Date, "TIMESTAMP WITH TIME ZONE": pl.Datetime("us", "UTC")}
+    expected_by_name = {
+        "BIGINT": pl.Int64,
+        "INTEGER": pl.Int32,
+        "DOUBLE": pl.Float64,
+        "TEXT": pl.String,
+        "BOOLEAN": pl.Boolean,
+        "DATE": pl.Date,
+        "TIMESTAMP WITH TIME ZONE": pl.Datetime("us", "UTC"),
+    }
     for table in METADATA.tables.values():
         money = cents_columns(table)
         empty = pl.DataFrame({c.name: pl.Series([], dtype=pl.Null) for c in table.columns})

@@ -81,14 +81,16 @@ CASES = {
     # w_shaped: p1 FT 0.3; p2 LC+OC 0.6; p3..p5 share 0.1 -> 1/30 each.
     # full_path: p1 0.225; p2 0.45; p5 CW 0.225; p3, p4 share 0.1 -> 0.05 each.
     "worked example, LC = OC": (
-        [P, F, P, P, P], 2,
+        [P, F, P, P, P],
+        2,
         fr("3/10", "3/5", "1/30", "1/30", "1/30"),
         fr("9/40", "9/20", "1/20", "1/20", "9/40"),
     ),
     # FT = LC (t1 is a form), OC p3. w_shaped: p1 0.6, p3 0.3, p2 and p4 0.05 each.
     # full_path: p1 0.45, p3 0.225, p4 CW 0.225, p2 alone takes the rest 0.1.
     "FT = LC": (
-        [F, P, P, P], 3,
+        [F, P, P, P],
+        3,
         fr("3/5", "1/20", "3/10", "1/20"),
         fr("9/20", "1/10", "9/40", "9/40"),
     ),
@@ -104,7 +106,8 @@ CASES = {
     # No OC (created before t1), LC p3. w_shaped: FT p1 and LC p3 0.45 each; p2, p4 0.05 each.
     # full_path: FT p1, LC p3, CW p4 0.3 each; p2 free 0.1.
     "missing OC": (
-        [P, P, F, P], 0,
+        [P, P, F, P],
+        0,
         fr("9/20", "1/20", "9/20", "1/20"),
         fr("3/10", "1/10", "3/10", "3/10"),
     ),
@@ -127,7 +130,8 @@ CASES = {
     # w_shaped: p1 0.6, p3 0.3, p2, p4, p5 share 0.1 -> 1/30 each.
     # full_path: p1 0.45, p3 0.225, p5 CW 0.225, p2, p4 0.05 each.
     "LC after OC, second form is no milestone": (
-        [P, P, F, F, P], 1,
+        [P, P, F, F, P],
+        1,
         fr("3/5", "1/30", "3/10", "1/30", "1/30"),
         fr("9/20", "1/20", "9/40", "1/20", "9/40"),
     ),
@@ -309,7 +313,11 @@ def test_all_touches_excluded_is_unattributed():
     assert set(rows.get_column("model")) == set(MODELS)
     for row in rows.iter_rows(named=True):
         assert (row["opportunity_id"], row["channel"], row["touch_id"], row["n_touches"], row["credited_cents"]) == (
-            "o1", UNATTRIBUTED, None, 0, 4_321,
+            "o1",
+            UNATTRIBUTED,
+            None,
+            0,
+            4_321,
         )
     t, o, _ = frames(touches, [deal("o1", "acme.com", created, CLOSE), lost])
     assert count_excluded(journeys, params) == 8  # both deals' rows
@@ -349,10 +357,20 @@ def test_milestone_weights_are_validated_naming_the_model():
 # -- properties -----------------------------------------------------------------------------
 BASE = dt.datetime(2024, 1, 1, tzinfo=UTC)
 instants = st.integers(min_value=0, max_value=30).map(lambda h: BASE + dt.timedelta(hours=12 * h))
-W_SHAPED_CHOICES = [W_SHAPED_WEIGHTS, MilestoneWeights.of("0.2", "0.3", "0.1", "0.2", "0.2"), MilestoneWeights.of(0, 0, 0, 0, 1),
-                    MilestoneWeights.of("0.5", "0", "0.5", "0", "0"), MilestoneWeights.of("1/3", "1/3", "1/3", 0, 0)]
-FULL_PATH_CHOICES = [FULL_PATH_WEIGHTS, MilestoneWeights.of("0.3", "0.3", "0.3", "0", "0.1"), MilestoneWeights.of(0, 0, 0, 0, 1),
-                     MilestoneWeights.of("0.1", "0.2", "0.3", "0.4", "0"), MilestoneWeights.of("1/7", "2/7", "1/7", "2/7", "1/7")]
+W_SHAPED_CHOICES = [
+    W_SHAPED_WEIGHTS,
+    MilestoneWeights.of("0.2", "0.3", "0.1", "0.2", "0.2"),
+    MilestoneWeights.of(0, 0, 0, 0, 1),
+    MilestoneWeights.of("0.5", "0", "0.5", "0", "0"),
+    MilestoneWeights.of("1/3", "1/3", "1/3", 0, 0),
+]
+FULL_PATH_CHOICES = [
+    FULL_PATH_WEIGHTS,
+    MilestoneWeights.of("0.3", "0.3", "0.3", "0", "0.1"),
+    MilestoneWeights.of(0, 0, 0, 0, 1),
+    MilestoneWeights.of("0.1", "0.2", "0.3", "0.4", "0"),
+    MilestoneWeights.of("1/7", "2/7", "1/7", "2/7", "1/7"),
+]
 
 
 @st.composite
@@ -360,9 +378,13 @@ def scenario(draw):
     """Won, lost and open deals on two domains, touches of every kind; configuration drawn too."""
     touches = [
         {
-            "touch_id": f"t{i:02d}", "occurred_at": draw(instants), "email": None,
-            "account_domain": draw(st.sampled_from(["acme.com", "beta.io"])), "domain_is_given": True,
-            "channel": draw(st.sampled_from(["direct", "direct", "email", "paid_search", None])), "campaign_id": None,
+            "touch_id": f"t{i:02d}",
+            "occurred_at": draw(instants),
+            "email": None,
+            "account_domain": draw(st.sampled_from(["acme.com", "beta.io"])),
+            "domain_is_given": True,
+            "channel": draw(st.sampled_from(["direct", "direct", "email", "paid_search", None])),
+            "campaign_id": None,
             "touch_type": draw(st.sampled_from([None, F, P, P, "webinar", "meeting"])),
         }
         for i in range(draw(st.integers(0, 10)))
@@ -371,11 +393,17 @@ def scenario(draw):
     for index in range(draw(st.integers(1, 4))):
         created = draw(instants)
         won = draw(st.booleans()) or index == 0
-        deals.append({
-            "opportunity_id": f"o{index}", "account_domain": draw(st.sampled_from(["acme.com", "beta.io"])),
-            "created_at": created, "closed_at": created + dt.timedelta(hours=draw(st.integers(0, 300))),
-            "is_closed": True, "is_won": won, "amount_cents": draw(st.integers(min_value=0, max_value=10**12)),
-        })
+        deals.append(
+            {
+                "opportunity_id": f"o{index}",
+                "account_domain": draw(st.sampled_from(["acme.com", "beta.io"])),
+                "created_at": created,
+                "closed_at": created + dt.timedelta(hours=draw(st.integers(0, 300))),
+                "is_closed": True,
+                "is_won": won,
+                "amount_cents": draw(st.integers(min_value=0, max_value=10**12)),
+            }
+        )
     params = AttributionParams(
         w_shaped_weights=draw(st.sampled_from(W_SHAPED_CHOICES)),
         full_path_weights=draw(st.sampled_from(FULL_PATH_CHOICES)),
@@ -404,11 +432,16 @@ def per_deal(frame: pl.DataFrame) -> dict[str, list[Fraction]]:
 def oracle(model: str, touches: list[dict], created_at, params: AttributionParams) -> list[Fraction]:
     """tests/reference_stage.py: the rules written from the issue text alone, without
     reading models/ (another author, plain loops and fractions)."""
+
     def five(w):
         return (w.first, w.lead, w.opportunity, w.closed, w.rest)
 
     return reference_stage.stage_weights(
-        model, touches, created_at, w_shaped=five(params.w_shaped_weights), full_path=five(params.full_path_weights),
+        model,
+        touches,
+        created_at,
+        w_shaped=five(params.w_shaped_weights),
+        full_path=five(params.full_path_weights),
         lead_types=params.lead_touch_types,
     )
 
@@ -459,7 +492,7 @@ def test_new_models_agree_with_the_independent_oracle_to_the_weight_and_the_cent
 
 
 @PROPERTY
-@given(scenario(), st.integers(-10**6, 10**6), st.randoms(use_true_random=False))
+@given(scenario(), st.integers(-(10**6), 10**6), st.randoms(use_true_random=False))
 def test_milestone_weights_ignore_channels_and_absolute_time(case, shift_minutes, rnd):
     """w_shaped and full_path read only the order of the touches, their types, and whether each
     is at or before created_at: moving every timestamp by the same amount, or changing
@@ -470,7 +503,8 @@ def test_milestone_weights_ignore_channels_and_absolute_time(case, shift_minutes
     channels = paths.get_column("channel").to_list()
     rnd.shuffle(channels)
     moved = paths.with_columns(
-        pl.col("occurred_at") + shift, pl.col("created_at") + shift,
+        pl.col("occurred_at") + shift,
+        pl.col("created_at") + shift,
         channel=pl.Series(channels, dtype=pl.String),
     )
     for name in ("w_shaped", "full_path"):
@@ -488,9 +522,7 @@ def test_milestone_weights_ignore_touch_types_after_the_lead_touch(case, rnd):
     lead_at = pl.when(is_lead).then(pl.col("position")).min().over("opportunity_id")
     later = (pl.col("position") > lead_at).fill_null(False)
     new_types = [rnd.choice([None, F, P, "webinar"]) for _ in range(paths.height)]
-    changed = paths.with_columns(
-        touch_type=pl.when(later).then(pl.Series(new_types, dtype=pl.String)).otherwise(pl.col("touch_type"))
-    )
+    changed = paths.with_columns(touch_type=pl.when(later).then(pl.Series(new_types, dtype=pl.String)).otherwise(pl.col("touch_type")))
     for name in ("w_shaped", "full_path"):
         weights = MODELS[name].weights
         assert per_deal(weights(paths.lazy(), params).collect()) == per_deal(weights(changed.lazy(), params).collect())

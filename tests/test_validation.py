@@ -23,8 +23,23 @@ PARAMS = AttributionParams(
 )
 POOLS = {
     "id": ["a", "b", " a ", "", None, "c"],
-    "timestamp": ["2024-03-01", "2024-03-01T10:00:00Z", "2024-02-30", "1709287200", "2024-03-01T10:00:00+25:00", " ", None, "2024-13-01", "2024-03-02T00:00:00-05:00",
-                  "2099-01-01", "1989-12-31T23:59:59Z", "1990-01-01", "1995-06-01T10:00:00Z", "2026-12-03T12:00:00Z", "2026-12-03T12:00:01Z"],
+    "timestamp": [
+        "2024-03-01",
+        "2024-03-01T10:00:00Z",
+        "2024-02-30",
+        "1709287200",
+        "2024-03-01T10:00:00+25:00",
+        " ",
+        None,
+        "2024-13-01",
+        "2024-03-02T00:00:00-05:00",
+        "2099-01-01",
+        "1989-12-31T23:59:59Z",
+        "1990-01-01",
+        "1995-06-01T10:00:00Z",
+        "2026-12-03T12:00:00Z",
+        "2026-12-03T12:00:01Z",
+    ],
     "boolean": ["true", "FALSE", "yes", "n", "1", "0", "maybe", "yeſ", "ＴＲＵＥ", "", None],
     "money": ["12.34", "12.340", "12.345", "-1", "1e3", "NaN", "inf", ".5", "5.", "+3", "1,000", "١٢", "", None],
     "currency": ["USD", "usd", "EUR", "XYZ", "US", "", None],
@@ -33,16 +48,38 @@ POOLS = {
 }
 COLUMN_POOLS = {
     "touches": {"touch_id": "id", "occurred_at": "timestamp", "email": "text", "account_domain": "domain"},
-    "campaigns": {"campaign_id": "id", "campaign_name": "text", "channel": "text", "start_date": "timestamp", "end_date": "timestamp", "cost": "money", "currency": "currency"},
+    "campaigns": {
+        "campaign_id": "id",
+        "campaign_name": "text",
+        "channel": "text",
+        "start_date": "timestamp",
+        "end_date": "timestamp",
+        "cost": "money",
+        "currency": "currency",
+    },
     "opportunities": {
-        "opportunity_id": "id", "account_domain": "domain", "created_at": "timestamp", "closed_at": "timestamp", "stage": "text",
-        "is_closed": "boolean", "is_won": "boolean", "amount": "money", "currency": "currency",
+        "opportunity_id": "id",
+        "account_domain": "domain",
+        "created_at": "timestamp",
+        "closed_at": "timestamp",
+        "stage": "text",
+        "is_closed": "boolean",
+        "is_won": "boolean",
+        "amount": "money",
+        "currency": "currency",
     },
     "opportunity_contacts": {"opportunity_id": "id", "email": "text"},
     "fx_rates": {"currency": "currency", "rate_date": "timestamp", "rate_to_reporting": "money"},
     "leads": {
-        "lead_id": "id", "email": "text", "account_domain": "domain", "created_at": "timestamp", "mql_at": "timestamp",
-        "sql_at": "timestamp", "first_sales_activity_at": "timestamp", "disqualified_at": "timestamp", "owner": "text",
+        "lead_id": "id",
+        "email": "text",
+        "account_domain": "domain",
+        "created_at": "timestamp",
+        "mql_at": "timestamp",
+        "sql_at": "timestamp",
+        "first_sales_activity_at": "timestamp",
+        "disqualified_at": "timestamp",
+        "owner": "text",
         "converted_opportunity_id": "id",
     },
     "opportunity_stage_history": {"opportunity_id": "id", "stage": "text", "entered_at": "timestamp"},
@@ -77,7 +114,9 @@ def test_row_suite_counts_equal_quarantine_counts_rule_for_rule(data):
 
 
 def test_row_suite_reports_samples_with_source_rows():
-    raw = pl.DataFrame({"touch_id": ["t1", "t2"], "occurred_at": ["2024-01-01", "2024-02-30"], "_source_file": ["t.csv"] * 2, "_source_row": [1, 2]})
+    raw = pl.DataFrame(
+        {"touch_id": ["t1", "t2"], "occurred_at": ["2024-01-01", "2024-02-30"], "_source_file": ["t.csv"] * 2, "_source_row": [1, 2]}
+    )
     staged = stage(CONTRACTS["touches"], raw, PARAMS)
     outcome = next(o for o in check_rows(CONTRACTS["touches"], staged.judged_view(), PARAMS) if o.rule == "occurred_at.invalid_timestamp")
     assert (outcome.success, outcome.unexpected_count, outcome.sample) == (False, 1, ["row 2: '2024-02-30'"])
@@ -106,7 +145,11 @@ def test_referential_warnings_count_each_kind():
     }
 
 
-@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=2,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_staging_in_chunks_equals_staging_at_once(data, monkeypatch):
     """Chunks change memory only: the same staged and quarantined rows, and the same

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import polars as pl
 import pytest
 import sqlalchemy as sa
@@ -46,9 +45,11 @@ def catalog_comments(client: WarehouseClient, table) -> tuple[str | None, dict[s
             own = conn.execute(
                 sa.text("SELECT comment FROM duckdb_tables() WHERE schema_name = :schema AND table_name = :name"), where
             ).scalar_one()
-            columns = dict(conn.execute(
-                sa.text("SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = :schema AND table_name = :name"), where
-            ).all())
+            columns = dict(
+                conn.execute(
+                    sa.text("SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = :schema AND table_name = :name"), where
+                ).all()
+            )
             return own, columns
         inspector = sa.inspect(conn)
         own = inspector.get_table_comment(table.name, schema=table.schema)["text"]
@@ -82,13 +83,28 @@ def test_a_table_from_before_cpl_and_cpa_gets_the_new_columns_on_its_next_write(
 
     url = duckdb_url if kind == "duckdb" else request.getfixturevalue("postgres_database")
     client = WarehouseClient(url)
-    old = sa.Table("campaign_attribution", sa.MetaData(), *(sa.Column(column.name, column.type) for column in CAMPAIGN_ATTRIBUTION.columns
-                   if column.name not in ("leads", "cpl", "cpa")), schema="attribution")
-    frame = pl.DataFrame({
-        "model": ["linear"], "campaign_id": ["c1"], "campaign_name": ["C"], "channel": ["email"],
-        "credited_revenue_cents": [1234], "credited_deals": [0.5], "cost_cents": [1000], "roas": [1.234],
-        "leads": [4], "cpl": [2.5], "cpa": [20.0], "run_id": ["r"],
-    })
+    old = sa.Table(
+        "campaign_attribution",
+        sa.MetaData(),
+        *(sa.Column(column.name, column.type) for column in CAMPAIGN_ATTRIBUTION.columns if column.name not in ("leads", "cpl", "cpa")),
+        schema="attribution",
+    )
+    frame = pl.DataFrame(
+        {
+            "model": ["linear"],
+            "campaign_id": ["c1"],
+            "campaign_name": ["C"],
+            "channel": ["email"],
+            "credited_revenue_cents": [1234],
+            "credited_deals": [0.5],
+            "cost_cents": [1000],
+            "roas": [1.234],
+            "leads": [4],
+            "cpl": [2.5],
+            "cpa": [20.0],
+            "run_id": ["r"],
+        }
+    )
     try:
         with client.transaction() as conn:
             client._ensure_schema(conn, "attribution")
@@ -115,11 +131,19 @@ def test_a_load_in_slices_holds_every_row_and_every_cent(kind, duckdb_url, reque
     at = dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc)
     credit = pl.DataFrame(
         {
-            "model": ["linear"] * 10, "opportunity_id": [f"o{i}" for i in range(10)], "touch_id": [f"t{i}" for i in range(10)],
-            "position": list(range(1, 11)), "n_touches": [10] * 10, "weight": [0.1] * 10,
+            "model": ["linear"] * 10,
+            "opportunity_id": [f"o{i}" for i in range(10)],
+            "touch_id": [f"t{i}" for i in range(10)],
+            "position": list(range(1, 11)),
+            "n_touches": [10] * 10,
+            "weight": [0.1] * 10,
             "credited_cents": [1, 99, 100, 12345678901, 0, 7, 10**15, 3, 50, 2],
-            "occurred_at": [at] * 10, "channel": ["email"] * 10, "campaign_id": [None] * 10, "account_domain": ["a.com"] * 10,
-            "closed_at": [at] * 10, "run_id": ["r"] * 10,
+            "occurred_at": [at] * 10,
+            "channel": ["email"] * 10,
+            "campaign_id": [None] * 10,
+            "account_domain": ["a.com"] * 10,
+            "closed_at": [at] * 10,
+            "run_id": ["r"] * 10,
         },
         schema_overrides={"position": pl.Int32, "n_touches": pl.Int32, "campaign_id": pl.String},
     )
