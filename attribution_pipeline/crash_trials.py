@@ -90,6 +90,7 @@ class Trial:
     tables: dict[str, str] = field(default_factory=dict)  # table -> "old" | "new" | "TORN"
     run_ids: set[str] = field(default_factory=set)
     rerun_ok: bool = False
+    rerun_differs: list[str] = field(default_factory=list)  # tables the rerun left unlike the previous run's
 
     @property
     def during_writes(self) -> bool:
@@ -169,5 +170,6 @@ def crash_trial(
     trial.run_ids = run_ids(url)
     code = rerun() if rerun is not None else subprocess.run(run_command(old, url), env=env, capture_output=True).returncode
     restored = snapshot(url)
-    trial.rerun_ok = code == 0 and all(same(restored[name], expected_old[name]) for name in restored)
+    trial.rerun_differs = [name for name in restored if not same(restored[name], expected_old[name])]
+    trial.rerun_ok = code == 0 and not trial.rerun_differs
     return trial
