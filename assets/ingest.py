@@ -10,13 +10,13 @@ import dagster as dg
 import polars as pl
 
 from assets.staging import stage_source, staging_checks
-from attribution_pipeline.contract import CONTRACTS, CONVERTED_MONEY, LINEAGE, SourceContract
-from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY
-from attribution_pipeline.partitions import covered_window
-from attribution_pipeline.resources import AttributionSettings, LandingSource, run_started_at
-from attribution_pipeline.sources import SourceError
-from attribution_pipeline.validation import check_source, collect, submit
-from attribution_pipeline.workspace import Workspace
+from attribution_pipeline.contract.rules import CONTRACTS, CONVERTED_MONEY, LINEAGE, SourceContract
+from attribution_pipeline.contract.validation import check_source, collect, submit
+from attribution_pipeline.orchestration.io_managers import SINGLE_RUN, WRITE_RETRY
+from attribution_pipeline.orchestration.partitions import covered_window
+from attribution_pipeline.orchestration.resources import AttributionSettings, LandingSource, run_started_at
+from attribution_pipeline.sources.readers import SourceError
+from attribution_pipeline.warehouse.workspace import Workspace
 
 
 def _empty(contract: SourceContract) -> pl.DataFrame:

@@ -6,11 +6,11 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from attribution_pipeline.contract import CONTRACTS, LEAD_TIMES
-from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY, publish, table_metadata
-from attribution_pipeline.resources import AttributionSettings, Warehouse, run_started_at
-from attribution_pipeline.run_log import record_run
-from attribution_pipeline.tables import (
+from attribution_pipeline.contract.rules import CONTRACTS, LEAD_TIMES
+from attribution_pipeline.orchestration.io_managers import SINGLE_RUN, WRITE_RETRY, publish, table_metadata
+from attribution_pipeline.orchestration.resources import AttributionSettings, Warehouse, run_started_at
+from attribution_pipeline.warehouse.run_log import record_run
+from attribution_pipeline.warehouse.tables import (
     CAMPAIGN_ATTRIBUTION,
     CHANNEL_ATTRIBUTION,
     FUNNEL_MONTHLY,
@@ -21,7 +21,7 @@ from attribution_pipeline.tables import (
     RUNS,
     STAGE_VELOCITY,
 )
-from attribution_pipeline.workspace import Workspace
+from attribution_pipeline.warehouse.workspace import Workspace
 from models import funnel, marts
 
 _CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])

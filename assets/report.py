@@ -5,8 +5,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from attribution_pipeline.report import summary_markdown, write_report
-from attribution_pipeline.resources import Warehouse
+from attribution_pipeline.orchestration.resources import Warehouse
+from attribution_pipeline.report.page import summary_markdown, write_report
 
 
 def report_path() -> Path:

@@ -9,9 +9,9 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from attribution_pipeline.contract import LINEAGE, SOURCE_ROW, SourceContract, duplicate_stats, stage
-from attribution_pipeline.io_managers import SINGLE_RUN, WRITE_RETRY
-from attribution_pipeline.validation import check_keys, check_rows, collect, merge_outcomes, submit
+from attribution_pipeline.contract.rules import LINEAGE, SOURCE_ROW, SourceContract, duplicate_stats, stage
+from attribution_pipeline.contract.validation import check_keys, check_rows, collect, merge_outcomes, submit
+from attribution_pipeline.orchestration.io_managers import SINGLE_RUN, WRITE_RETRY
 from models import funnel
 
 # Rows staged and validated at a time: the parsed and judged columns of a chunk

@@ -15,12 +15,12 @@ import os
 import dagster as dg
 
 from assets import attribution, ingest, marts, report, staging
-from attribution_pipeline.automation import DEFAULT_SCHEDULE_CRON, DEFAULT_SCHEDULE_TIMEZONE, daily_schedule, landing_sensor
-from attribution_pipeline.io_managers import WarehouseIOManager
-from attribution_pipeline.partitions import DEFAULT_PARTITION_START, close_months
-from attribution_pipeline.progress import progress_logger
-from attribution_pipeline.resources import AttributionSettings, LandingSource, Warehouse
-from attribution_pipeline.workspace import Workspace
+from attribution_pipeline.orchestration.automation import DEFAULT_SCHEDULE_CRON, DEFAULT_SCHEDULE_TIMEZONE, daily_schedule, landing_sensor
+from attribution_pipeline.orchestration.io_managers import WarehouseIOManager
+from attribution_pipeline.orchestration.partitions import DEFAULT_PARTITION_START, close_months
+from attribution_pipeline.orchestration.progress import progress_logger
+from attribution_pipeline.orchestration.resources import AttributionSettings, LandingSource, Warehouse
+from attribution_pipeline.warehouse.workspace import Workspace
 
 ALL_ASSETS_JOB = "attribution_job"
 # Runs carrying this tag are limited by dagster.yaml's run queue: one at a time

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from attribution_pipeline.crash_trials import crash_trial, environment, run_command, snapshot
+from attribution_pipeline.app.crash_trials import crash_trial, environment, run_command, snapshot
 from attribution_pipeline.sample_data import generate
 
 

@@ -16,8 +16,8 @@ def main() -> int:
     import great_expectations  # noqa: F401 (imported before the clock starts, as the validator does)
     import polars as pl
 
-    from attribution_pipeline.contract import CONTRACTS
-    from attribution_pipeline.validation import check_keys
+    from attribution_pipeline.contract.rules import CONTRACTS
+    from attribution_pipeline.contract.validation import check_keys
     from models.params import AttributionParams
 
     rows = int(sys.argv[1])

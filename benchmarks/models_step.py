@@ -28,9 +28,9 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # peers.py beside this file
 
-from attribution_pipeline.io_managers import conform  # noqa: E402
-from attribution_pipeline.tables import JOURNEYS  # noqa: E402
-from attribution_pipeline.warehouse import WarehouseClient  # noqa: E402
+from attribution_pipeline.orchestration.io_managers import conform  # noqa: E402
+from attribution_pipeline.warehouse.client import WarehouseClient  # noqa: E402
+from attribution_pipeline.warehouse.tables import JOURNEYS  # noqa: E402
 from models.credit import credit_touches  # noqa: E402
 from models.params import AttributionParams  # noqa: E402
 from models.registry import get_models  # noqa: E402

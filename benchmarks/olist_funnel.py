@@ -109,7 +109,7 @@ def landing(data: Path, out: Path) -> dict[str, int]:
 def funnel_by_channel(url: str) -> pl.DataFrame:
     """funnel_monthly summed over months, per first-touch channel, with each channel's
     lead-to-won rate and share of all won deals (the last row, ``all``, is the total)."""
-    from attribution_pipeline.warehouse import WarehouseClient
+    from attribution_pipeline.warehouse.client import WarehouseClient
 
     client = WarehouseClient(url)
     try:
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     home.mkdir(exist_ok=True)
     os.environ.setdefault("DAGSTER_HOME", str(home.resolve()))
     os.environ.setdefault("ATTRIBUTION_PARTITION_START", PARTITION_START)
-    from attribution_pipeline.cli import main as attribution
+    from attribution_pipeline.app.cli import main as attribution
 
     code = attribution(["run", "--source", str(args.out / "landing"), "--warehouse", url, "--reporting-currency", "BRL"])
     if code != 0:

@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from attribution_pipeline.contract import CONTRACTS, stage
-from attribution_pipeline.sources import read_landing
-from attribution_pipeline.validation import check_rows
-from attribution_pipeline.warehouse import WarehouseClient
+from attribution_pipeline.contract.rules import CONTRACTS, stage
+from attribution_pipeline.contract.validation import check_rows
+from attribution_pipeline.sources.readers import read_landing
+from attribution_pipeline.warehouse.client import WarehouseClient
 from models.params import AttributionParams
 
 

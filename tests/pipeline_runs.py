@@ -10,10 +10,17 @@ from pathlib import Path
 
 import polars as pl
 
-from attribution_pipeline.cli import main
-from attribution_pipeline.io_managers import conform
-from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, FUNNEL_MONTHLY, JOURNEYS, PIPELINE_SOURCING, TOUCH_CREDIT
-from attribution_pipeline.warehouse import WarehouseClient
+from attribution_pipeline.app.cli import main
+from attribution_pipeline.orchestration.io_managers import conform
+from attribution_pipeline.warehouse.client import WarehouseClient
+from attribution_pipeline.warehouse.tables import (
+    CAMPAIGN_ATTRIBUTION,
+    CHANNEL_ATTRIBUTION,
+    FUNNEL_MONTHLY,
+    JOURNEYS,
+    PIPELINE_SOURCING,
+    TOUCH_CREDIT,
+)
 
 OUTPUTS = {
     table.name: table for table in (JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, FUNNEL_MONTHLY)

@@ -8,8 +8,8 @@ import time
 
 import dagster as dg
 
-from attribution_pipeline.automation import landing_sensor
 from attribution_pipeline.definitions import ALL_ASSETS_JOB, build_definitions, definitions_from_environment
+from attribution_pipeline.orchestration.automation import landing_sensor
 
 
 def evaluate(sensor: dg.SensorDefinition, cursor: str | None):

@@ -60,8 +60,8 @@ import sqlalchemy as sa
 from filelock import FileLock
 from polars.testing import assert_frame_equal
 
-from attribution_pipeline.cli import main
-from attribution_pipeline.warehouse import WarehouseClient
+from attribution_pipeline.app.cli import main
+from attribution_pipeline.warehouse.client import WarehouseClient
 from bad_input_cases import (
     AS_OF,
     COLUMNS,

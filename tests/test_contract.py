@@ -1,4 +1,4 @@
-"""SPEC 1/2 contract staging (attribution_pipeline.contract.stage).
+"""SPEC 1/2 contract staging (attribution_pipeline.contract.rules.stage).
 
 Raw frames are what the readers produce: every column text, plus
 ``_source_file`` (str) and ``_source_row`` (Int64). Expected values and rule
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attribution_pipeline.contract import CONTRACTS, QUARANTINE_COLUMNS, stage
+from attribution_pipeline.contract.rules import CONTRACTS, QUARANTINE_COLUMNS, stage
 from models.params import AttributionParams
 
 PARAMS = AttributionParams()

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from attribution_pipeline.contract import CONTRACTS, stage
+from attribution_pipeline.contract.rules import CONTRACTS, stage
 from models.params import AttributionParams
 
 PARAMS = AttributionParams()  # reporting currency USD

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from attribution_pipeline.definitions import ALL_ASSETS_JOB, build_definitions
-from attribution_pipeline.tables import PUBLIC_TABLES
+from attribution_pipeline.warehouse.tables import PUBLIC_TABLES
 
 defs = build_definitions()
 

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from attribution_pipeline.cli import main
+from attribution_pipeline.app.cli import main
 from attribution_pipeline.sample_data import generate
 from pipeline_runs import read, run_in_own_home
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from attribution_pipeline.io_managers import conform
-from attribution_pipeline.tables import PUBLISHED
-from attribution_pipeline.warehouse import WarehouseClient
+from attribution_pipeline.orchestration.io_managers import conform
+from attribution_pipeline.warehouse.client import WarehouseClient
+from attribution_pipeline.warehouse.tables import PUBLISHED
 from pipeline_runs import TEST_INSTANCE_YAML, read, run_cli, session_folder
 
 # (deal, domain, created, closed or "", won, amount)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from attribution_pipeline.cli import main
+from attribution_pipeline.app.cli import main
 from attribution_pipeline.sample_data import generate
 from pipeline_runs import read, run_cli
 

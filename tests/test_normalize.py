@@ -1,4 +1,4 @@
-"""SPEC 1 normalization (attribution_pipeline.normalize), value by value.
+"""SPEC 1 normalization (attribution_pipeline.contract.normalize), value by value.
 
 Every expected value below is worked out by hand from SPEC 1 ("Normalization,
 used below" and the default channel-grouping table), never copied from what
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from attribution_pipeline.normalize import (
+from attribution_pipeline.contract.normalize import (
     TIMESTAMP,
     channel_from_utms,
     email_domain,

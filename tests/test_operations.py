@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from attribution_pipeline.crash_trials import PUBLISH, crash_trial, environment, run_command, same, snapshot
+from attribution_pipeline.app.crash_trials import PUBLISH, crash_trial, environment, run_command, same, snapshot
 from attribution_pipeline.sample_data import generate
 from pipeline_runs import private_copy, run_cli, run_in_own_home, session_folder
 

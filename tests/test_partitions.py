@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from attribution_pipeline.backfill import month_chunks
-from attribution_pipeline.partitions import close_months
+from attribution_pipeline.app.backfill import month_chunks
+from attribution_pipeline.orchestration.partitions import close_months
 from attribution_pipeline.sample_data import generate
 from models.credit import credit_touches
 from models.journeys import build_journeys, resolve_as_of

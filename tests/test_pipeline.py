@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from attribution_pipeline.cli import main
+from attribution_pipeline.app.cli import main
 from attribution_pipeline.sample_data import generate
 from models.registry import MODELS as REGISTRY
 from pipeline_runs import output_tables, read, run_cli

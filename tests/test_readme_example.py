@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from attribution_pipeline.docs import END, START, table_dictionary
+from attribution_pipeline.warehouse.docs import END, START, table_dictionary
 from engine_frames import at, deal, frames, touch
 from models.credit import credit_touches
 from models.journeys import build_journeys, resolve_as_of

@@ -13,8 +13,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from attribution_pipeline.cli import main
-from attribution_pipeline.report import SECTIONS
+from attribution_pipeline.app.cli import main
+from attribution_pipeline.report.page import SECTIONS
 from attribution_pipeline.sample_data import generate
 from models.registry import MODELS
 from pipeline_runs import read, run_cli, run_in_own_home, under_ci

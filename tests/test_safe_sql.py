@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from attribution_pipeline.sample_data import generate
-from attribution_pipeline.warehouse import WarehouseClient
+from attribution_pipeline.warehouse.client import WarehouseClient
 from pipeline_runs import output_tables, read, run_cli
 
 HOSTILE_SCHEMA = 'crm"; DROP TABLE sentinel; --'

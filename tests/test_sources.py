@@ -1,4 +1,4 @@
-"""SPEC 1 "Inputs" and SPEC 2 whole-source problems (attribution_pipeline.sources).
+"""SPEC 1 "Inputs" and SPEC 2 whole-source problems (attribution_pipeline.sources.readers).
 
 Landing folders are built in ``tmp_path``: ``DIR/<source>.csv|.parquet`` or
 any number of part files under ``DIR/<source>/``; a SQL source is a small
@@ -19,8 +19,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from attribution_pipeline.contract import CONTRACTS, stage
-from attribution_pipeline.sources import SourceError, landing_files, read_database, read_file, read_landing
+from attribution_pipeline.contract.rules import CONTRACTS, stage
+from attribution_pipeline.sources.readers import SourceError, landing_files, read_database, read_file, read_landing
 from models.params import AttributionParams
 
 UTC = dt.UTC

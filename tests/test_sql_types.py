@@ -1,12 +1,12 @@
-"""The one SQL <-> polars type map (attribution_pipeline/sql_types.py): every declared
+"""The one SQL <-> polars type map (attribution_pipeline/warehouse/sql_types.py): every declared
 column reads back in the type its SQL type names, BIGINT as Int64 in particular."""
 
 import polars as pl
 import sqlalchemy as sa
 
-from attribution_pipeline.io_managers import conform
-from attribution_pipeline.sql_types import ddl_name, polars_type, sql_type
-from attribution_pipeline.tables import METADATA, RUN_SOURCES, cents_columns
+from attribution_pipeline.orchestration.io_managers import conform
+from attribution_pipeline.warehouse.sql_types import ddl_name, polars_type, sql_type
+from attribution_pipeline.warehouse.tables import METADATA, RUN_SOURCES, cents_columns
 
 
 def test_a_bigint_column_conforms_to_int64_and_an_integer_one_to_int32():

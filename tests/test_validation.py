@@ -11,8 +11,8 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attribution_pipeline.contract import CONTRACTS, stage
-from attribution_pipeline.validation import check_rows, check_source, referential_warnings, row_expectations
+from attribution_pipeline.contract.rules import CONTRACTS, stage
+from attribution_pipeline.contract.validation import check_rows, check_source, referential_warnings, row_expectations
 from models.params import AttributionParams
 
 UTC = dt.timezone.utc

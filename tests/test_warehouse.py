@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
-from attribution_pipeline.tables import METADATA
-from attribution_pipeline.warehouse import WarehouseClient
+from attribution_pipeline.warehouse.client import WarehouseClient
+from attribution_pipeline.warehouse.tables import METADATA
 
 
 @pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -79,7 +79,7 @@ def test_every_output_table_and_column_carries_its_documented_comment(kind, duck
 def test_a_table_from_before_cpl_and_cpa_gets_the_new_columns_on_its_next_write(kind, duckdb_url, request):
     """campaign_attribution gained leads, cpl and cpa (tables.ADDED_COLUMNS): a warehouse
     written by the older version is upgraded in place, not refused."""
-    from attribution_pipeline.tables import CAMPAIGN_ATTRIBUTION
+    from attribution_pipeline.warehouse.tables import CAMPAIGN_ATTRIBUTION
 
     url = duckdb_url if kind == "duckdb" else request.getfixturevalue("postgres_database")
     client = WarehouseClient(url)
@@ -123,8 +123,8 @@ def test_a_load_in_slices_holds_every_row_and_every_cent(kind, duckdb_url, reque
     3 rows, a 10-row frame (a last slice of 1) comes back whole, cents exact."""
     import datetime as dt
 
-    import attribution_pipeline.warehouse as warehouse
-    from attribution_pipeline.tables import TOUCH_CREDIT
+    import attribution_pipeline.warehouse.client as warehouse
+    from attribution_pipeline.warehouse.tables import TOUCH_CREDIT
 
     monkeypatch.setattr(warehouse, "_BULK_SLICE_ROWS", 3)
     url = duckdb_url if kind == "duckdb" else request.getfixturevalue("postgres_database")

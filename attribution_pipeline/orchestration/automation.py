@@ -15,8 +15,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from attribution_pipeline.contract import CONTRACTS
-from attribution_pipeline.sources import is_database_url, landing_files
+from attribution_pipeline.contract.rules import CONTRACTS
+from attribution_pipeline.sources.readers import is_database_url, landing_files
 
 DEFAULT_SCHEDULE_CRON = "0 6 * * *"  # every day at 06:00
 DEFAULT_SCHEDULE_TIMEZONE = "UTC"

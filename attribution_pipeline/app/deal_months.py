@@ -26,11 +26,11 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
-from attribution_pipeline.normalize import parse_boolean, parse_timestamp, trimmed
-from attribution_pipeline.resources import LandingSource
-from attribution_pipeline.sources import SourceError
-from attribution_pipeline.tables import METADATA, PARTITION_COLUMNS
-from attribution_pipeline.warehouse import WarehouseClient
+from attribution_pipeline.contract.normalize import parse_boolean, parse_timestamp, trimmed
+from attribution_pipeline.orchestration.resources import LandingSource
+from attribution_pipeline.sources.readers import SourceError
+from attribution_pipeline.warehouse.client import WarehouseClient
+from attribution_pipeline.warehouse.tables import METADATA, PARTITION_COLUMNS
 
 _COLUMNS = ("is_closed", "closed_at", "created_at")
 

@@ -23,11 +23,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from attribution_pipeline.sql_types import polars_type, sql_type
-from attribution_pipeline.tables import ADDED_COLUMNS, MONEY_COLUMNS, cents_columns
+from attribution_pipeline.warehouse.sql_types import polars_type, sql_type
+from attribution_pipeline.warehouse.tables import ADDED_COLUMNS, MONEY_COLUMNS, cents_columns
 
 if TYPE_CHECKING:
-    from attribution_pipeline.workspace import Stored
+    from attribution_pipeline.warehouse.workspace import Stored
 
 DEFAULT_WAREHOUSE_URL = "duckdb:///warehouse.duckdb"
 SCHEMAS = ("raw", "staging", "quarantine", "attribution")

@@ -30,7 +30,7 @@ from multiprocessing import get_context
 
 import dagster as dg
 
-from attribution_pipeline.partitions import month_key
+from attribution_pipeline.orchestration.partitions import month_key
 
 SOURCES_STAGE, PARTITIONED_STAGE, MARTS_STAGE = "sources", "partitioned", "marts"
 _SOURCE_SCHEMAS = ("raw", "staging", "quarantine")
@@ -121,7 +121,7 @@ def execute(run_config: dict, first: str, last: str, selection: list[dg.AssetKey
 
 def run_stage(defs: dg.Definitions, keys: list[dg.AssetKey], run_config: dict, first: str, last: str, label: str) -> StageRun:
     """Execute one stage's assets as their own Dagster run, in this process."""
-    from attribution_pipeline.cli import failure_message
+    from attribution_pipeline.app.outcome import failure_message
 
     result = execute(run_config, first, last, keys)
     return StageRun(label, result.run_id, result.success, "" if result.success else failure_message(result))

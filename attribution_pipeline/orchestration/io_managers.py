@@ -24,12 +24,12 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
-from attribution_pipeline.docs import type_name
-from attribution_pipeline.resources import Warehouse
-from attribution_pipeline.sql_types import UTC_TIMESTAMP, polars_type
-from attribution_pipeline.tables import ATTRIBUTION, METADATA, PARTITION_COLUMNS, QUARANTINE, cents_columns, quarantine_table
-from attribution_pipeline.warehouse import TableSchemaMismatch
-from attribution_pipeline.workspace import RunWorkspace, Workspace
+from attribution_pipeline.orchestration.resources import Warehouse
+from attribution_pipeline.warehouse.client import TableSchemaMismatch
+from attribution_pipeline.warehouse.docs import type_name
+from attribution_pipeline.warehouse.sql_types import UTC_TIMESTAMP, polars_type
+from attribution_pipeline.warehouse.tables import ATTRIBUTION, METADATA, PARTITION_COLUMNS, QUARANTINE, cents_columns, quarantine_table
+from attribution_pipeline.warehouse.workspace import RunWorkspace, Workspace
 
 # Writing steps are retried: a dropped connection or a warehouse briefly held by
 # another run is transient, and every write is an idempotent replace.

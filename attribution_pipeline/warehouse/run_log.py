@@ -12,8 +12,8 @@ import json
 import polars as pl
 import sqlalchemy as sa
 
-from attribution_pipeline.tables import RUN_SOURCES, RUNS
-from attribution_pipeline.warehouse import WarehouseClient
+from attribution_pipeline.warehouse.client import WarehouseClient
+from attribution_pipeline.warehouse.tables import RUN_SOURCES, RUNS
 
 
 def record_run(

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import polars as pl
 
-from attribution_pipeline.io_managers import conform
-from attribution_pipeline.tables import PUBLISHED
-from attribution_pipeline.warehouse import WarehouseClient
+from attribution_pipeline.orchestration.io_managers import conform
+from attribution_pipeline.warehouse.client import WarehouseClient
+from attribution_pipeline.warehouse.tables import PUBLISHED
 
 # Steps that write to the warehouse, the first and the last of a run among them.
 WRITING_STEPS = ("ingest_touches", "ingest_opportunities", "attribution__journeys", "attribution__touch_credit", "attribution__runs")

@@ -1,8 +1,8 @@
 """Renders the README's table dictionary from the table declarations, so the
 documentation and the DDL cannot drift apart (a test compares them).
 
-    uv run python -m attribution_pipeline.docs           # prints the dictionary
-    uv run python -m attribution_pipeline.docs --write   # rewrites it in README.md
+    uv run python -m attribution_pipeline.warehouse.docs           # prints the dictionary
+    uv run python -m attribution_pipeline.warehouse.docs --write   # rewrites it in README.md
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from attribution_pipeline.sql_types import ddl_name
-from attribution_pipeline.tables import PUBLIC_TABLES, quarantine_table
+from attribution_pipeline.warehouse.sql_types import ddl_name
+from attribution_pipeline.warehouse.tables import PUBLIC_TABLES, quarantine_table
 
 START, END = "<!-- table-dictionary:start -->", "<!-- table-dictionary:end -->"
 
@@ -50,6 +50,6 @@ def write_readme(readme: Path) -> None:
 
 if __name__ == "__main__":
     if "--write" in sys.argv:
-        write_readme(Path(__file__).resolve().parents[1] / "README.md")
+        write_readme(Path(__file__).resolve().parents[2] / "README.md")
     else:
         print(table_dictionary())

@@ -29,8 +29,16 @@ from typing import Any
 
 import polars as pl
 
-from attribution_pipeline.contract import ISO_4217, LEAD_STAGE_ORDER, LEAD_TIMES, LINEAGE, SOURCE_ROW, SourceContract, plausible_bounds
-from attribution_pipeline.normalize import trimmed
+from attribution_pipeline.contract.normalize import trimmed
+from attribution_pipeline.contract.rules import (
+    ISO_4217,
+    LEAD_STAGE_ORDER,
+    LEAD_TIMES,
+    LINEAGE,
+    SOURCE_ROW,
+    SourceContract,
+    plausible_bounds,
+)
 from models.params import AttributionParams
 
 SAMPLE_SIZE = 5

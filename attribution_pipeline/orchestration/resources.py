@@ -11,9 +11,9 @@ import dagster as dg
 import polars as pl
 from pydantic import Field, PrivateAttr
 
-from attribution_pipeline.contract import CONTRACTS
-from attribution_pipeline.normalize import parse_timestamp
-from attribution_pipeline.sources import (
+from attribution_pipeline.contract.normalize import parse_timestamp
+from attribution_pipeline.contract.rules import CONTRACTS
+from attribution_pipeline.sources.readers import (
     SourceError,
     database_has_table,
     is_database_url,
@@ -22,7 +22,7 @@ from attribution_pipeline.sources import (
     read_database,
     read_landing,
 )
-from attribution_pipeline.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseClient
+from attribution_pipeline.warehouse.client import DEFAULT_WAREHOUSE_URL, WarehouseClient
 from models.funnel import DEFAULT_NON_MARKETING_CHANNELS, DEFAULT_SLA_HOURS, DEFAULT_STAGE_ORDER
 from models.params import DEFAULT_FREEMAIL_DOMAINS, DEFAULT_LEAD_TOUCH_TYPES, AttributionParams, MilestoneWeights, PositionWeights
 from models.registry import MODELS, get_models

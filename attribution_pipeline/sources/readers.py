@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import sqlalchemy as sa
 
-from attribution_pipeline.contract import SOURCE_FILE, SOURCE_ROW
+from attribution_pipeline.contract.rules import SOURCE_FILE, SOURCE_ROW
 
 DATA_SUFFIXES = (".csv", ".parquet")
 # What to do about a file the readers cannot read (undecodable, truncated, malformed).

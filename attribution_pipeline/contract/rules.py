@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import polars as pl
 import pycountry
 
-from attribution_pipeline.normalize import (
+from attribution_pipeline.contract.normalize import (
     channel_from_utms,
     email_domain,
     normalize_domain,

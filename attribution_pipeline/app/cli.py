@@ -1,0 +1,232 @@
+"""``attribution``: the command line (SPEC 6), a stable interface like the tables.
+
+``run`` is in ``run.py`` and ``export`` in ``export.py``; this module parses the
+arguments and dispatches.
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from attribution_pipeline.app.errors import EXIT_OK, EXIT_USAGE, fail, first_line
+from attribution_pipeline.app.export import export_table, missing_duckdb_file
+from attribution_pipeline.app.run import DEFAULT_WAREHOUSE, run_pipeline
+
+
+def _parser() -> argparse.ArgumentParser:
+    from models.registry import MODELS
+
+    parser = argparse.ArgumentParser(
+        prog="attribution",
+        description="Multi-touch campaign attribution: touches, campaigns and CRM deals in; exact credited revenue per model out.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sample = commands.add_parser("sample-data", help="write a synthetic B2B landing folder")
+    sample.add_argument("--out", required=True, type=Path, help="folder to write (created if missing)")
+    sample.add_argument("--touches", type=int, default=20_000, help="number of touches (default 20000)")
+    sample.add_argument("--seed", type=int, default=1, help="random seed; same seed, same bytes (default 1)")
+    sample.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format (default csv)")
+
+    run = commands.add_parser("run", help="run the whole pipeline through Dagster")
+    run.add_argument("--source", required=True, help="landing folder, or a SQLAlchemy URL of a source database")
+    run.add_argument(
+        "--warehouse",
+        default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
+        help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)",
+    )
+    run.add_argument(
+        "--source-table",
+        action="append",
+        default=[],
+        metavar="SOURCE=TABLE_OR_QUERY",
+        help="with a database source: the table or SELECT query for a source (repeatable; default: table named like the source)",
+    )
+    run.add_argument("--lookback-days", type=float, default=365.0, help="days before created_at that touches count (default 365)")
+    run.add_argument("--half-life-days", type=float, default=7.0, help="time_decay half-life in days (default 7)")
+    run.add_argument(
+        "--position-weights",
+        default="0.4,0.2,0.4",
+        metavar="F,M,L",
+        help="position_based first,middle,last shares summing to 1 (default 0.4,0.2,0.4)",
+    )
+    run.add_argument("--models", default=None, metavar="M1,M2", help=f"models to compute (default all: {','.join(MODELS)})")
+    run.add_argument(
+        "--w-shaped-weights",
+        default="0.3,0.3,0.3,0.1",
+        metavar="FT,LC,OC,REST",
+        help="w_shaped shares of the first, lead-creation and opportunity-creation touches and of the rest (default 0.3,0.3,0.3,0.1)",
+    )
+    run.add_argument(
+        "--full-path-weights",
+        default="0.225,0.225,0.225,0.225,0.1",
+        metavar="FT,LC,OC,CW,REST",
+        help="full_path shares of the first, lead-creation, opportunity-creation and closing touches and of the rest "
+        "(default 0.225,0.225,0.225,0.225,0.1)",
+    )
+    run.add_argument(
+        "--lead-touch-types",
+        default="form_submit",
+        metavar="T1,T2",
+        help="touch types that create a lead, the lead-creation milestone (default form_submit)",
+    )
+    run.add_argument(
+        "--exclude-touch-types", default="", metavar="T1,T2", help="touch types that never take credit, e.g. page_view (default none)"
+    )
+    run.add_argument("--exclude-channels", default="", metavar="C1,C2", help="channels that never take credit (default none)")
+    run.add_argument("--markov-order", type=int, default=1, help="markov: chain order, 1 to 3 (default 1)")
+    run.add_argument("--dedupe-paths", action="store_true", help="markov, shapley: collapse repeated consecutive channels of a path")
+    run.add_argument("--include-open-deals", action="store_true", help="markov, shapley: learn from open deals too, as non-conversions")
+    run.add_argument(
+        "--bootstrap-draws",
+        type=int,
+        default=int(os.environ.get("ATTRIBUTION_BOOTSTRAP_DRAWS", "100")),
+        help="markov, shapley: bootstrap draws for the 90%% intervals (default $ATTRIBUTION_BOOTSTRAP_DRAWS or 100; 0: none)",
+    )
+    run.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap draws (default 0)")
+    run.add_argument("--reporting-currency", default="USD", help="ISO 4217 reporting currency (default USD)")
+    run.add_argument(
+        "--as-of", default=None, metavar="TIMESTAMP", help="ISO-8601 as-of time for open deals (default: latest timestamp in the inputs)"
+    )
+    run.add_argument(
+        "--max-quarantine-share", type=float, default=0.5, help="stop when a larger share of a source's rows is quarantined (default 0.5)"
+    )
+    run.add_argument(
+        "--earliest-date",
+        default="1990-01-01",
+        metavar="YYYY-MM-DD",
+        help="timestamps and dates before this are implausible and quarantined (default 1990-01-01)",
+    )
+    run.add_argument(
+        "--future-tolerance-days",
+        type=float,
+        default=1.0,
+        metavar="D",
+        help="timestamps and dates later than the run's start plus D days are implausible and quarantined (default 1)",
+    )
+    run.add_argument(
+        "--non-marketing-channels",
+        default="direct,sales_outreach",
+        metavar="C1,C2",
+        help="pipeline_sourcing: channels that are not marketing (default direct,sales_outreach)",
+    )
+    run.add_argument(
+        "--stage-order",
+        default="qualification,discovery,proposal,negotiation,closed_won",
+        metavar="S1,S2",
+        help="stage_velocity: opportunity stages in order (default qualification,discovery,proposal,negotiation,closed_won)",
+    )
+    run.add_argument("--lead-sla-hours", type=float, default=24.0, help="lead_sla: hours sales has to act on an MQL (default 24)")
+    run.add_argument("--month", metavar="YYYY-MM", help="re-run one close month only (replaces exactly that month's rows)")
+    run.add_argument("--from", dest="from_month", metavar="YYYY-MM", help="first close month of a range (with --to)")
+    run.add_argument("--to", dest="to_month", metavar="YYYY-MM", help="last close month of a range (with --from)")
+    run.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="PostgreSQL warehouse: split the months into N ranges run by N processes at once (default 1; "
+        "DuckDB allows one writer, so there the months always run as one run)",
+    )
+    export = commands.add_parser("export", help="write one warehouse table to a CSV or Parquet file")
+    export.add_argument(
+        "--warehouse",
+        default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
+        help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)",
+    )
+    export.add_argument(
+        "--table",
+        required=True,
+        metavar="[SCHEMA.]NAME",
+        help="table to export, e.g. channel_attribution (schema attribution by default) or quarantine.touches",
+    )
+    export.add_argument("--out", required=True, type=Path, help="file to write; .csv or .parquet decides the format")
+    report = commands.add_parser("report", help="write the marketer-facing HTML report from the output tables")
+    report.add_argument(
+        "--warehouse",
+        default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
+        help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)",
+    )
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file to write (default report.html)")
+    report.add_argument("--model", default=None, help="model of the monthly trend (default linear)")
+    report.add_argument("--from", dest="from_month", metavar="YYYY-MM", help="first close month (default: the first with credit)")
+    report.add_argument("--to", dest="to_month", metavar="YYYY-MM", help="last close month (default: the last with credit)")
+    report.add_argument("--screenshot", type=Path, metavar="PNG", help="also save a 1280-pixel-wide screenshot (needs chromium)")
+    return parser
+
+
+def sample_data(args: argparse.Namespace) -> int:
+    from attribution_pipeline.sample_data import generate
+
+    if args.touches < 1:
+        return fail("--touches must be at least 1", EXIT_USAGE)
+    try:
+        counts = generate(
+            args.out,
+            touches=args.touches,
+            seed=args.seed,
+            fmt=args.format,
+            progress=lambda line: print(f"attribution: {line}", file=sys.stderr, flush=True),
+        )
+    except (ValueError, OSError) as error:  # e.g. --out holds files the generator did not write
+        return fail(f"sample-data --out {args.out}: {error}", EXIT_USAGE)
+    print(json.dumps({"out": str(args.out), "rows": counts}))
+    return EXIT_OK
+
+
+def write_report(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from attribution_pipeline.report import page as report
+
+    if missing := missing_duckdb_file(args.warehouse):
+        return fail(missing, EXIT_USAGE)
+    try:
+        first, last = (dt.datetime.strptime(month, "%Y-%m").date() if month else None for month in (args.from_month, args.to_month))
+    except ValueError:
+        return fail(f"--from/--to must be YYYY-MM (got {args.from_month!r}, {args.to_month!r})", EXIT_USAGE)
+    if first and last and first > last:
+        return fail(f"--from {args.from_month} is after --to {args.to_month}", EXIT_USAGE)
+    try:
+        data = report.write_report(args.warehouse, args.out, args.model, first, last)
+    except ValueError as error:
+        return fail(str(error))
+    except Exception as error:  # e.g. no output tables in that warehouse
+        return fail(f"report from {args.warehouse}: {first_line(error)}")
+    if args.screenshot:
+        try:
+            report.screenshot(args.out, args.screenshot)
+        except (OSError, RuntimeError) as error:
+            return fail(f"--screenshot {args.screenshot}: {first_line(error)}")
+    print(json.dumps({"out": str(args.out), "won_deals": data.won_deals, "won_revenue": data.won_cents / 100, "model": data.model}))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "sample-data":
+        return sample_data(args)
+    if args.command == "export":
+        return export_table(args)
+    if args.command == "report":
+        return write_report(args)
+    return run_pipeline(args)
+
+
+def entry() -> None:
+    """The ``attribution`` console script. The last line a user reads must be ours (the
+    summary, or the ``attribution: error:`` line), but DuckDB's bindings report the
+    objects left to the interpreter's shutdown ("nanobind: leaked ...") on stderr as
+    the process exits. Once everything is printed and flushed (and the validator
+    process ended), stderr is pointed at /dev/null for that shutdown."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,233 @@
+"""The report's figures, read from the output tables through SQLAlchemy and
+aggregated in SQL, so a 10M-touch warehouse is never loaded whole. ``page.py``
+renders them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import polars as pl
+import sqlalchemy as sa
+
+from attribution_pipeline.warehouse.client import WarehouseClient
+
+DEFAULT_MODEL = "linear"
+UNATTRIBUTED = "(unattributed)"
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the page shows, already aggregated."""
+
+    model: str
+    months: tuple[dt.date, dt.date]  # [first month, month after the last)
+    currency: str
+    run: dict  # the latest successful attribution.runs row, parameters parsed
+    won_deals: int
+    won_cents: int
+    by_model: pl.DataFrame  # model, credited_cents, unattributed_cents
+    by_channel: pl.DataFrame  # model, channel, credited_revenue
+    trend: pl.DataFrame  # close_month, channel, credited_revenue (chosen model)
+    campaigns: pl.DataFrame  # campaign_id, campaign_name, channel, cost, <model> revenue and roas columns
+    journeys: pl.DataFrame  # one row per won deal: touches, days_to_close, matched_by
+    quarantine: pl.DataFrame  # source, rule, rows
+    warnings: dict
+    funnel: Funnel
+    intervals: pl.DataFrame  # model, channel, credited_revenue, lower, upper, draws, seed
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """The funnel tables, summed over the created months in scope (all of them unless
+    --from/--to narrow the report); empty frames when a table is absent or empty."""
+
+    months: tuple[dt.date, dt.date] | None  # created months [first, after the last), None: all
+    by_channel: pl.DataFrame  # channel, leads, mqls, sqls, opportunities, won_deals, won_revenue
+    sourcing: pl.DataFrame  # created_month, sourcing, opportunities, amount
+    velocity: pl.DataFrame  # stage_velocity rows in scope
+    sla: pl.DataFrame  # mql_week, met, breached, waiting
+
+
+def _frame(conn: sa.Connection, sql: str, **params) -> pl.DataFrame:
+    result = conn.execute(sa.text(sql), params)
+    return pl.DataFrame([dict(row) for row in result.mappings()], infer_schema_length=None) if result.returns_rows else pl.DataFrame()
+
+
+def load(url: str, model: str | None, first: dt.date | None, last: dt.date | None) -> ReportData:
+    """Reads the report's figures; ``first``/``last`` are close months (first days), inclusive."""
+    client = WarehouseClient(url)
+    try:
+        if not client.has_table("attribution", "runs"):
+            raise ValueError(f"{url} holds no attribution tables; run `attribution run` first")
+        with client.connect() as conn:
+            run = (
+                conn.execute(
+                    sa.text(
+                        "SELECT run_id, finished_at, parameters, warnings FROM attribution.runs "
+                        "WHERE status = 'success' ORDER BY finished_at DESC LIMIT 1"
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if run is None:
+                raise ValueError(f"{url} holds no successful run (attribution.runs); run `attribution run` first")
+            run = {**run, "parameters": json.loads(run["parameters"] or "{}"), "warnings": json.loads(run["warnings"] or "{}")}
+            months = _frame(conn, "SELECT MIN(close_month) AS first, MAX(close_month) AS last FROM attribution.channel_attribution")
+            start = first or months["first"][0] or dt.date(2000, 1, 1)
+            end_month = last or months["last"][0] or start
+            end = dt.date(end_month.year + end_month.month // 12, end_month.month % 12 + 1, 1)
+            window = {"start": start, "end": end}
+            models = [row[0] for row in conn.execute(sa.text("SELECT DISTINCT model FROM attribution.channel_attribution ORDER BY model"))]
+            chosen = model or (DEFAULT_MODEL if DEFAULT_MODEL in models else (models[0] if models else DEFAULT_MODEL))
+            if models and chosen not in models:
+                raise ValueError(f"model {chosen!r} is not in the warehouse; it has {', '.join(models)}")
+            won = conn.execute(
+                sa.text(
+                    "SELECT COUNT(*), COALESCE(SUM(amount_cents), 0) FROM staging.opportunities "
+                    "WHERE is_won AND closed_at >= :start AND closed_at < :end"
+                ),
+                {"start": _utc(start), "end": _utc(end)},
+            ).one()
+            channel_sql = "FROM attribution.channel_attribution WHERE close_month >= :start AND close_month < :end"
+            by_channel = _frame(
+                conn, f"SELECT model, channel, SUM(credited_revenue) AS credited_revenue {channel_sql} GROUP BY model, channel", **window
+            )
+            trend = _frame(
+                conn,
+                f"SELECT close_month, channel, SUM(credited_revenue) AS credited_revenue {channel_sql} AND model = :model "
+                "GROUP BY close_month, channel ORDER BY close_month, channel",
+                model=chosen,
+                **window,
+            )
+            campaigns = _frame(
+                conn,
+                "SELECT model, campaign_id, campaign_name, channel, cost, credited_revenue, roas FROM attribution.campaign_attribution",
+            )
+            journeys = _frame(
+                conn,
+                (
+                    "SELECT opportunity_id, MAX(n_touches) AS touches, MIN(occurred_at) AS first_touch, MAX(conversion_at) AS closed_at, "
+                    "MAX(CASE WHEN match_type IN ('email', 'both') THEN 1 ELSE 0 END) AS by_email "
+                    "FROM attribution.journeys WHERE is_won AND conversion_at >= :start AND conversion_at < :end GROUP BY opportunity_id"
+                ),
+                start=_utc(start),
+                end=_utc(end),
+            )
+            quarantine = _quarantine(conn)
+            funnel = _funnel(client, conn, window if (first or last) else None)
+            intervals = (
+                _frame(
+                    conn,
+                    "SELECT model, channel, credited_revenue, lower, upper, draws, seed FROM attribution.channel_attribution_intervals ORDER BY model, credited_revenue DESC",
+                )
+                if client.has_table("attribution", "channel_attribution_intervals")
+                else pl.DataFrame()
+            )
+    finally:
+        client.dispose()
+    cents = (pl.col("credited_revenue").cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64)  # exact, for the reconciliation
+    by_model = (
+        (
+            by_channel.group_by("model")
+            .agg(cents.sum().alias("credited_cents"), cents.filter(pl.col("channel") == UNATTRIBUTED).sum().alias("unattributed_cents"))
+            .sort("model")
+        )
+        if not by_channel.is_empty()
+        else pl.DataFrame(schema={"model": pl.String, "credited_cents": pl.Int64, "unattributed_cents": pl.Int64})
+    )
+    by_channel = _floats(by_channel, "credited_revenue")
+    return ReportData(
+        model=chosen,
+        months=(start, end),
+        currency=run["parameters"].get("reporting_currency", ""),
+        run=run,
+        won_deals=int(won[0]),
+        won_cents=int(won[1]),
+        by_model=by_model,
+        by_channel=by_channel,
+        trend=_floats(trend, "credited_revenue"),
+        campaigns=_floats(campaigns, "cost", "credited_revenue", "roas"),
+        journeys=_journey_facts(journeys),
+        quarantine=quarantine,
+        warnings=run["warnings"],
+        funnel=funnel,
+        intervals=intervals,
+    )
+
+
+def _utc(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+
+
+def _floats(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """Decimals to floats for display only (the reconciliation compares cents)."""
+    present = [c for c in columns if c in frame.columns]
+    return frame.with_columns(pl.col(present).cast(pl.Float64)) if present else frame
+
+
+def _journey_facts(journeys: pl.DataFrame) -> pl.DataFrame:
+    if journeys.is_empty():
+        return pl.DataFrame(schema={"touches": pl.Int64, "days_to_close": pl.Float64, "matched_by": pl.String})
+    return journeys.select(
+        pl.col("touches").cast(pl.Int64),
+        ((pl.col("closed_at") - pl.col("first_touch")).dt.total_seconds() / 86400).alias("days_to_close"),
+        pl.when(pl.col("by_email") == 1).then(pl.lit("e-mail")).otherwise(pl.lit("domain only")).alias("matched_by"),
+    )
+
+
+FUNNEL_STAGES = ("leads", "mqls", "sqls", "opportunities", "won_deals")
+
+
+def _funnel(client: WarehouseClient, conn: sa.Connection, window: dict | None) -> Funnel:
+    where = "WHERE {column} >= :start AND {column} < :end" if window else ""
+    params = window or {}
+
+    def read(table: str, sql: str, column: str = "created_month") -> pl.DataFrame:
+        if not client.has_table("attribution", table):
+            return pl.DataFrame()
+        return _frame(conn, sql.format(where=where.format(column=column)), **params)
+
+    stages = ", ".join(f"SUM({stage}) AS {stage}" for stage in FUNNEL_STAGES)
+    by_channel = read(
+        "funnel_monthly",
+        f"SELECT channel, {stages}, SUM(won_revenue) AS won_revenue FROM attribution.funnel_monthly {{where}} GROUP BY channel",
+    )
+    sourcing = read(
+        "pipeline_sourcing",
+        "SELECT created_month, sourcing, SUM(opportunities) AS opportunities, SUM(amount) AS amount "
+        "FROM attribution.pipeline_sourcing {where} GROUP BY created_month, sourcing ORDER BY created_month, sourcing",
+    )
+    velocity = read("stage_velocity", "SELECT * FROM attribution.stage_velocity {where} ORDER BY created_month, stage")
+    sla = read(
+        "lead_sla_compliance",
+        "SELECT mql_week, SUM(met) AS met, SUM(breached) AS breached, SUM(waiting) AS waiting "
+        "FROM attribution.lead_sla_compliance {where} GROUP BY mql_week ORDER BY mql_week",
+        column="mql_week",
+    )
+    months = (window["start"], window["end"]) if window else None
+    return Funnel(
+        months,
+        _ints(_floats(by_channel, "won_revenue"), *FUNNEL_STAGES),
+        _ints(_floats(sourcing, "amount"), "opportunities"),
+        velocity,
+        _ints(sla, "met", "breached", "waiting"),
+    )
+
+
+def _ints(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """SQL SUMs of counts come back as HUGEINT (DuckDB) or NUMERIC (PostgreSQL)."""
+    present = [c for c in columns if c in frame.columns]
+    return frame.with_columns(pl.col(present).cast(pl.Int64)) if present else frame
+
+
+def _quarantine(conn: sa.Connection) -> pl.DataFrame:
+    frames = []
+    for name in sorted(sa.inspect(conn).get_table_names(schema="quarantine")):
+        table = sa.table(name, sa.column("rule"), schema="quarantine")
+        rows = conn.execute(sa.select(table.c.rule, sa.func.count()).group_by(table.c.rule)).all()
+        frames += [{"source": name, "rule": rule, "rows": count} for rule, count in rows]
+    return pl.DataFrame(frames, schema={"source": pl.String, "rule": pl.String, "rows": pl.Int64})
