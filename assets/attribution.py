@@ -11,7 +11,7 @@ import polars as pl
 from attribution_pipeline.contract.validation import referential_warnings
 from attribution_pipeline.orchestration.io_managers import SINGLE_RUN, WRITE_RETRY, table_metadata
 from attribution_pipeline.orchestration.partitions import covered_window
-from attribution_pipeline.orchestration.resources import AttributionSettings
+from attribution_pipeline.orchestration.settings import AttributionSettings
 from attribution_pipeline.warehouse.tables import CHANNEL_ATTRIBUTION_INTERVALS, CHANNEL_VALUES, JOURNEYS, TOUCH_CREDIT
 from attribution_pipeline.warehouse.workspace import RunWorkspace, Workspace
 from models.credit import count_excluded, credit_in_chunks

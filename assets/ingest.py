@@ -14,7 +14,8 @@ from attribution_pipeline.contract.rules import CONTRACTS, CONVERTED_MONEY, LINE
 from attribution_pipeline.contract.validation import check_source, collect, submit
 from attribution_pipeline.orchestration.io_managers import SINGLE_RUN, WRITE_RETRY
 from attribution_pipeline.orchestration.partitions import covered_window
-from attribution_pipeline.orchestration.resources import AttributionSettings, LandingSource, run_started_at
+from attribution_pipeline.orchestration.resources import LandingSource, run_started_at
+from attribution_pipeline.orchestration.settings import AttributionSettings
 from attribution_pipeline.sources.readers import SourceError
 from attribution_pipeline.warehouse.workspace import Workspace
 

@@ -8,7 +8,8 @@ import polars as pl
 
 from attribution_pipeline.contract.rules import CONTRACTS, LEAD_TIMES
 from attribution_pipeline.orchestration.io_managers import SINGLE_RUN, WRITE_RETRY, publish, table_metadata
-from attribution_pipeline.orchestration.resources import AttributionSettings, Warehouse, run_started_at
+from attribution_pipeline.orchestration.resources import Warehouse, run_started_at
+from attribution_pipeline.orchestration.settings import AttributionSettings
 from attribution_pipeline.warehouse.run_log import record_run
 from attribution_pipeline.warehouse.tables import (
     CAMPAIGN_ATTRIBUTION,

@@ -1,20 +1,9 @@
 """attribution/report: the marketer-facing HTML page, rebuilt after every run's marts."""
 
-import os
-from pathlib import Path
-
 import dagster as dg
 
-from attribution_pipeline.orchestration.resources import Warehouse
+from attribution_pipeline.orchestration.resources import ReportDestination, Warehouse
 from attribution_pipeline.report.page import summary_markdown, write_report
-
-
-def report_path() -> Path:
-    """$ATTRIBUTION_REPORT_PATH, else attribution_report.html in the Dagster home (never the repo)."""
-    configured = os.environ.get("ATTRIBUTION_REPORT_PATH")
-    if configured:
-        return Path(configured)
-    return Path(os.environ.get("DAGSTER_HOME", ".")) / "attribution_report.html"
 
 
 @dg.asset(
@@ -32,8 +21,8 @@ def report_path() -> Path:
         "$ATTRIBUTION_REPORT_PATH (default: attribution_report.html in the Dagster home)."
     ),
 )
-def report(warehouse: Warehouse) -> dg.MaterializeResult:
-    path = report_path()
+def report(context: dg.AssetExecutionContext, warehouse: Warehouse, report_destination: ReportDestination) -> dg.MaterializeResult:
+    path = report_destination.resolve(context.instance)
     data = write_report(warehouse.url, path)
     return dg.MaterializeResult(
         metadata={

@@ -1,25 +1,24 @@
-"""The Dagster code location: every asset, check, resource, job, schedule and sensor.
-
-Resources read their settings from the environment at run time (``EnvVar``):
-ATTRIBUTION_SOURCE (landing folder or SQLAlchemy URL) and
-ATTRIBUTION_WAREHOUSE_URL (SQLAlchemy URL of the warehouse). The schedule's
-time and timezone (ATTRIBUTION_SCHEDULE_CRON, ATTRIBUTION_SCHEDULE_TIMEZONE) and
-the first close month (ATTRIBUTION_PARTITION_START) are read when Dagster loads the code location (``@dg.definitions``), not at import.
+"""The Dagster code location: every asset, check, resource, job, schedule and sensor,
+built from a ``Deployment`` (where the source and warehouse are, the partition start,
+the schedule). ``dg dev``, ``dg launch`` and the daemon load ``defs``, which reads the
+environment once (``Deployment.from_environment``); ``attribution run`` builds the
+same definitions from its own flags.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 
 import dagster as dg
 
 from assets import attribution, ingest, marts, report, staging
-from attribution_pipeline.orchestration.automation import DEFAULT_SCHEDULE_CRON, DEFAULT_SCHEDULE_TIMEZONE, daily_schedule, landing_sensor
+from attribution_pipeline.orchestration.automation import daily_schedule, landing_sensor
+from attribution_pipeline.orchestration.deployment import Deployment
 from attribution_pipeline.orchestration.io_managers import WarehouseIOManager
-from attribution_pipeline.orchestration.partitions import DEFAULT_PARTITION_START, close_months
+from attribution_pipeline.orchestration.partitions import close_months
 from attribution_pipeline.orchestration.progress import progress_logger
-from attribution_pipeline.orchestration.resources import AttributionSettings, LandingSource, Warehouse
+from attribution_pipeline.orchestration.resources import LandingSource, ReportDestination, Warehouse
+from attribution_pipeline.orchestration.settings import AttributionSettings
 from attribution_pipeline.warehouse.workspace import Workspace
 
 ALL_ASSETS_JOB = "attribution_job"
@@ -28,14 +27,11 @@ ALL_ASSETS_JOB = "attribution_job"
 CONCURRENCY_TAG = "attribution/warehouse"
 
 
-def build_definitions(
-    schedule_cron: str = DEFAULT_SCHEDULE_CRON,
-    schedule_timezone: str = DEFAULT_SCHEDULE_TIMEZONE,
-    partition_start: str = DEFAULT_PARTITION_START,
-) -> dg.Definitions:
-    warehouse = Warehouse(url=dg.EnvVar("ATTRIBUTION_WAREHOUSE_URL"))
+def build_definitions(deployment: Deployment | None = None) -> dg.Definitions:
+    deployment = deployment or Deployment()
+    warehouse = Warehouse(url=deployment.warehouse_url, duckdb_memory_limit=deployment.duckdb_memory_limit)
     workspace = Workspace()
-    partitions = close_months(partition_start)
+    partitions = close_months(deployment.partition_start)
     modules = [ingest, staging, marts, report]
     partitioned = [*attribution.attribution_assets(partitions), marts.channel_asset(partitions), *ingest.source_assets(partitions)]
     job = dg.define_asset_job(
@@ -44,12 +40,13 @@ def build_definitions(
         description="Every asset: sources to marts.",
         tags={CONCURRENCY_TAG: "default"},
     )
+    source = deployment.source if deployment.source is not None else dg.EnvVar("ATTRIBUTION_SOURCE")
     return dg.Definitions(
         assets=[*dg.load_assets_from_modules(modules), *partitioned],
         asset_checks=dg.load_asset_checks_from_modules(modules),
         jobs=[job],
-        schedules=[daily_schedule(ALL_ASSETS_JOB, schedule_cron, schedule_timezone)],
-        sensors=[landing_sensor(ALL_ASSETS_JOB)],
+        schedules=[daily_schedule(ALL_ASSETS_JOB, deployment.schedule_cron, deployment.schedule_timezone)],
+        sensors=[landing_sensor(ALL_ASSETS_JOB, source)],
         # One process: DuckDB allows one writer per file.
         executor=dg.in_process_executor,
         loggers={"progress": progress_logger},
@@ -57,30 +54,28 @@ def build_definitions(
             "warehouse": warehouse,
             "io_manager": WarehouseIOManager(warehouse=warehouse, workspace=workspace),
             "workspace": workspace,
-            "source": LandingSource(location=dg.EnvVar("ATTRIBUTION_SOURCE")),
-            "settings": AttributionSettings(),
+            "source": LandingSource(location=source),
+            "settings": AttributionSettings(**deployment.settings_defaults()),
+            "report_destination": ReportDestination(path=deployment.report_path),
         },
     )
 
 
 def definitions_from_environment() -> dg.Definitions:
-    return _definitions(
-        os.environ.get("ATTRIBUTION_SCHEDULE_CRON", DEFAULT_SCHEDULE_CRON),
-        os.environ.get("ATTRIBUTION_SCHEDULE_TIMEZONE", DEFAULT_SCHEDULE_TIMEZONE),
-        os.environ.get("ATTRIBUTION_PARTITION_START", DEFAULT_PARTITION_START),
-    )
+    return _definitions(Deployment.from_environment(secrets_as_env_vars=True))
 
 
 @functools.lru_cache(maxsize=4)
-def _definitions(schedule_cron: str, schedule_timezone: str, partition_start: str) -> dg.Definitions:
-    """Built once per setting: the CLI plans with them and ``all_assets_job`` runs them."""
-    return build_definitions(schedule_cron, schedule_timezone, partition_start)
+def _definitions(deployment: Deployment) -> dg.Definitions:
+    """Built once per deployment: the CLI plans with them and ``attribution_job`` runs them."""
+    return build_definitions(deployment)
 
 
-def all_assets_job() -> dg.JobDefinition:
-    """The job every CLI run executes, as a module-level function so that
-    ``dg.reconstructable`` can point at it (``dg.execute_job`` needs a pointer)."""
-    return definitions_from_environment().resolve_job_def(ALL_ASSETS_JOB)
+def attribution_job(**deployment: str) -> dg.JobDefinition:
+    """The job a CLI run executes, built from the deployment's values, as a module-level
+    function so that ``dg.build_reconstructable_job`` can point at it (``dg.execute_job``
+    needs a pointer it can rebuild in any process)."""
+    return _definitions(Deployment.of(deployment)).resolve_job_def(ALL_ASSETS_JOB)
 
 
 @dg.definitions
@@ -89,4 +84,4 @@ def defs() -> dg.Definitions:
     return definitions_from_environment()
 
 
-__all__ = ["ALL_ASSETS_JOB", "all_assets_job", "build_definitions", "defs", "definitions_from_environment"]
+__all__ = ["ALL_ASSETS_JOB", "attribution_job", "build_definitions", "defs", "definitions_from_environment"]

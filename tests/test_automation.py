@@ -10,6 +10,7 @@ import dagster as dg
 
 from attribution_pipeline.definitions import ALL_ASSETS_JOB, build_definitions, definitions_from_environment
 from attribution_pipeline.orchestration.automation import landing_sensor
+from attribution_pipeline.orchestration.deployment import Deployment
 
 
 def evaluate(sensor: dg.SensorDefinition, cursor: str | None):
@@ -19,7 +20,9 @@ def evaluate(sensor: dg.SensorDefinition, cursor: str | None):
 
 
 def test_schedule_time_and_timezone_are_configurable(monkeypatch):
-    schedule = build_definitions("30 7 * * 1-5", "Europe/Berlin").resolve_schedule_def("daily_attribution")
+    schedule = build_definitions(Deployment(schedule_cron="30 7 * * 1-5", schedule_timezone="Europe/Berlin")).resolve_schedule_def(
+        "daily_attribution"
+    )
     assert (schedule.cron_schedule, schedule.execution_timezone, schedule.job_name) == ("30 7 * * 1-5", "Europe/Berlin", ALL_ASSETS_JOB)
     monkeypatch.setenv("ATTRIBUTION_SCHEDULE_CRON", "0 2 * * *")
     monkeypatch.setenv("ATTRIBUTION_SCHEDULE_TIMEZONE", "America/New_York")
@@ -38,7 +41,7 @@ def test_schedule_requests_a_run_of_the_whole_job():
 
 def test_sensor_launches_once_per_change_of_the_landing_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("ATTRIBUTION_SOURCE", str(tmp_path))
-    sensor = landing_sensor(ALL_ASSETS_JOB)
+    sensor = landing_sensor(ALL_ASSETS_JOB, dg.EnvVar("ATTRIBUTION_SOURCE"))
 
     result, cursor = evaluate(sensor, None)
     assert not result.run_requests and "no data files" in result.skip_message
@@ -69,5 +72,5 @@ def test_sensor_launches_once_per_change_of_the_landing_folder(tmp_path, monkeyp
 
 def test_sensor_skips_a_database_source(monkeypatch):
     monkeypatch.setenv("ATTRIBUTION_SOURCE", "postgresql+psycopg://host/db")
-    result, _ = evaluate(landing_sensor(ALL_ASSETS_JOB), None)
+    result, _ = evaluate(landing_sensor(ALL_ASSETS_JOB, "postgresql+psycopg://host/db"), None)
     assert not result.run_requests and "not a landing folder" in result.skip_message

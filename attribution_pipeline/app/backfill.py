@@ -30,6 +30,8 @@ from multiprocessing import get_context
 
 import dagster as dg
 
+from attribution_pipeline.app.outcome import failure_message
+from attribution_pipeline.orchestration.deployment import Deployment
 from attribution_pipeline.orchestration.partitions import month_key
 
 SOURCES_STAGE, PARTITIONED_STAGE, MARTS_STAGE = "sources", "partitioned", "marts"
@@ -95,20 +97,16 @@ def stages(defs: dg.Definitions) -> list[tuple[str, list[dg.AssetKey]]]:
     ]
 
 
-def execute(run_config: dict, first: str, last: str, selection: list[dg.AssetKey] | None = None):
+def execute(deployment: Deployment, run_config: dict, first: str, last: str, selection: list[dg.AssetKey] | None = None):
     """One Dagster run over close months [first, last], in this process (the job's
-    in-process executor), recorded in the instance ($DAGSTER_HOME); every asset unless
+    in-process executor), recorded in the deployment's instance; every asset unless
     ``selection`` narrows it. Through ``execute_job``, not ``execute_in_process``: the
     latter keeps every step's output in memory until the run ends (to hand them back),
-    which held every source's frames through a whole 10M-touch run."""
-    from attribution_pipeline.definitions import all_assets_job
-
-    job = dg.reconstructable(all_assets_job)
-    # Dagster keeps the last job it loaded per process, whatever the environment says now: a
-    # second run in one process (the tests) with another partition start must load its own.
-    type(job).get_definition.cache_clear()
-    type(job).get_repository_definition.cache_clear()
-    with dg.DagsterInstance.get() as instance:
+    which held every source's frames through a whole 10M-touch run. The job pointer
+    carries the deployment's values, so the job is rebuilt from them, not from the
+    environment."""
+    job = dg.build_reconstructable_job("attribution_pipeline.definitions", "attribution_job", reconstructable_kwargs=deployment.as_kwargs())
+    with dg.DagsterInstance.from_config(deployment.dagster_home) as instance:
         return dg.execute_job(
             job,
             instance,
@@ -119,27 +117,27 @@ def execute(run_config: dict, first: str, last: str, selection: list[dg.AssetKey
         )
 
 
-def run_stage(defs: dg.Definitions, keys: list[dg.AssetKey], run_config: dict, first: str, last: str, label: str) -> StageRun:
+def run_stage(deployment: Deployment, keys: list[dg.AssetKey], run_config: dict, first: str, last: str, label: str) -> StageRun:
     """Execute one stage's assets as their own Dagster run, in this process."""
-    from attribution_pipeline.app.outcome import failure_message
-
-    result = execute(run_config, first, last, keys)
+    result = execute(deployment, run_config, first, last, keys)
     return StageRun(label, result.run_id, result.success, "" if result.success else failure_message(result))
 
 
-def _run_months(run_config: dict, first: str, last: str, index: int) -> StageRun:
+def _run_months(deployment: dict[str, str], run_config: dict, first: str, last: str, index: int) -> StageRun:
     """A worker process: one run of stage ``index`` (partitioned) over [first, last]."""
-    from attribution_pipeline.definitions import definitions_from_environment
+    from attribution_pipeline.definitions import build_definitions
 
     label = f"months {first[:7]} to {last[:7]}"
     try:
-        defs = definitions_from_environment()
-        return run_stage(defs, stages(defs)[index][1], run_config, first, last, label)
+        stage_deployment = Deployment.of(deployment)
+        return run_stage(stage_deployment, stages(build_definitions(stage_deployment))[index][1], run_config, first, last, label)
     except Exception as error:  # a failure before any step ran
         return StageRun(label, None, False, f"{type(error).__name__}: {error}")
 
 
-def run_parallel(defs: dg.Definitions, run_config: dict, first: str, last: str, workers: int, keys: list[str]) -> list[StageRun]:
+def run_parallel(
+    defs: dg.Definitions, deployment: Deployment, run_config: dict, first: str, last: str, workers: int, keys: list[str]
+) -> list[StageRun]:
     """The stages in order; stops after the first stage that fails and says which runs ended how."""
     say = lambda line: print(f"attribution: {line}", file=sys.stderr, flush=True)  # noqa: E731
     months = [key for key in keys if month_key(first) <= key <= month_key(last)]
@@ -149,13 +147,13 @@ def run_parallel(defs: dg.Definitions, run_config: dict, first: str, last: str, 
     for index, (kind, assets) in enumerate(plan):
         names = ", ".join(key.to_user_string() for key in assets[:4]) + (", ..." if len(assets) > 4 else "")
         if kind != PARTITIONED_STAGE:
-            runs.append(run_stage(defs, assets, run_config, first, last, f"{kind}: {names}"))
+            runs.append(run_stage(deployment, assets, run_config, first, last, f"{kind}: {names}"))
         else:
             # spawn, not fork: each worker starts clean instead of copying this process's
             # open database connections and Dagster instance.
             chunks = month_chunks(months, workers)
             with ProcessPoolExecutor(max_workers=len(chunks), mp_context=get_context("spawn")) as pool:
-                futures = [pool.submit(_run_months, run_config, start, end, index) for start, end in chunks]
+                futures = [pool.submit(_run_months, deployment.as_kwargs(), run_config, start, end, index) for start, end in chunks]
                 for future in as_completed(futures):
                     done = future.result()
                     say(f"{names}, {done.label}: {'done' if done.success else 'FAILED: ' + done.message} (run {done.run_id})")

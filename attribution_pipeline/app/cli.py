@@ -12,12 +12,13 @@ from pathlib import Path
 
 from attribution_pipeline.app.errors import EXIT_OK, EXIT_USAGE, fail, first_line
 from attribution_pipeline.app.export import export_table, missing_duckdb_file
-from attribution_pipeline.app.run import DEFAULT_WAREHOUSE, run_pipeline
+from attribution_pipeline.app.run import run_pipeline
+from attribution_pipeline.orchestration.deployment import Deployment
 
 
-def _parser() -> argparse.ArgumentParser:
-    from models.registry import MODELS
-
+def _parser(deployment: Deployment, with_setting_flags: bool) -> argparse.ArgumentParser:
+    """``with_setting_flags``: the run's setting flags, derived from the settings declaration
+    (which imports Dagster, so the other commands start without it)."""
     parser = argparse.ArgumentParser(
         prog="attribution",
         description="Multi-touch campaign attribution: touches, campaigns and CRM deals in; exact credited revenue per model out.",
@@ -34,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--source", required=True, help="landing folder, or a SQLAlchemy URL of a source database")
     run.add_argument(
         "--warehouse",
-        default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
+        default=deployment.warehouse_url,
         help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)",
     )
     run.add_argument(
@@ -44,81 +45,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SOURCE=TABLE_OR_QUERY",
         help="with a database source: the table or SELECT query for a source (repeatable; default: table named like the source)",
     )
-    run.add_argument("--lookback-days", type=float, default=365.0, help="days before created_at that touches count (default 365)")
-    run.add_argument("--half-life-days", type=float, default=7.0, help="time_decay half-life in days (default 7)")
-    run.add_argument(
-        "--position-weights",
-        default="0.4,0.2,0.4",
-        metavar="F,M,L",
-        help="position_based first,middle,last shares summing to 1 (default 0.4,0.2,0.4)",
-    )
-    run.add_argument("--models", default=None, metavar="M1,M2", help=f"models to compute (default all: {','.join(MODELS)})")
-    run.add_argument(
-        "--w-shaped-weights",
-        default="0.3,0.3,0.3,0.1",
-        metavar="FT,LC,OC,REST",
-        help="w_shaped shares of the first, lead-creation and opportunity-creation touches and of the rest (default 0.3,0.3,0.3,0.1)",
-    )
-    run.add_argument(
-        "--full-path-weights",
-        default="0.225,0.225,0.225,0.225,0.1",
-        metavar="FT,LC,OC,CW,REST",
-        help="full_path shares of the first, lead-creation, opportunity-creation and closing touches and of the rest "
-        "(default 0.225,0.225,0.225,0.225,0.1)",
-    )
-    run.add_argument(
-        "--lead-touch-types",
-        default="form_submit",
-        metavar="T1,T2",
-        help="touch types that create a lead, the lead-creation milestone (default form_submit)",
-    )
-    run.add_argument(
-        "--exclude-touch-types", default="", metavar="T1,T2", help="touch types that never take credit, e.g. page_view (default none)"
-    )
-    run.add_argument("--exclude-channels", default="", metavar="C1,C2", help="channels that never take credit (default none)")
-    run.add_argument("--markov-order", type=int, default=1, help="markov: chain order, 1 to 3 (default 1)")
-    run.add_argument("--dedupe-paths", action="store_true", help="markov, shapley: collapse repeated consecutive channels of a path")
-    run.add_argument("--include-open-deals", action="store_true", help="markov, shapley: learn from open deals too, as non-conversions")
-    run.add_argument(
-        "--bootstrap-draws",
-        type=int,
-        default=int(os.environ.get("ATTRIBUTION_BOOTSTRAP_DRAWS", "100")),
-        help="markov, shapley: bootstrap draws for the 90%% intervals (default $ATTRIBUTION_BOOTSTRAP_DRAWS or 100; 0: none)",
-    )
-    run.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap draws (default 0)")
-    run.add_argument("--reporting-currency", default="USD", help="ISO 4217 reporting currency (default USD)")
-    run.add_argument(
-        "--as-of", default=None, metavar="TIMESTAMP", help="ISO-8601 as-of time for open deals (default: latest timestamp in the inputs)"
-    )
-    run.add_argument(
-        "--max-quarantine-share", type=float, default=0.5, help="stop when a larger share of a source's rows is quarantined (default 0.5)"
-    )
-    run.add_argument(
-        "--earliest-date",
-        default="1990-01-01",
-        metavar="YYYY-MM-DD",
-        help="timestamps and dates before this are implausible and quarantined (default 1990-01-01)",
-    )
-    run.add_argument(
-        "--future-tolerance-days",
-        type=float,
-        default=1.0,
-        metavar="D",
-        help="timestamps and dates later than the run's start plus D days are implausible and quarantined (default 1)",
-    )
-    run.add_argument(
-        "--non-marketing-channels",
-        default="direct,sales_outreach",
-        metavar="C1,C2",
-        help="pipeline_sourcing: channels that are not marketing (default direct,sales_outreach)",
-    )
-    run.add_argument(
-        "--stage-order",
-        default="qualification,discovery,proposal,negotiation,closed_won",
-        metavar="S1,S2",
-        help="stage_velocity: opportunity stages in order (default qualification,discovery,proposal,negotiation,closed_won)",
-    )
-    run.add_argument("--lead-sla-hours", type=float, default=24.0, help="lead_sla: hours sales has to act on an MQL (default 24)")
+    if with_setting_flags:
+        from attribution_pipeline.app.flags import add_setting_flags
+
+        add_setting_flags(run)
     run.add_argument("--month", metavar="YYYY-MM", help="re-run one close month only (replaces exactly that month's rows)")
     run.add_argument("--from", dest="from_month", metavar="YYYY-MM", help="first close month of a range (with --to)")
     run.add_argument("--to", dest="to_month", metavar="YYYY-MM", help="last close month of a range (with --from)")
@@ -133,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write one warehouse table to a CSV or Parquet file")
     export.add_argument(
         "--warehouse",
-        default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
+        default=deployment.warehouse_url,
         help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)",
     )
     export.add_argument(
@@ -146,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write the marketer-facing HTML report from the output tables")
     report.add_argument(
         "--warehouse",
-        default=os.environ.get("ATTRIBUTION_WAREHOUSE_URL", DEFAULT_WAREHOUSE),
+        default=deployment.warehouse_url,
         help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)",
     )
     report.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file to write (default report.html)")
@@ -205,14 +135,17 @@ def write_report(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    running = "run" in argv
+    deployment = Deployment.from_environment(with_settings=running)
+    args = _parser(deployment, running).parse_args(argv)
     if args.command == "sample-data":
         return sample_data(args)
     if args.command == "export":
         return export_table(args)
     if args.command == "report":
         return write_report(args)
-    return run_pipeline(args)
+    return run_pipeline(args, deployment)
 
 
 def entry() -> None:

@@ -3,84 +3,30 @@ run covers, one Dagster run (or a parallel backfill) of the same Definitions tha
 ``dg dev`` shows against a persistent instance, and its summary.
 """
 
+from __future__ import annotations
+
 import argparse
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 
 from attribution_pipeline.app.errors import EXIT_OK, EXIT_USAGE, fail, first_line
 from attribution_pipeline.app.outcome import RunOutcome
+from attribution_pipeline.orchestration.deployment import Deployment
 
-DEFAULT_WAREHOUSE = "duckdb:///warehouse.duckdb"
 _INSTANCE_YAML = "# Written by `attribution run`: Dagster instance for CLI runs.\ntelemetry:\n  enabled: false\n"
 
 
-def _dagster_home() -> None:
+def dagster_home(deployment: Deployment) -> Path:
     """CLI runs go to $DAGSTER_HOME, else to ./.dagster_state (never the repo's tracked files)."""
-    if os.environ.get("DAGSTER_HOME"):
-        return
+    if deployment.dagster_home:
+        return Path(deployment.dagster_home)
     home = Path.cwd() / ".dagster_state"
     home.mkdir(exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(_INSTANCE_YAML)
-    os.environ["DAGSTER_HOME"] = str(home)
-
-
-def _numbers(option: str, text: str) -> list[float]:
-    try:
-        return [float(part) for part in text.split(",")]
-    except ValueError:
-        raise ValueError(f"{option} {text!r} must be comma-separated numbers")
-
-
-def _names(text: str | None) -> list[str]:
-    return [part.strip().lower() for part in (text or "").split(",") if part.strip()]
-
-
-def _settings(args: argparse.Namespace) -> dict:
-    try:
-        first, middle, last = (float(part) for part in args.position_weights.split(","))
-    except ValueError:
-        raise ValueError(f"--position-weights {args.position_weights!r} must be three numbers F,M,L")
-    settings = {
-        "lookback_days": args.lookback_days,
-        "half_life_days": args.half_life_days,
-        "position_first": first,
-        "position_middle": middle,
-        "position_last": last,
-        "reporting_currency": args.reporting_currency,
-        "as_of": args.as_of,
-        "max_quarantine_share": args.max_quarantine_share,
-        "earliest_date": args.earliest_date,
-        "future_tolerance_days": args.future_tolerance_days,
-        "lead_sla_hours": args.lead_sla_hours,
-        "stage_order": [stage.strip().lower() for stage in args.stage_order.split(",") if stage.strip()],
-        "non_marketing_channels": [c.strip().lower() for c in args.non_marketing_channels.split(",") if c.strip()],
-        "w_shaped_weights": _numbers("--w-shaped-weights", args.w_shaped_weights),
-        "full_path_weights": _numbers("--full-path-weights", args.full_path_weights),
-        "lead_touch_types": _names(args.lead_touch_types),
-        "excluded_touch_types": _names(args.exclude_touch_types),
-        "excluded_channels": _names(args.exclude_channels),
-        "markov_order": args.markov_order,
-        "dedupe_paths": args.dedupe_paths,
-        "include_open_deals": args.include_open_deals,
-        "bootstrap_draws": args.bootstrap_draws,
-        "bootstrap_seed": args.bootstrap_seed,
-    }
-    if args.models is not None:
-        settings["models"] = _names(args.models)
-    from attribution_pipeline.orchestration.resources import AttributionSettings
-
-    resource = AttributionSettings(**settings)
-    resource.params()  # validate before anything runs
-    resource.model_names()
-    if args.bootstrap_draws < 0:
-        raise ValueError("--bootstrap-draws must be >= 0")
-    if not 0 <= args.max_quarantine_share <= 1:
-        raise ValueError("--max-quarantine-share must be between 0 and 1")
-    return settings
+    return home
 
 
 def _source_tables(pairs: list[str]) -> dict[str, str]:
@@ -93,18 +39,18 @@ def _source_tables(pairs: list[str]) -> dict[str, str]:
     return tables
 
 
-def _partitions():
-    from attribution_pipeline.orchestration.partitions import DEFAULT_PARTITION_START, close_months
+def _partitions(deployment: Deployment):
+    from attribution_pipeline.orchestration.partitions import close_months
 
-    return close_months(os.environ.get("ATTRIBUTION_PARTITION_START", DEFAULT_PARTITION_START))
+    return close_months(deployment.partition_start)
 
 
-def _month_range(args: argparse.Namespace) -> tuple[str, str] | None:
+def _month_range(args: argparse.Namespace, deployment: Deployment) -> tuple[str, str] | None:
     """The partition keys a run covers: one month or a range; None: every month that
     can hold a deal (found from the source once the options are valid)."""
     from attribution_pipeline.orchestration.partitions import month_key
 
-    keys = _partitions().get_partition_keys()
+    keys = _partitions(deployment).get_partition_keys()
     if args.month and (args.from_month or args.to_month):
         raise ValueError("use either --month or --from/--to")
     if bool(args.from_month) != bool(args.to_month):
@@ -125,13 +71,13 @@ def _month_range(args: argparse.Namespace) -> tuple[str, str] | None:
     return first, last
 
 
-def _check_as_of(settings: dict) -> None:
+def _check_as_of(settings: dict, deployment: Deployment) -> None:
     """An explicit as-of ends open deals' windows: outside the partitions they could never be credited."""
     from attribution_pipeline.orchestration.partitions import covered_window
-    from attribution_pipeline.orchestration.resources import parse_as_of
+    from attribution_pipeline.orchestration.settings import parse_as_of
 
     as_of = parse_as_of(settings["as_of"])
-    start, end = covered_window(_partitions())
+    start, end = covered_window(_partitions(deployment))
     if as_of is not None and not start <= as_of < end:
         raise ValueError(
             f"--as-of {settings['as_of']} is outside the close-month partitions ({start:%Y-%m} to the end of "
@@ -140,17 +86,21 @@ def _check_as_of(settings: dict) -> None:
         )
 
 
-def _months_holding_deals(source: str, tables: dict[str, str], settings: dict, warehouse: str) -> tuple[str, str]:
+def _months_holding_deals(deployment: Deployment, tables: dict[str, str], settings: dict) -> tuple[str, str]:
     from attribution_pipeline.app.deal_months import months_holding_deals
-    from attribution_pipeline.orchestration.resources import LandingSource, parse_as_of
-    from attribution_pipeline.warehouse.client import WarehouseClient
+    from attribution_pipeline.orchestration.resources import LandingSource
+    from attribution_pipeline.orchestration.settings import parse_as_of
 
     # The plausible range's end, an hour beyond the tolerance: the run's own start comes a little later.
     latest = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=settings["future_tolerance_days"], hours=1)
-    client = WarehouseClient(warehouse)
+    client = _client(deployment)
     try:
         return months_holding_deals(
-            LandingSource(location=source, tables=tables), _partitions(), parse_as_of(settings["as_of"]), client, latest
+            LandingSource(location=deployment.source, tables=tables),
+            _partitions(deployment),
+            parse_as_of(settings["as_of"]),
+            client,
+            latest,
         )
     finally:
         client.dispose()
@@ -206,12 +156,17 @@ def _summary(warehouse_url: str, run_id: str, months: tuple[str, str]) -> str:
     return "\n".join(lines)
 
 
-def _record_failure(warehouse_url: str, run_id: str | None, message: str, settings: dict) -> None:
+def _client(deployment: Deployment):
     from attribution_pipeline.warehouse.client import WarehouseClient
+
+    return WarehouseClient(deployment.warehouse_url, deployment.duckdb_memory_limit)
+
+
+def _record_failure(deployment: Deployment, run_id: str | None, message: str, settings: dict) -> None:
     from attribution_pipeline.warehouse.run_log import record_run
 
     try:
-        client = WarehouseClient(warehouse_url)
+        client = _client(deployment)
         try:
             record_run(client, run_id or "(not started)", "failed", None, message, settings, {})
         finally:
@@ -220,23 +175,32 @@ def _record_failure(warehouse_url: str, run_id: str | None, message: str, settin
         print(f"attribution: warning: could not record the failed run in attribution.runs: {first_line(error)}", file=sys.stderr)
 
 
-def run_pipeline(args: argparse.Namespace) -> int:
+def _settings(args: argparse.Namespace, deployment: Deployment) -> dict:
+    """Every setting's value (declared default < environment < flag), checked before anything runs."""
+    from attribution_pipeline.app.flags import settings_from_flags
+
+    resource = settings_from_flags(args, deployment.settings_defaults())
+    resource.params()  # the checks across fields (weights summing to 1, dates)
+    resource.model_names()
+    return resource.model_dump()
+
+
+def run_pipeline(args: argparse.Namespace, deployment: Deployment) -> int:
+    source = args.source if "://" in args.source else str(Path(args.source).resolve())
+    deployment = deployment.replace(source=source, warehouse_url=args.warehouse)
     try:
-        settings = _settings(args)
+        settings = _settings(args, deployment)
         tables = _source_tables(args.source_table)
-        months = _month_range(args)
-        _check_as_of(settings)
+        months = _month_range(args, deployment)
+        _check_as_of(settings, deployment)
     except ValueError as error:
         return fail(str(error), EXIT_USAGE)
     if args.parallel < 1:
         return fail("--parallel must be at least 1", EXIT_USAGE)
     try:
-        from attribution_pipeline.warehouse.client import WarehouseClient
-
-        WarehouseClient(args.warehouse).dispose()  # a malformed URL is a usage error, not a failed run
+        _client(deployment).dispose()  # a malformed URL is a usage error, not a failed run
     except Exception as error:
         return fail(f"--warehouse {args.warehouse}: {first_line(error)}", EXIT_USAGE)
-    source = args.source if "://" in args.source else str(Path(args.source).resolve())
     if "://" not in args.source and not Path(source).is_dir():
         return fail(
             f"source folder {args.source} does not exist (write one with `attribution sample-data --out {args.source}`)", EXIT_USAGE
@@ -245,34 +209,34 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
     start_validator()  # great-expectations imports in its own process while the run starts
     try:
-        return _run_with(args, settings, tables, months, source)
+        return _run_with(args, deployment, settings, tables, months)
     finally:
         stop_validator()
 
 
-def _run_with(args: argparse.Namespace, settings: dict, tables: dict[str, str], months: tuple[str, str] | None, source: str) -> int:
+def _run_with(
+    args: argparse.Namespace, deployment: Deployment, settings: dict, tables: dict[str, str], months: tuple[str, str] | None
+) -> int:
     """run_pipeline once the options are valid: the months, the Dagster run, its outcome and summary."""
     if months is None:
         try:
-            months = _months_holding_deals(source, tables, settings, args.warehouse)
+            months = _months_holding_deals(deployment, tables, settings)
         except Exception as error:  # the warehouse itself (unreachable, refused): a failed run, said in one line
             message = f"{type(error).__name__}: {first_line(error)}"
-            _record_failure(args.warehouse, None, message, settings)
+            _record_failure(deployment, None, message, settings)
             return fail(message)
     first_month, last_month = months
-    _dagster_home()
-    os.environ["ATTRIBUTION_SOURCE"] = source
-    os.environ["ATTRIBUTION_WAREHOUSE_URL"] = args.warehouse
+    deployment = deployment.replace(dagster_home=str(dagster_home(deployment)))
 
-    from attribution_pipeline.definitions import ALL_ASSETS_JOB, definitions_from_environment
+    from attribution_pipeline.definitions import ALL_ASSETS_JOB, build_definitions
 
-    defs = definitions_from_environment()
+    defs = build_definitions(deployment)
 
     run_config = {
         "loggers": {"progress": {}},
         "resources": {
             "settings": {"config": settings},
-            **({"source": {"config": {"location": source, "tables": tables}}} if tables else {}),
+            **({"source": {"config": {"location": deployment.source, "tables": tables}}} if tables else {}),
         },
     }
     print(
@@ -288,15 +252,15 @@ def _run_with(args: argparse.Namespace, settings: dict, tables: dict[str, str], 
     try:
         if parallel:
             keys = defs.resolve_job_def(ALL_ASSETS_JOB).partitions_def.get_partition_keys()
-            outcome = RunOutcome.of_stages(run_parallel(defs, run_config, first_month, last_month, args.parallel, keys))
+            outcome = RunOutcome.of_stages(run_parallel(defs, deployment, run_config, first_month, last_month, args.parallel, keys))
         else:
-            outcome = RunOutcome.of_result(execute(run_config, first_month, last_month))
+            outcome = RunOutcome.of_result(execute(deployment, run_config, first_month, last_month))
     except Exception as error:  # a failure before any step ran (bad URL, config)
         message = f"{type(error).__name__}: {first_line(error)}"
-        _record_failure(args.warehouse, None, message, settings)
+        _record_failure(deployment, None, message, settings)
         return fail(message)
     if not outcome.success:
-        _record_failure(args.warehouse, outcome.run_id, outcome.message, settings)
+        _record_failure(deployment, outcome.run_id, outcome.message, settings)
         return fail(f"{outcome.message}; {outcome.replaced()} (run {outcome.run_id})")
     try:
         print(_summary(args.warehouse, outcome.run_id, (first_month, last_month)))

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
 
 from attribution_pipeline.contract.rules import CONTRACTS
+from attribution_pipeline.orchestration.deployment import DEFAULT_SCHEDULE_CRON, DEFAULT_SCHEDULE_TIMEZONE
 from attribution_pipeline.sources.readers import is_database_url, landing_files
-
-DEFAULT_SCHEDULE_CRON = "0 6 * * *"  # every day at 06:00
-DEFAULT_SCHEDULE_TIMEZONE = "UTC"
 
 
 def daily_schedule(job_name: str, cron: str = DEFAULT_SCHEDULE_CRON, timezone: str = DEFAULT_SCHEDULE_TIMEZONE) -> dg.ScheduleDefinition:
@@ -42,7 +39,9 @@ def landing_fingerprint(folder: Path) -> dict[str, list[int]]:
     return dict(sorted(fingerprint.items()))
 
 
-def landing_sensor(job_name: str) -> dg.SensorDefinition:
+def landing_sensor(job_name: str, source: str | None) -> dg.SensorDefinition:
+    """``source``: the deployment's source, a path, a URL or a ``dg.EnvVar`` read at each tick."""
+
     @dg.sensor(
         name="landing_folder_changed",
         job_name=job_name,
@@ -50,7 +49,7 @@ def landing_sensor(job_name: str) -> dg.SensorDefinition:
         description="Launches a run when data files in the landing folder (ATTRIBUTION_SOURCE) are added or changed.",
     )
     def _sensor(context: dg.SensorEvaluationContext):
-        location = os.environ.get("ATTRIBUTION_SOURCE", "")
+        location = (source.get_value() if isinstance(source, dg.EnvVar) else source) or ""
         if not location or is_database_url(location):
             return dg.SkipReason("ATTRIBUTION_SOURCE is not a landing folder; nothing to watch")
         folder = Path(location)

@@ -11,9 +11,7 @@ import datetime as dt
 
 import dagster as dg
 
-# Early enough for any realistic CRM history; a run only covers the months from
-# its earliest deal on (``attribution run``), so an early start costs nothing.
-DEFAULT_PARTITION_START = "2000-01-01"
+from attribution_pipeline.orchestration.deployment import DEFAULT_PARTITION_START
 
 
 def close_months(start: str = DEFAULT_PARTITION_START) -> dg.MonthlyPartitionsDefinition:

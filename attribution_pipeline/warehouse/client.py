@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
 import uuid
 from collections.abc import Iterable, Iterator
@@ -81,7 +80,7 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 class WarehouseClient:
     """One warehouse, addressed by a SQLAlchemy URL."""
 
-    def __init__(self, url: str = DEFAULT_WAREHOUSE_URL):
+    def __init__(self, url: str = DEFAULT_WAREHOUSE_URL, duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT):
         self.url = url
         parsed = sa.engine.make_url(url)
         if parsed.get_backend_name() == "duckdb" and parsed.database not in (None, "", ":memory:"):
@@ -98,8 +97,8 @@ class WarehouseClient:
         duckdb = parsed.get_backend_name() == "duckdb"
         # DuckDB keeps written pages in its buffer pool up to 80% of RAM by default,
         # all of it in this process's RSS; a limit makes it evict (and spill) instead.
-        limit = os.environ.get("ATTRIBUTION_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
-        self.engine = sa.create_engine(url, pool_pre_ping=not duckdb, connect_args={"config": {"memory_limit": limit}} if duckdb else {})
+        config = {"config": {"memory_limit": duckdb_memory_limit}} if duckdb else {}
+        self.engine = sa.create_engine(url, pool_pre_ping=not duckdb, connect_args=config)
         self.dialect = self.engine.dialect.name
         self._schemas: set[str] = set()
 
