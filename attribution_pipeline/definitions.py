@@ -62,11 +62,11 @@ def build_definitions(deployment: Deployment | None = None) -> dg.Definitions:
 
 
 def definitions_from_environment() -> dg.Definitions:
-    return _definitions(Deployment.from_environment(secrets_as_env_vars=True))
+    return definitions_for(Deployment.from_environment(secrets_as_env_vars=True))
 
 
 @functools.lru_cache(maxsize=4)
-def _definitions(deployment: Deployment) -> dg.Definitions:
+def definitions_for(deployment: Deployment) -> dg.Definitions:
     """Built once per deployment: the CLI plans with them and ``attribution_job`` runs them."""
     return build_definitions(deployment)
 
@@ -75,7 +75,7 @@ def attribution_job(**deployment: str) -> dg.JobDefinition:
     """The job a CLI run executes, built from the deployment's values, as a module-level
     function so that ``dg.build_reconstructable_job`` can point at it (``dg.execute_job``
     needs a pointer it can rebuild in any process)."""
-    return _definitions(Deployment.of(deployment)).resolve_job_def(ALL_ASSETS_JOB)
+    return definitions_for(Deployment.of(deployment)).resolve_job_def(ALL_ASSETS_JOB)
 
 
 @dg.definitions
@@ -84,4 +84,4 @@ def defs() -> dg.Definitions:
     return definitions_from_environment()
 
 
-__all__ = ["ALL_ASSETS_JOB", "attribution_job", "build_definitions", "defs", "definitions_from_environment"]
+__all__ = ["ALL_ASSETS_JOB", "attribution_job", "build_definitions", "defs", "definitions_for", "definitions_from_environment"]

@@ -125,12 +125,12 @@ def run_stage(deployment: Deployment, keys: list[dg.AssetKey], run_config: dict,
 
 def _run_months(deployment: dict[str, str], run_config: dict, first: str, last: str, index: int) -> StageRun:
     """A worker process: one run of stage ``index`` (partitioned) over [first, last]."""
-    from attribution_pipeline.definitions import build_definitions
+    from attribution_pipeline.definitions import definitions_for
 
     label = f"months {first[:7]} to {last[:7]}"
     try:
         stage_deployment = Deployment.of(deployment)
-        return run_stage(stage_deployment, stages(build_definitions(stage_deployment))[index][1], run_config, first, last, label)
+        return run_stage(stage_deployment, stages(definitions_for(stage_deployment))[index][1], run_config, first, last, label)
     except Exception as error:  # a failure before any step ran
         return StageRun(label, None, False, f"{type(error).__name__}: {error}")
 

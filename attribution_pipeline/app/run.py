@@ -228,9 +228,9 @@ def _run_with(
     first_month, last_month = months
     deployment = deployment.replace(dagster_home=str(dagster_home(deployment)))
 
-    from attribution_pipeline.definitions import ALL_ASSETS_JOB, build_definitions
+    from attribution_pipeline.definitions import ALL_ASSETS_JOB, definitions_for
 
-    defs = build_definitions(deployment)
+    defs = definitions_for(deployment)  # the same definitions the job pointer rebuilds (cached)
 
     run_config = {
         "loggers": {"progress": {}},
