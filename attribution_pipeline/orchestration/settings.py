@@ -36,8 +36,18 @@ class AttributionSettings(dg.ConfigurableResource):
     """The run's parameters (SPEC 4). Every output row records the run, and the
     run's parameters are stored in ``attribution.runs``."""
 
-    lookback_days: float = Field(default=365.0, ge=0, description="Touches count from created_at minus this many 24-hour days")
-    half_life_days: float = Field(default=7.0, gt=0, description="time_decay: credit halves every this many days before conversion")
+    lookback_days: float = Field(
+        default=365.0,
+        ge=0,
+        description="Touches count from created_at minus this many 24-hour days",
+        json_schema_extra=extra(metavar="DAYS"),
+    )
+    half_life_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="time_decay: credit halves every this many days before conversion",
+        json_schema_extra=extra(metavar="DAYS"),
+    )
     position_weights: list[float] = Field(
         default_factory=lambda: [0.4, 0.2, 0.4],
         description="position_based: shares of the first touch, the middle touches and the last touch (sum 1)",
@@ -73,17 +83,29 @@ class AttributionSettings(dg.ConfigurableResource):
         description="Channels that never take credit: removed from journeys before every model",
         json_schema_extra=extra(flag="--exclude-channels", metavar="C1,C2"),
     )
-    markov_order: int = Field(default=1, ge=1, le=3, description="markov: order of the chain, 1 to 3 (states are the last 1-3 channels)")
+    markov_order: int = Field(
+        default=1,
+        ge=1,
+        le=3,
+        description="markov: order of the chain, 1 to 3 (states are the last 1-3 channels)",
+        json_schema_extra=extra(metavar="K"),
+    )
     dedupe_paths: bool = Field(default=False, description="markov, shapley: collapse repeated consecutive channels of a path")
     include_open_deals: bool = Field(default=False, description="markov, shapley: learn from open deals too, as non-conversions")
     bootstrap_draws: int = Field(
         default=100,
         ge=0,
         description="markov, shapley: bootstrap draws over deals for the 90% intervals (0: no intervals)",
-        json_schema_extra=extra(env="ATTRIBUTION_BOOTSTRAP_DRAWS"),
+        json_schema_extra=extra(metavar="N", env="ATTRIBUTION_BOOTSTRAP_DRAWS"),
     )
-    bootstrap_seed: int = Field(default=0, description="channel_attribution_intervals: seed of the draws (same seed, same intervals)")
-    reporting_currency: str = Field(default="USD", description="ISO 4217 code of every credited amount")
+    bootstrap_seed: int = Field(
+        default=0,
+        description="channel_attribution_intervals: seed of the draws (same seed, same intervals)",
+        json_schema_extra=extra(metavar="S"),
+    )
+    reporting_currency: str = Field(
+        default="USD", description="ISO 4217 code of every credited amount", json_schema_extra=extra(metavar="CODE")
+    )
     as_of: str | None = Field(
         default=None,
         description="ISO-8601 as-of time for open deals; default: the latest timestamp in the inputs",
@@ -95,7 +117,11 @@ class AttributionSettings(dg.ConfigurableResource):
         json_schema_extra=extra(metavar="D1,D2"),
     )
     max_quarantine_share: float = Field(
-        default=0.5, ge=0, le=1, description="A source with a larger share of rows quarantined stops the run"
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A source with a larger share of rows quarantined stops the run",
+        json_schema_extra=extra(metavar="X"),
     )
     earliest_date: str = Field(
         default="1990-01-01",
@@ -119,7 +145,9 @@ class AttributionSettings(dg.ConfigurableResource):
         description="stage_velocity: opportunity stages in order; conversion is to the next one",
         json_schema_extra=extra(metavar="S1,S2"),
     )
-    lead_sla_hours: float = Field(default=DEFAULT_SLA_HOURS, description="lead_sla: hours sales has to act on an MQL")
+    lead_sla_hours: float = Field(
+        default=DEFAULT_SLA_HOURS, description="lead_sla: hours sales has to act on an MQL", json_schema_extra=extra(metavar="H")
+    )
 
     def params(self, now: dt.datetime | None = None) -> AttributionParams:
         """The engine's parameters; ``now`` (the run's start) bounds the plausible range
