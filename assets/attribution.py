@@ -8,10 +8,16 @@ from dataclasses import replace
 import dagster as dg
 import polars as pl
 
+from attribution_pipeline.contract.checks import (
+    REFERENTIAL_INTEGRITY,
+    TOUCH_CREDIT_RECONCILES,
+    judge_reconciliation,
+    judge_references,
+)
 from attribution_pipeline.contract.validation import referential_warnings
-from attribution_pipeline.orchestration.io_managers import SINGLE_RUN, WRITE_RETRY, table_metadata
 from attribution_pipeline.orchestration.partitions import covered_window
 from attribution_pipeline.orchestration.settings import AttributionSettings
+from attribution_pipeline.orchestration.table_assets import check_result, key_of, table_asset, table_out, tables_asset
 from attribution_pipeline.warehouse.tables import CHANNEL_ATTRIBUTION_INTERVALS, CHANNEL_VALUES, JOURNEYS, TOUCH_CREDIT
 from attribution_pipeline.warehouse.workspace import RunWorkspace, Workspace
 from models.credit import count_excluded, credit_in_chunks
@@ -60,17 +66,6 @@ def check_months_covered(converting: pl.DataFrame, as_of, partitions: dg.Monthly
     )
 
 
-def unreconciled_message(off: dict[str, int], won_cents: int) -> str:
-    """Credit that does not sum to won revenue is a defect of the engine, never of the inputs:
-    nothing is published, and the advice is to report it."""
-    differences = ", ".join(f"{model} {cents:+,} cents" for model, cents in sorted(off.items()))
-    return (
-        f"rule touch_credit.reconciles: credited revenue differs from the won total {won_cents / 100:,.2f} ({differences}); "
-        "nothing was published. This is a defect in the attribution engine, not in the inputs: report it with this "
-        "message and the run id"
-    )
-
-
 def every_journey(run_workspace: RunWorkspace, converting: pl.DataFrame) -> pl.LazyFrame | None:
     """The journeys of every deal, when this run computed the months of all of them: each
     deal converts in exactly one month, so the rows are those of ``build_journeys`` over
@@ -86,28 +81,14 @@ def every_journey(run_workspace: RunWorkspace, converting: pl.DataFrame) -> pl.L
 
 
 def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
-    journeys_key = dg.AssetKey(["attribution", "journeys"])
+    journeys_key = key_of(JOURNEYS)
 
-    @dg.asset(
-        key=journeys_key,
-        retry_policy=WRITE_RETRY,
-        partitions_def=partitions,
-        backfill_policy=SINGLE_RUN,
-        group_name="attribution",
-        kinds={"polars", "sql"},
+    @table_asset(
+        JOURNEYS,
+        group="attribution",
+        partitions=partitions,
         ins=_REFERENCED,
-        metadata=table_metadata(JOURNEYS),
-        check_specs=[
-            dg.AssetCheckSpec(
-                "referential_integrity",
-                asset=journeys_key,
-                description=(
-                    "Referential warnings (never blocking): touch campaign_ids missing from campaigns, contacts of unknown "
-                    "deals, won deals without touches (credited as '(unattributed)'), touches matching none of the deals "
-                    "converting in the run's months."
-                ),
-            )
-        ],
+        checks=[REFERENTIAL_INTEGRITY],
         description=(
             "Touches matched to opportunities (SPEC 3): by a contact's e-mail or the account domain, inside "
             "[created_at - lookback_days, conversion_at], ordered by (occurred_at, touch_id bytes). Won, lost and open "
@@ -131,7 +112,6 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         deals = converting.filter(_in_window("conversion_at", window)).drop("conversion_at")
         # polars' streaming engine: the joins run in batches (faster at 10M, RESULTS.md: journeys by polars engine).
         frame = build_journeys(touches, deals.lazy(), contacts.lazy(), params, as_of).collect(engine="streaming")
-        frame = frame.with_columns(run_id=pl.lit(context.run.run_id))
         matched = frame.get_column("opportunity_id").n_unique()
         context.log.info(
             f"{frame.height:,} journey rows for {matched:,} of {deals.height:,} deals converting in [{window.start:%Y-%m}, {window.end:%Y-%m}); as-of {as_of}"
@@ -147,29 +127,22 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
                 "referential_warnings": dg.MetadataValue.json(warnings),
             },
         )
-        yield dg.AssetCheckResult(
-            check_name="referential_integrity",
-            passed=not any(warnings.values()),
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={name: dg.MetadataValue.int(count) for name, count in warnings.items()},
-        )
+        yield check_result(REFERENTIAL_INTEGRITY, journeys_key, judge_references(warnings))
 
-    @dg.multi_asset(
+    @tables_asset(
         outs={
-            "channel_values": dg.AssetOut(
-                key=["attribution", "channel_values"],
-                metadata=table_metadata(CHANNEL_VALUES),
-                kinds={"polars", "sql"},
+            "channel_values": table_out(
+                CHANNEL_VALUES,
+                group="attribution",
                 description=(
                     "What the data-driven models learn (issue 10): per channel, the exact Markov removal effect and the "
                     "Shapley value, from the path of every closed deal in the sources (won convert, lost do not), whatever "
                     "months the run computes, so a backfill by month ranges credits like one run of all months."
                 ),
             ),
-            "channel_attribution_intervals": dg.AssetOut(
-                key=["attribution", "channel_attribution_intervals"],
-                metadata=table_metadata(CHANNEL_ATTRIBUTION_INTERVALS),
-                kinds={"polars", "sql"},
+            "channel_attribution_intervals": table_out(
+                CHANNEL_ATTRIBUTION_INTERVALS,
+                group="attribution",
                 description=(
                     "How sure the data-driven models are: per model and channel, credited revenue over all deals and its "
                     "90% interval from a bootstrap over deals (bootstrap_draws draws with bootstrap_seed, values learned "
@@ -179,9 +152,6 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         },
         ins={name: _REFERENCED[name] for name in ("touches", "opportunities", "contacts")},
         deps=[journeys_key],  # after it, to reuse its rows when this run computed every month
-        retry_policy=WRITE_RETRY,
-        backfill_policy=SINGLE_RUN,
-        group_name="attribution",
     )
     def data_driven(
         context: dg.AssetExecutionContext,
@@ -207,38 +177,22 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
             f"data-driven values from the paths of {every.lazy().select(pl.col('opportunity_id').n_unique()).collect().item():,} deals, from {source}; "
             f"{settings.bootstrap_draws} bootstrap draws for {', '.join(models) or 'no data-driven model'}"
         )
-        run_id = pl.lit(context.run.run_id)
-        yield dg.Output(frame.with_columns(run_id=run_id), output_name="channel_values")
-        yield dg.Output(
-            intervals.with_columns(
-                draws=pl.lit(settings.bootstrap_draws, pl.Int32), seed=pl.lit(settings.bootstrap_seed, pl.Int64), run_id=run_id
-            ),
-            output_name="channel_attribution_intervals",
-        )
+        yield dg.Output(frame, output_name="channel_values")
+        draws = {"draws": pl.lit(settings.bootstrap_draws, pl.Int32), "seed": pl.lit(settings.bootstrap_seed, pl.Int64)}
+        yield dg.Output(intervals.with_columns(**draws), output_name="channel_attribution_intervals")
 
-    credit_key = dg.AssetKey(["attribution", "touch_credit"])
+    credit_key = key_of(TOUCH_CREDIT)
 
-    @dg.asset(
-        key=credit_key,
-        retry_policy=WRITE_RETRY,
-        partitions_def=partitions,
-        backfill_policy=SINGLE_RUN,
-        group_name="attribution",
-        kinds={"polars", "sql"},
+    @table_asset(
+        TOUCH_CREDIT,
+        group="attribution",
+        partitions=partitions,
         ins={
-            "journeys": dg.AssetIn(key=["attribution", "journeys"]),
+            "journeys": dg.AssetIn(key=journeys_key),
             "opportunities": _STAGED["opportunities"],
             "channel_values": dg.AssetIn(key=["attribution", "channel_values"]),
         },
-        metadata=table_metadata(TOUCH_CREDIT),
-        check_specs=[
-            dg.AssetCheckSpec(
-                "touch_credit_reconciles",
-                asset=credit_key,
-                blocking=True,
-                description="Per model, credited revenue equals the won total of the deals closing in the run's months, to the cent (SPEC 4).",
-            )
-        ],
+        checks=[TOUCH_CREDIT_RECONCILES],
         description=(
             "Every model's credit (SPEC 4): one row per (model, won deal, touch) with weight > 0, in whole cents split by "
             "largest remainder so each deal sums exactly to its amount; won deals without touches get an '(unattributed)' "
@@ -263,12 +217,11 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         files, totals = [], {}
         for chunk in credit_in_chunks(journeys, won, params, names, CREDIT_CHUNK_DEALS):
             files.append(parts / f"{len(files):05d}.parquet")
-            chunk.with_columns(run_id=pl.lit(context.run.run_id)).write_parquet(files[-1])
+            chunk.write_parquet(files[-1])
             for model, cents in chunk.group_by("model").agg(pl.col("credited_cents").sum()).iter_rows():
                 totals[model] = totals.get(model, 0) + cents
         frame = pl.scan_parquet(files)
         won_cents = int(won.get_column("amount_cents").sum())
-        off = {name: totals.get(name, 0) - won_cents for name in names if totals.get(name, 0) != won_cents}
         excluded = count_excluded(journeys, params, won)
         if excluded:
             context.log.info(f"{excluded:,} touches of won deals excluded from credit (excluded touch types or channels)")
@@ -281,14 +234,6 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
             },
         )
         shutil.rmtree(parts, ignore_errors=True)  # stored in the run workspace now
-        yield dg.AssetCheckResult(
-            check_name="touch_credit_reconciles",
-            passed=not off,
-            metadata={
-                "won_total": dg.MetadataValue.float(won_cents / 100),
-                "difference_cents_by_model": dg.MetadataValue.json(off),
-                **({"message": dg.MetadataValue.text(unreconciled_message(off, won_cents))} if off else {}),
-            },
-        )
+        yield check_result(TOUCH_CREDIT_RECONCILES, credit_key, judge_reconciliation(totals, names, won_cents))
 
     return [journeys, data_driven, touch_credit]

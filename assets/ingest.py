@@ -10,13 +10,15 @@ import dagster as dg
 import polars as pl
 
 from assets.staging import stage_source, staging_checks
+from attribution_pipeline.contract.checks import judge_source, source_is_usable
 from attribution_pipeline.contract.rules import CONTRACTS, CONVERTED_MONEY, LINEAGE, SourceContract
 from attribution_pipeline.contract.validation import check_source, collect, submit
-from attribution_pipeline.orchestration.io_managers import SINGLE_RUN, WRITE_RETRY
 from attribution_pipeline.orchestration.partitions import covered_window
 from attribution_pipeline.orchestration.resources import LandingSource, run_started_at
 from attribution_pipeline.orchestration.settings import AttributionSettings
+from attribution_pipeline.orchestration.table_assets import check_result, check_spec, table_out, tables_asset
 from attribution_pipeline.sources.readers import SourceError
+from attribution_pipeline.warehouse.tables import quarantine_table
 from attribution_pipeline.warehouse.workspace import Workspace
 
 
@@ -30,16 +32,15 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
     """raw, staging and quarantine of one source, in one step: read it, check it as a
     whole, stage and validate its rows. One step instead of three keeps a small run
     cheap (each step costs Dagster events and a load of its input)."""
-    raw_key, staged_key, quarantine_key = (dg.AssetKey([schema, contract.name]) for schema in ("raw", "staging", "quarantine"))
+    raw_key, staged_key = (dg.AssetKey([schema, contract.name]) for schema in ("raw", "staging"))
     ins = {"fx_rates": dg.AssetIn(key=["staging", "fx_rates"])} if contract.name in CONVERTED_MONEY else {}
 
-    @dg.multi_asset(
+    @tables_asset(
         name=f"ingest_{contract.name}",
         outs={
-            "raw": dg.AssetOut(
-                key=raw_key,
-                group_name="raw",
-                kinds={"polars", "sql"},
+            "raw": table_out(
+                raw_key.path,
+                group="raw",
                 is_required=False,
                 description=(
                     f"`{contract.name}` rows exactly as read from the source, every value as text, "
@@ -47,37 +48,21 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
                     + (" Optional source: absent means no rows." if contract.optional else "")
                 ),
             ),
-            "staged": dg.AssetOut(
-                key=staged_key,
-                group_name="staging",
-                kinds={"polars", "sql"},
+            "staged": table_out(
+                staged_key.path,
+                group="staging",
                 is_required=False,
                 description=f"Validated, normalized `{contract.name}` rows (SPEC 1), with `_source_file` and `_source_row`.",
             ),
-            "quarantined": dg.AssetOut(
-                key=quarantine_key,
-                group_name="staging",
-                kinds={"polars", "sql"},
+            "quarantined": table_out(
+                quarantine_table(contract.name),
+                group="staging",
                 is_required=False,
                 description=f"Rejected `{contract.name}` rows: rules broken, message, source file and row, original values.",
             ),
         },
         ins=ins,
-        retry_policy=WRITE_RETRY,
-        backfill_policy=SINGLE_RUN,
-        check_specs=[
-            dg.AssetCheckSpec(
-                "source_is_usable",
-                asset=raw_key,
-                blocking=True,
-                description=(
-                    "Whole-source rules (great-expectations): every required column "
-                    f"({', '.join(contract.required_columns)}) exists and there is at least one data row. "
-                    "A failure stops everything downstream."
-                ),
-            ),
-            *staging_checks(staged_key),
-        ],
+        check_specs=[check_spec(source_is_usable(contract), raw_key), *staging_checks(staged_key)],
     )
     def _ingest(context: dg.AssetExecutionContext, source: LandingSource, settings: AttributionSettings, workspace: Workspace, **inputs):
         run_workspace = workspace.for_run(context.instance, context.run.run_id)
@@ -113,9 +98,9 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
         del frame  # the staging generator holds the rows while it stages them, and no longer
         first = next(staging) if judged is not None else None  # the row suite's check result, staged and validated
         outcomes = collect(judged, check_source, *whole_source) if judged is not None else None
-        check = source_check_result(contract, header, files, source.location, outcomes)
-        yield check
-        if not check.passed:  # blocking: nothing of this source is staged
+        usable = judge_source(contract, header, files, source.location, outcomes or [])
+        yield check_result(source_is_usable(contract), raw_key, usable)
+        if not usable.passed:  # blocking: nothing of this source is staged
             return
         if first is not None:
             yield first
@@ -146,43 +131,6 @@ def read_source(
             raise dg.Failure(description=str(problem), allow_retries=False)
         frame = _empty(contract)
     return frame, files
-
-
-def source_check_result(
-    contract: SourceContract, raw: pl.DataFrame, files: list[str], location: str, outcomes: list | None = None
-) -> dg.AssetCheckResult:
-    """SPEC 2's whole-source rules on what was read (an absent optional source passes);
-    ``outcomes``: the whole-source suite's, when already evaluated."""
-    raw_key = dg.AssetKey(["raw", contract.name])
-    if not files and contract.optional:
-        return dg.AssetCheckResult(
-            check_name="source_is_usable", asset_key=raw_key, passed=True, metadata={"message": "optional source absent"}
-        )
-    outcomes = outcomes if outcomes is not None else check_source(contract, raw)
-    missing = [o.column for o in outcomes if o.rule == "source.missing_column" and not o.success]
-    problems = []
-    if missing:
-        header = [c for c in raw.collect_schema().names() if c not in LINEAGE]
-        hint = ""
-        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-            hint = f"; the header is one column {header[0][:80]!r}, so the file is not comma-delimited: write it with commas"
-        advice = hint or "; add them (headers match case-insensitively after trimming)"
-        problems.append(f"rule source.missing_column: missing required column(s) {missing}{advice}")
-    if any(o.rule == "source.no_rows" and not o.success for o in outcomes):
-        problems.append("rule source.no_rows: no data rows; export the source with its rows, or leave an optional source out")
-    where = ", ".join(files) or location
-    message = f"source {contract.name}: {where}: " + "; ".join(problems) if problems else "usable"
-    return dg.AssetCheckResult(
-        check_name="source_is_usable",
-        asset_key=raw_key,
-        passed=not problems,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=message,
-        metadata={
-            "message": dg.MetadataValue.text(message),
-            "expectations": dg.MetadataValue.json([o.as_metadata() for o in outcomes]),
-        },
-    )
 
 
 def source_assets(partitions: dg.MonthlyPartitionsDefinition) -> list[dg.AssetsDefinition]:

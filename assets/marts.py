@@ -7,9 +7,10 @@ import dagster as dg
 import polars as pl
 
 from attribution_pipeline.contract.rules import CONTRACTS, LEAD_TIMES
-from attribution_pipeline.orchestration.io_managers import SINGLE_RUN, WRITE_RETRY, publish, table_metadata
+from attribution_pipeline.orchestration.io_managers import publish
 from attribution_pipeline.orchestration.resources import Warehouse, run_started_at
 from attribution_pipeline.orchestration.settings import AttributionSettings
+from attribution_pipeline.orchestration.table_assets import table_asset, table_out, tables_asset
 from attribution_pipeline.warehouse.run_log import record_run
 from attribution_pipeline.warehouse.tables import (
     CAMPAIGN_ATTRIBUTION,
@@ -18,7 +19,6 @@ from attribution_pipeline.warehouse.tables import (
     LEAD_SLA,
     LEAD_SLA_COMPLIANCE,
     PIPELINE_SOURCING,
-    PUBLISHED,
     RUNS,
     STAGE_VELOCITY,
 )
@@ -30,14 +30,10 @@ _CREDIT = dg.AssetIn(key=["attribution", "touch_credit"])
 _FIRST_TOUCH = dg.AssetIn(key=["staging", "lead_first_touch"])
 
 
-@dg.asset(
-    key=["attribution", "campaign_attribution"],
-    retry_policy=WRITE_RETRY,
-    backfill_policy=SINGLE_RUN,
-    group_name="marts",
-    kinds={"polars", "sql"},
+@table_asset(
+    CAMPAIGN_ATTRIBUTION,
+    group="marts",
     ins={"touch_credit": _CREDIT, "campaigns": dg.AssetIn(key=["staging", "campaigns"]), "lead_first_touch": _FIRST_TOUCH},
-    metadata=table_metadata(CAMPAIGN_ATTRIBUTION),
     description=(
         "Per model and campaign: credited revenue, credited deals, the campaign's cost, ROAS, leads whose first touch "
         "carries it, CPL and CPA. Includes campaigns with no credit, campaign ids missing from campaigns, and a null "
@@ -46,31 +42,23 @@ _FIRST_TOUCH = dg.AssetIn(key=["staging", "lead_first_touch"])
     ),
 )
 def campaign_attribution(
-    context: dg.AssetExecutionContext,
     settings: AttributionSettings,
     touch_credit: pl.LazyFrame,
     campaigns: pl.DataFrame,
     lead_first_touch: pl.DataFrame,
 ) -> pl.DataFrame:  # touch_credit is scanned (the largest table: one row per model, deal and touch)
     names = settings.model_names()
-    frame = marts.campaign_attribution(touch_credit.lazy(), campaigns.lazy(), names, lead_first_touch.lazy()).collect()
-    return frame.with_columns(run_id=pl.lit(context.run.run_id))
+    return marts.campaign_attribution(touch_credit.lazy(), campaigns.lazy(), names, lead_first_touch.lazy()).collect()
 
 
-def _table_out(table, description: str, group: str = "marts") -> dg.AssetOut:
-    return dg.AssetOut(
-        key=[table.schema, table.name],
-        group_name=group,
-        kinds={"polars", "sql"},
-        metadata=table_metadata(table),
-        description=description,
-    )
+def _mart(table, description: str) -> dg.AssetOut:
+    return table_out(table, group="marts", description=description)
 
 
-@dg.multi_asset(
+@tables_asset(
     name="funnel",
     outs={
-        "pipeline_sourcing": _table_out(
+        "pipeline_sourcing": _mart(
             PIPELINE_SOURCING,
             (
                 "Per created month, channel and sourcing: opportunities and amount that marketing sourced (a marketing touch on "
@@ -78,14 +66,14 @@ def _table_out(table, description: str, group: str = "marts") -> dg.AssetOut:
                 "the month. Every opportunity, won, lost or open; rebuilt from all of journeys."
             ),
         ),
-        "funnel_monthly": _table_out(
+        "funnel_monthly": _mart(
             FUNNEL_MONTHLY,
             (
                 "Per lead-created month and first-touch channel: leads, MQLs, SQLs, opportunities, won deals and won revenue, "
                 "each step's conversion rate to date and median days per step. Empty without a leads source."
             ),
         ),
-        "lead_sla": _table_out(
+        "lead_sla": _mart(
             LEAD_SLA,
             (
                 "Per lead that reached MQL: hours from mql_at to the first sales activity and whether the hand-off SLA "
@@ -93,10 +81,10 @@ def _table_out(table, description: str, group: str = "marts") -> dg.AssetOut:
                 "Empty without a leads source."
             ),
         ),
-        "lead_sla_compliance": _table_out(
+        "lead_sla_compliance": _mart(
             LEAD_SLA_COMPLIANCE, "Per MQL week and owner: leads, SLA met, breached and waiting, and compliance = met / (met + breached)."
         ),
-        "stage_velocity": _table_out(
+        "stage_velocity": _mart(
             STAGE_VELOCITY,
             (
                 "Per opportunity stage and created month: deals that entered, median, p75 and p90 days in stage, and conversion "
@@ -112,8 +100,6 @@ def _table_out(table, description: str, group: str = "marts") -> dg.AssetOut:
         "history": dg.AssetIn(key=["staging", "opportunity_stage_history"]),
         "journeys": dg.AssetIn(key=["attribution", "journeys"]),
     },
-    retry_policy=WRITE_RETRY,
-    backfill_policy=SINGLE_RUN,
 )
 def funnel_tables(
     context: dg.AssetExecutionContext,
@@ -130,7 +116,6 @@ def funnel_tables(
         context.log.info("no leads source (or no valid lead): funnel_monthly, lead_sla and lead_sla_compliance hold no rows")
     if history.is_empty():
         context.log.info("no opportunity_stage_history source (or no valid row): stage_velocity holds no rows")
-    run_id = pl.lit(context.run.run_id)
     as_of = settings.params().as_of or leads.select(pl.max_horizontal(pl.col(list(LEAD_TIMES)).max())).item()
     sla = funnel.lead_sla(leads.lazy(), settings.lead_sla_hours, as_of).collect()
     order = tuple(stage.strip().lower() for stage in settings.stage_order)
@@ -142,26 +127,22 @@ def funnel_tables(
         "stage_velocity": funnel.stage_velocity(history.lazy(), opportunities.lazy(), order),
     }
     for name, frame in tables.items():
-        yield dg.Output(frame.collect().with_columns(run_id=run_id), output_name=name)
+        yield dg.Output(frame.collect(), output_name=name)
 
 
 def channel_asset(partitions: dg.MonthlyPartitionsDefinition) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=["attribution", "channel_attribution"],
-        retry_policy=WRITE_RETRY,
-        partitions_def=partitions,
-        backfill_policy=SINGLE_RUN,
-        group_name="marts",
-        kinds={"polars", "sql"},
+    @table_asset(
+        CHANNEL_ATTRIBUTION,
+        group="marts",
+        partitions=partitions,
         ins={"touch_credit": _CREDIT},
-        metadata=table_metadata(CHANNEL_ATTRIBUTION),
         description=(
             "Per model, channel and close month (UTC, as the 1st): credited revenue, deals, and share of the model's "
             "month. Partitioned by close month."
         ),
     )
-    def channel_attribution(context: dg.AssetExecutionContext, touch_credit: pl.LazyFrame) -> pl.DataFrame:  # scanned
-        return marts.channel_attribution(touch_credit.lazy()).collect().with_columns(run_id=pl.lit(context.run.run_id))
+    def channel_attribution(touch_credit: pl.LazyFrame) -> pl.DataFrame:  # scanned
+        return marts.channel_attribution(touch_credit.lazy()).collect()
 
     return channel_attribution
 
@@ -210,49 +191,56 @@ def run_months(tags: dict) -> dict:
     }
 
 
-@dg.asset(
-    key=["attribution", "runs"],
-    retry_policy=WRITE_RETRY,
-    backfill_policy=SINGLE_RUN,
-    group_name="marts",
-    kinds={"sql"},
-    deps=[dg.AssetKey([table.schema, table.name]) for table in PUBLISHED],  # this step publishes them
-    metadata=table_metadata(RUNS),
-    description=(
-        "Publishes the run's attribution tables from the run workspace in one transaction (readers see every table of "
-        "the previous run or every table of this one) and, in the same transaction, appends this run's row to "
-        "attribution.runs (parameters, status, per-source row accounting) and attribution.run_sources."
-    ),
-)
-def runs(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: AttributionSettings, workspace: Workspace
-) -> dg.MaterializeResult:
-    record = context.instance.get_run_record_by_id(context.run.run_id)
-    started = dt.datetime.fromtimestamp(record.start_time, dt.timezone.utc) if record and record.start_time else None
-    counts = source_counts(context.instance)
-    journeys = context.instance.get_latest_materialization_event(dg.AssetKey(["attribution", "journeys"]))
-    warnings = journeys.asset_materialization.metadata.get("referential_warnings") if journeys and journeys.asset_materialization else None
-    credit = context.instance.get_latest_materialization_event(dg.AssetKey(["attribution", "touch_credit"]))
-    excluded = credit.asset_materialization.metadata.get("excluded_touches") if credit and credit.asset_materialization else None
-    run_workspace = workspace.for_run(context.instance, context.run.run_id)
-    record = lambda connection: record_run(  # noqa: E731
-        warehouse.client,
-        connection=connection,
-        run_id=context.run.run_id,
-        status="success",
-        started_at=started,
-        message="all assets materialized",
-        parameters={
-            **resolved_parameters(context.instance, settings),
-            **run_months(context.run.tags),
-            **plausible_range(settings.params(run_started_at(context))),
-        },
-        source_rows=counts,
-        warnings=dict(warnings.value) if warnings is not None else {},
-        excluded_touches=excluded.value if excluded is not None else None,
+def runs_asset(published: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    """``published``: every asset whose table this step publishes, from the asset graph
+    (``io_managers.published_keys``), so a new attribution table joins without a list to edit."""
+
+    @table_asset(
+        RUNS,
+        group="marts",
+        kinds={"sql"},
+        deps=published,
+        description=(
+            "Publishes the run's attribution tables from the run workspace in one transaction (readers see every table of "
+            "the previous run or every table of this one) and, in the same transaction, appends this run's row to "
+            "attribution.runs (parameters, status, per-source row accounting) and attribution.run_sources."
+        ),
     )
-    published = publish(warehouse, run_workspace, also=record)
-    context.log.info(f"published {len(published)} table(s) in one transaction: {', '.join(sorted(published)) or 'none'}")
-    run_workspace.remove()
-    workspace.prune(context.instance)
-    return dg.MaterializeResult(metadata={"source_rows": dg.MetadataValue.json(counts), "published_rows": dg.MetadataValue.json(published)})
+    def runs(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, settings: AttributionSettings, workspace: Workspace
+    ) -> dg.MaterializeResult:
+        record = context.instance.get_run_record_by_id(context.run.run_id)
+        started = dt.datetime.fromtimestamp(record.start_time, dt.timezone.utc) if record and record.start_time else None
+        counts = source_counts(context.instance)
+        journeys = context.instance.get_latest_materialization_event(dg.AssetKey(["attribution", "journeys"]))
+        warnings = (
+            journeys.asset_materialization.metadata.get("referential_warnings") if journeys and journeys.asset_materialization else None
+        )
+        credit = context.instance.get_latest_materialization_event(dg.AssetKey(["attribution", "touch_credit"]))
+        excluded = credit.asset_materialization.metadata.get("excluded_touches") if credit and credit.asset_materialization else None
+        run_workspace = workspace.for_run(context.instance, context.run.run_id)
+        record = lambda connection: record_run(  # noqa: E731
+            warehouse.client,
+            connection=connection,
+            run_id=context.run.run_id,
+            status="success",
+            started_at=started,
+            message="all assets materialized",
+            parameters={
+                **resolved_parameters(context.instance, settings),
+                **run_months(context.run.tags),
+                **plausible_range(settings.params(run_started_at(context))),
+            },
+            source_rows=counts,
+            warnings=dict(warnings.value) if warnings is not None else {},
+            excluded_touches=excluded.value if excluded is not None else None,
+        )
+        published = publish(warehouse, run_workspace, also=record)
+        context.log.info(f"published {len(published)} table(s) in one transaction: {', '.join(sorted(published)) or 'none'}")
+        run_workspace.remove()
+        workspace.prune(context.instance)
+        return dg.MaterializeResult(
+            metadata={"source_rows": dg.MetadataValue.json(counts), "published_rows": dg.MetadataValue.json(published)}
+        )
+
+    return runs

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from attribution_pipeline.orchestration.io_managers import PUBLISHER
 from attribution_pipeline.orchestration.resources import ReportDestination, Warehouse
 from attribution_pipeline.report.page import summary_markdown, write_report
 
@@ -10,11 +11,7 @@ from attribution_pipeline.report.page import summary_markdown, write_report
     key=["attribution", "report"],
     group_name="marts",
     kinds={"html"},
-    deps=[
-        dg.AssetKey(["attribution", "campaign_attribution"]),
-        dg.AssetKey(["attribution", "channel_attribution"]),
-        dg.AssetKey(["attribution", "runs"]),
-    ],
+    deps=[PUBLISHER],  # it reads the tables that step published
     description=(
         "One self-contained HTML page for marketers and sales leaders: reconciliation, credit by channel and model, "
         "campaign ROAS, monthly trend, journey facts, data quality and the run it was built from. Written to "

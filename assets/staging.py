@@ -9,9 +9,10 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from attribution_pipeline.contract.checks import QUARANTINE_SHARE_WITHIN_LIMIT, ROWS_MEET_CONTRACT, judge_quarantine_share, judge_rows
 from attribution_pipeline.contract.rules import LINEAGE, SOURCE_ROW, SourceContract, duplicate_stats, stage
 from attribution_pipeline.contract.validation import check_keys, check_rows, collect, merge_outcomes, submit
-from attribution_pipeline.orchestration.io_managers import SINGLE_RUN, WRITE_RETRY
+from attribution_pipeline.orchestration.table_assets import check_result, check_spec, table_asset
 from models import funnel
 
 # Rows staged and validated at a time: the parsed and judged columns of a chunk
@@ -65,22 +66,7 @@ def stage_in_chunks(
 
 
 def staging_checks(staged_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(
-            "rows_meet_contract",
-            asset=staged_key,
-            description="great-expectations row suite of SPEC 1 (required values, parseable types, unique keys, money, "
-            "won implies closed, closed after created, ISO 4217, fx rates): per expectation, success, unexpected count "
-            "and sample rows. Rows breaking a rule are quarantined, so this check warns and does not block.",
-        ),
-        dg.AssetCheckSpec(
-            "quarantine_share_within_limit",
-            asset=staged_key,
-            blocking=True,
-            description="The share of quarantined rows is at most max_quarantine_share; above it the export is broken "
-            "and nothing downstream is replaced.",
-        ),
-    ]
+    return [check_spec(ROWS_MEET_CONTRACT, staged_key), check_spec(QUARANTINE_SHARE_WITHIN_LIMIT, staged_key)]
 
 
 def stage_source(
@@ -103,56 +89,24 @@ def stage_source(
     if rows_in != passed + rejected:  # the contract's promise; never silently drop a row
         raise RuntimeError(f"{contract.name}: {rows_in} rows in but {passed} passed + {rejected} quarantined")
     by_rule = dict(quarantine.group_by("rule").len().sort("rule").iter_rows())  # rule -> rows
-    yield dg.AssetCheckResult(
-        check_name="rows_meet_contract",
-        asset_key=staged_key,
-        passed=all(o.success for o in outcomes),
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "expectations": dg.MetadataValue.json([o.as_metadata() for o in outcomes]),
-            "quarantined_by_rule": dg.MetadataValue.json(by_rule),
-        },
-    )
-    share = rejected / rows_in if rows_in else 0.0
-    within = share <= max_share
-    top = sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))[:1]
-    message = (
-        (
-            f"source {contract.name}: {files}: rule source.quarantine_share: {rejected:,} of {rows_in:,} rows quarantined "
-            f"({share:.0%}), above max_quarantine_share {max_share:.0%}"
-            + (f"; most common rule {top[0][0]} ({top[0][1]:,} rows)" if top else "")
-            + f"; see quarantine.{contract.name} for each row's rules, fix the export, or raise --max-quarantine-share "
-            "if that share is expected"
-        )
-        if not within
-        else f"{share:.2%} of rows quarantined"
-    )
-    yield dg.AssetCheckResult(
-        check_name="quarantine_share_within_limit",
-        asset_key=staged_key,
-        passed=within,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=message,
-        metadata={"message": dg.MetadataValue.text(message), "share": dg.MetadataValue.float(share)},
-    )
-    if not within:  # keep the previous staging and quarantine tables
+    yield check_result(ROWS_MEET_CONTRACT, staged_key, judge_rows(outcomes, by_rule))
+    share = judge_quarantine_share(contract.name, files, rejected, rows_in, max_share, by_rule)
+    yield check_result(QUARANTINE_SHARE_WITHIN_LIMIT, staged_key, share)
+    if not share.passed:  # keep the previous staging and quarantine tables
         return
     counts = {"rows_in": rows_in, "rows_passed": passed, "rows_quarantined": rejected}
     context.log.info(f"{contract.name}: {passed:,} passed, {rejected:,} quarantined of {rows_in:,}")
     yield dg.Output(valid, output_name="staged", metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
     yield dg.Output(
-        quarantine.with_columns(run_id=pl.lit(context.run.run_id)),
+        quarantine,
         output_name="quarantined",
         metadata={"rows_by_rule": dg.MetadataValue.json(by_rule), **{k: dg.MetadataValue.int(v) for k, v in counts.items()}},
     )
 
 
-@dg.asset(
-    key=["staging", "lead_first_touch"],
-    retry_policy=WRITE_RETRY,
-    backfill_policy=SINGLE_RUN,
-    group_name="staging",
-    kinds={"polars", "sql"},
+@table_asset(
+    ("staging", "lead_first_touch"),
+    group="staging",
     ins={"leads": dg.AssetIn(key=["staging", "leads"]), "touches": dg.AssetIn(key=["staging", "touches"])},
     description=(
         "Per lead: channel and campaign of the first touch with the lead's e-mail at or before the lead's creation "

@@ -14,7 +14,7 @@ import dagster as dg
 from assets import attribution, ingest, marts, report, staging
 from attribution_pipeline.orchestration.automation import daily_schedule, landing_sensor
 from attribution_pipeline.orchestration.deployment import Deployment
-from attribution_pipeline.orchestration.io_managers import WarehouseIOManager
+from attribution_pipeline.orchestration.io_managers import WarehouseIOManager, published_keys
 from attribution_pipeline.orchestration.partitions import close_months
 from attribution_pipeline.orchestration.progress import progress_logger
 from attribution_pipeline.orchestration.resources import LandingSource, ReportDestination, Warehouse
@@ -34,6 +34,8 @@ def build_definitions(deployment: Deployment | None = None) -> dg.Definitions:
     partitions = close_months(deployment.partition_start)
     modules = [ingest, staging, marts, report]
     partitioned = [*attribution.attribution_assets(partitions), marts.channel_asset(partitions), *ingest.source_assets(partitions)]
+    computed = [*dg.load_assets_from_modules(modules), *partitioned]
+    assets = [*computed, marts.runs_asset(published_keys(computed))]
     job = dg.define_asset_job(
         ALL_ASSETS_JOB,
         selection=dg.AssetSelection.all(),
@@ -42,7 +44,7 @@ def build_definitions(deployment: Deployment | None = None) -> dg.Definitions:
     )
     source = deployment.source if deployment.source is not None else dg.EnvVar("ATTRIBUTION_SOURCE")
     return dg.Definitions(
-        assets=[*dg.load_assets_from_modules(modules), *partitioned],
+        assets=assets,
         asset_checks=dg.load_asset_checks_from_modules(modules),
         jobs=[job],
         schedules=[daily_schedule(ALL_ASSETS_JOB, deployment.schedule_cron, deployment.schedule_timezone)],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from attribution_pipeline.definitions import ALL_ASSETS_JOB, build_definitions
-from attribution_pipeline.warehouse.tables import PUBLIC_TABLES
+from attribution_pipeline.warehouse.tables import PUBLIC_TABLES, PUBLISHED
 
 defs = build_definitions()
 
@@ -94,3 +94,20 @@ def test_validation_checks_exist_with_the_right_blocking_flags():
         assert flags[(f"staging/{source}", "rows_meet_contract")] is False
     assert flags[("attribution/journeys", "referential_integrity")] is False
     assert flags[("attribution/touch_credit", "touch_credit_reconciles")] is True
+
+
+def test_the_publishing_step_follows_every_attribution_table_in_the_graph():
+    """attribution/runs publishes the run's attribution tables: its upstream is every
+    declared table the pipeline computes into that schema, found from the asset graph."""
+    graph = defs.resolve_asset_graph()
+    parents = {key.to_user_string() for key in graph.get(dg.AssetKey(["attribution", "runs"])).parent_keys}
+    assert parents == {f"attribution/{table.name}" for table in PUBLISHED}
+    assert {key.to_user_string() for key in graph.get(dg.AssetKey(["attribution", "report"])).parent_keys} == {"attribution/runs"}
+
+
+def test_every_step_that_writes_tables_retries_and_backfills_in_one_run():
+    for node in defs.resolve_asset_graph().asset_nodes:
+        if node.key.to_user_string() == "attribution/report":  # writes a file, not a table
+            continue
+        assert node.backfill_policy == dg.BackfillPolicy.single_run(), node.key
+        assert node.assets_def.op.retry_policy is not None, node.key

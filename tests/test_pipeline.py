@@ -17,7 +17,7 @@ from polars.testing import assert_frame_equal
 from attribution_pipeline.app.cli import main
 from attribution_pipeline.sample_data import generate
 from models.registry import MODELS as REGISTRY
-from pipeline_runs import output_tables, read, run_cli
+from pipeline_runs import OUTPUTS, output_tables, read, run_cli
 
 MODELS = sorted(REGISTRY)  # the mart queries sort by model name
 
@@ -67,6 +67,11 @@ def test_duckdb_run_reconciles_and_rerun_gives_same_rows(landing, duckdb_url, ca
         assert_frame_equal(first[name], second[name])
     runs = read(duckdb_url, "attribution", "runs")
     assert runs.get_column("status").to_list() == ["success", "success"]
+    # The IO manager stamps every row of every table it writes with the run that wrote it.
+    latest = runs.sort("started_at").get_column("run_id").to_list()[-1]
+    stamped = [("attribution", name) for name, table in OUTPUTS.items() if "run_id" in table.columns] + [("quarantine", "touches")]
+    for schema, name in stamped:
+        assert read(duckdb_url, schema, name).get_column("run_id").unique().to_list() in ([latest], []), name
 
 
 @pytest.mark.postgres

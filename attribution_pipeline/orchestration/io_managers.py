@@ -98,6 +98,15 @@ def publishes_at_end(run: dg.DagsterRun) -> bool:
     return not run.asset_selection or PUBLISHER in run.asset_selection
 
 
+def published_keys(assets: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:
+    """The assets whose tables ``PUBLISHER`` publishes: every declared attribution table in the graph."""
+    keys = {key for asset in assets for key in asset.keys}
+    return sorted(
+        (key for key in keys if key != PUBLISHER and key.path[0] == ATTRIBUTION and declared_table(*key.path[-2:]) is not None),
+        key=lambda key: key.to_user_string(),
+    )
+
+
 def publish(warehouse: Warehouse, workspace: RunWorkspace, also=None) -> dict[str, int]:
     """Every attribution table in the workspace to the warehouse, in one transaction
     (``also(connection)`` joins it); partitioned tables replace exactly their months."""
@@ -118,6 +127,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         path = tuple(context.asset_key.path)
         schema, name = path[-2:]
         table = declared_table(schema, name)
+        obj = with_run_id(obj, table, context.run_id)
         window = None
         if context.has_asset_partitions:
             time_window = context.asset_partitions_time_window
@@ -198,6 +208,14 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             return conform(self.warehouse.client.read(schema, name, bounds, outside=outside), table)
         frame = self.warehouse.client.read(schema, name)
         return conform(frame, table) if table is not None else frame
+
+
+def with_run_id(frame: pl.DataFrame | pl.LazyFrame, table: sa.Table | None, run_id: str) -> pl.DataFrame | pl.LazyFrame:
+    """The rows stamped with the run that wrote them, where the declared table has ``run_id``
+    (a lazy frame stays lazy: the column is added as it streams to the workspace file)."""
+    if table is None or "run_id" not in table.columns or "run_id" in frame.collect_schema().names():
+        return frame
+    return frame.with_columns(run_id=pl.lit(run_id, pl.String))
 
 
 def current_rss_mb() -> int:
