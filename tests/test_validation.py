@@ -11,7 +11,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attribution_pipeline.contract.rules import CONTRACTS, stage
+from attribution_pipeline.contract.rules import CONTRACTS, LINEAGE, stage
 from attribution_pipeline.contract.validation import check_rows, check_source, referential_warnings, row_expectations
 from models.params import AttributionParams
 
@@ -171,3 +171,66 @@ def test_staging_in_chunks_equals_staging_at_once(data, monkeypatch):
         at_once = {o.rule: (o.success, o.unexpected_count, o.element_count) for o in check_rows(contract, whole.judged_view(), PARAMS)}
         chunked = {o.rule: (o.success, o.unexpected_count, o.element_count) for o in outcomes}
         assert chunked == at_once, source
+
+
+def test_a_new_source_is_one_declaration_judged_by_both_suites():
+    """A source the pipeline has never seen, declared with roles only: staging quarantines
+    the rows the hand-derived rules say, and the GX suite built from the same declaration
+    counts the same rows rule for rule, with no code naming the source."""
+    from attribution_pipeline.contract.roles import Boolean, Money, NotBefore, Text, Timestamp
+    from attribution_pipeline.contract.rules import SourceContract
+
+    contract = SourceContract(
+        "subscriptions",
+        (
+            Text("subscription_id", required=True),
+            Timestamp("started_at", required=True),
+            Timestamp("renews_on"),
+            NotBefore("renews_on", "started_at", rule="renews_on.before_start"),
+            Boolean("active", required=True),
+            Money("mrr"),
+        ),
+        key=("subscription_id",),
+    )
+    assert contract.required_columns == ("subscription_id", "started_at", "active")
+    raw = pl.DataFrame(
+        {
+            "subscription_id": ["s1", "s2", "s3", "s4", "s5", ""],
+            "started_at": ["2024-03-01", "2024-03-01", "2024-02-30", "2024-03-01", "2024-03-05", "2024-03-01"],
+            "renews_on": ["2025-03-01", "2024-02-01", "", "2025-03-01", "2024-03-05", None],
+            "active": ["yes", "true", "n", "maybe", "0", "1"],
+            "mrr": ["10.00", "5", "1.234", "", "-1", "7"],
+            "_source_file": ["s.csv"] * 6,
+            "_source_row": list(range(1, 7)),
+        }
+    )
+    staged = stage(contract, raw, PARAMS)
+    # By hand: s1 is clean; s2 renews before it starts; s3 has no such day (and 3 decimals);
+    # s4's active is not a boolean; s5 renews on its start day (kept) but its mrr is negative;
+    # the last row has no id.
+    assert staged.valid.get_column("subscription_id").to_list() == ["s1"]
+    assert staged.valid.columns == ["subscription_id", "started_at", "renews_on", "active", "mrr_cents", *LINEAGE]
+    assert staged.valid.get_column("mrr_cents").to_list() == [1000]
+    rules = dict(zip(staged.quarantine.get_column("source_row").to_list(), staged.quarantine.get_column("rules").to_list()))
+    assert rules == {
+        2: "renews_on.before_start",
+        3: "started_at.invalid_timestamp,mrr.too_many_decimals",
+        4: "active.invalid_boolean",
+        5: "mrr.negative_money",
+        6: "subscription_id.required",
+    }
+    expectations = row_expectations(contract, PARAMS)
+    mirrored = {e.rule for e in expectations if e.mirrors_quarantine}
+    assert mirrored >= {"renews_on.before_start", "started_at.invalid_timestamp", "active.invalid_boolean", "subscription_id.required"}
+    outcomes = {o.rule: o.unexpected_count for o in check_rows(contract, staged.judged_view(), PARAMS)}
+    for rule in mirrored:
+        assert outcomes[rule] == quarantined_for(staged, rule), rule
+    assert outcomes["mrr.money"] == 2  # the money pattern: 1.234 and -1
+
+
+def test_every_contract_travels_to_the_validator_process():
+    """The GX suites run in their own process, so each declaration must pickle (no lambdas)."""
+    import pickle
+
+    for name, contract in CONTRACTS.items():
+        assert pickle.loads(pickle.dumps(contract)).columns == contract.columns, name

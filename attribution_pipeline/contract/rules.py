@@ -1,30 +1,51 @@
-"""The SPEC 1 data contract: each source's columns, key and row rules.
+"""The SPEC 1 data contract: each source declared once, as its columns' roles and the
+rules between them (``roles.py``), with its key and whether it may be absent.
 
 ``stage`` turns a raw frame (every column text, plus ``_source_file`` and
 ``_source_row``) into typed, normalized rows and quarantined rows. Every raw
-row ends up in exactly one of the two, so rows in = passed + quarantined.
+row ends up in exactly one of the two, so rows in = passed + quarantined. The
+great-expectations suites (``validation.py``) are built from the same declaration.
+A new source is one ``SourceContract`` here plus its sample generator.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import polars as pl
-import pycountry
 
-from attribution_pipeline.contract.normalize import (
-    channel_from_utms,
-    email_domain,
-    normalize_domain,
-    normalize_email,
-    parse_boolean,
-    parse_money,
-    parse_timestamp,
-    trimmed,
+from attribution_pipeline.contract.normalize import trimmed
+from attribution_pipeline.contract.roles import (
+    CONVERSION_DATE,
+    FX_DEN,
+    FX_NUM,
+    ISO_4217,
+    Boolean,
+    Channel,
+    Check,
+    Currency,
+    CurrencyCode,
+    Date,
+    Domain,
+    Email,
+    Implies,
+    Money,
+    NotBefore,
+    Rate,
+    RequiredWhen,
+    Role,
+    Rule,
+    Text,
+    Timestamp,
+    WithinPartitions,
+    parsed,
+    plausible_bounds,
+    text,
 )
 from models.params import AttributionParams
+
+__all__ = ["CONTRACTS", "ISO_4217", "SourceContract", "plausible_bounds", "stage"]
 
 SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"
@@ -32,272 +53,49 @@ LINEAGE = [SOURCE_FILE, SOURCE_ROW]
 
 
 @dataclass(frozen=True)
-class Check:
-    """A row rule: ``broken`` is true for rows that break it (null counts as kept)."""
-
-    rule: str
-    broken: pl.Expr
-    message: pl.Expr
-
-
-@dataclass(frozen=True)
 class SourceContract:
+    """One source: ``declaration`` lists its columns (each with its role) in output order,
+    with the rules between columns where they are judged; ``key`` is unique per row."""
+
     name: str
-    columns: tuple[str, ...]  # every contract column, in output order
-    required_columns: tuple[str, ...]  # a file without one of these is unusable
+    declaration: tuple[Role | Rule, ...]
     key: tuple[str, ...] = ()
     optional: bool = False  # the source may be absent altogether
-    build: Callable[[AttributionParams], tuple[dict[str, pl.Expr], list[Check]]] = field(default=lambda params: ({}, []))
 
-    parsed_columns: tuple[str, ...] = ()
+    @property
+    def roles(self) -> tuple[Role, ...]:
+        return tuple(item for item in self.declaration if isinstance(item, Role))
 
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(item for item in self.declaration if isinstance(item, Rule))
 
-def _text(column: str) -> pl.Expr:
-    return pl.col(f"_t_{column}")
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every contract column, in output order."""
+        return tuple(role.column for role in self.roles)
 
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """A file without one of these is unusable."""
+        return tuple(role.column for role in self.roles if role.header_required)
 
-def _quoted(column: str) -> pl.Expr:
-    return pl.concat_str(pl.lit("'"), _text(column), pl.lit("'"))
+    @property
+    def currency(self) -> Currency | None:
+        """The role whose rate converts the source's money, if it has money."""
+        return next((role for role in self.roles if isinstance(role, Currency)), None)
 
+    def build(self, params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
+        """The staged columns (name -> expression over the trimmed texts) and the row
+        rules, in the order of the declaration."""
+        values: dict[str, pl.Expr] = {}
+        for role in self.roles:
+            values.update(role.parse(params))
+        return values, [check for item in self.declaration for check in item.checks(params, values)]
 
-def _required(column: str) -> Check:
-    return Check(f"{column}.required", _text(column).is_null(), pl.lit(f"{column} is required but empty"))
-
-
-def _unparseable(column: str, parsed: pl.Expr, rule: str, what: str) -> Check:
-    return Check(
-        f"{column}.{rule}",
-        _text(column).is_not_null() & parsed.is_null(),
-        pl.concat_str(pl.lit(f"{column} "), _quoted(column), pl.lit(f" is not {what}")),
-    )
-
-
-def _timestamp_checks(column: str, parsed: pl.Expr, params: AttributionParams) -> list[Check]:
-    return [_unparseable(column, parsed, "invalid_timestamp", "an ISO-8601 timestamp or date"), _plausible(column, parsed, params)]
-
-
-def _date_checks(column: str, parsed: pl.Expr, params: AttributionParams) -> list[Check]:
-    return [_unparseable(column, parsed, "invalid_date", "an ISO-8601 date"), _plausible(column, parsed, params, date=True)]
-
-
-def plausible_bounds(params: AttributionParams, date: bool = False) -> tuple:
-    """[earliest, latest] of SPEC 1's plausible range, as datetimes (or dates); latest None: unbounded."""
-    earliest, latest = params.earliest_valid, params.latest_valid
-    return (earliest.date(), latest.date() if latest else None) if date else (earliest, latest)
-
-
-def _plausible(column: str, parsed: pl.Expr, params: AttributionParams, date: bool = False) -> Check:
-    """SPEC 1: a value before the earliest date or after the run's time plus the
-    tolerance is implausible (a mistyped year), so no single row moves the as-of."""
-    earliest, latest = plausible_bounds(params, date)
-    dtype = pl.Date if date else pl.Datetime("us", "UTC")
-    early = parsed < pl.lit(earliest, dtype)
-    late = parsed > pl.lit(latest, dtype) if latest is not None else pl.lit(False)
-    shown = (lambda value: value.isoformat()) if date else (lambda value: value.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-    reason = pl.when(early).then(
-        pl.lit(f" is before the earliest plausible {'date' if date else 'time'} {shown(earliest)} (--earliest-date)")
-    )
-    if latest is not None:
-        reason = reason.otherwise(
-            pl.lit(
-                f" is after the latest plausible {'date' if date else 'time'} {shown(latest)}: the run's start plus "
-                "--future-tolerance-days (fix the value at the source, or raise the tolerance if such dates are real)"
-            )
-        )
-    return Check(f"{column}.out_of_range", early | late, pl.concat_str(pl.lit(f"{column} "), _quoted(column), reason))
-
-
-def _within_partitions(params: AttributionParams, closed: pl.Expr, is_closed: pl.Expr) -> list[Check]:
-    """A closed deal converts at closed_at: outside the close-month partitions it would
-    never be credited, so it is quarantined with advice that works (the partition start).
-    A value outside the plausible range is reported once, as closed_at.out_of_range."""
-    if params.close_months is None:
-        return []
-    start, end = params.close_months
-    earliest, latest = plausible_bounds(params)
-    utc = pl.Datetime("us", "UTC")
-    plausible = (closed >= pl.lit(earliest, utc)) & (closed <= pl.lit(latest, utc) if latest else pl.lit(True))
-    before = closed < pl.lit(start, utc)
-    after = closed >= pl.lit(end, utc)
-    reason = (
-        pl.when(before)
-        .then(
-            pl.lit(
-                f" is before the first close-month partition {start:%Y-%m}: set ATTRIBUTION_PARTITION_START to "
-                "that month or earlier to credit this deal"
-            )
-        )
-        .otherwise(pl.lit(f" is after the last close-month partition {end - dt.timedelta(days=1):%Y-%m}: it lies in the future"))
-    )
-    return [
-        Check(
-            "closed_at.outside_partitions",
-            is_closed & plausible & (before | after),
-            pl.concat_str(pl.lit("closed_at "), _quoted("closed_at"), reason),
-        )
-    ]
-
-
-def _money_checks(column: str, problem: pl.Expr) -> list[Check]:
-    return [
-        Check(
-            f"{column}.{rule}",
-            problem == rule,
-            pl.concat_str(pl.lit(f"{column} "), _quoted(column), pl.lit(f" {text}")),
-        )
-        for rule, text in (
-            ("negative_money", "is negative; money must be >= 0"),
-            ("invalid_money", "is not a decimal amount"),
-            ("too_many_decimals", "has more than 2 decimal places (never rounded)"),
-            ("money_out_of_range", "is too large"),
-        )
-    ]
-
-
-def _boolean(column: str) -> tuple[pl.Expr, list[Check]]:
-    parsed = parse_boolean(_text(column))
-    return parsed, [_required(column), _unparseable(column, parsed, "invalid_boolean", "a boolean (true/false, t/f, yes/no, y/n, 1/0)")]
-
-
-ISO_4217 = sorted(currency.alpha_3 for currency in pycountry.currencies)
-_FX_NUM, _FX_DEN, _CONVERSION_DATE = "_fx_num", "_fx_den", "_conversion_date"
-
-
-def _currency(params: AttributionParams, date_column: str) -> tuple[pl.Expr, list[Check]]:
-    """ISO 4217 code (default: the reporting currency) and, for another currency,
-    a usable fx rate on or before the row's conversion date (attached by ``stage``)."""
-    code = _text("currency").str.to_uppercase().fill_null(pl.lit(params.reporting_currency))
-    known = code.is_in(ISO_4217)
-    checks = [
-        Check(
-            "currency.invalid_currency",
-            ~known,
-            pl.concat_str(pl.lit("currency "), _quoted("currency"), pl.lit(" is not an ISO 4217 code")),
-        ),
-        Check(
-            "currency.no_rate",
-            known & (code != params.reporting_currency) & pl.col(_FX_NUM).is_null(),
-            pl.concat_str(
-                pl.lit("no fx rate for "),
-                code,
-                pl.lit(f" to {params.reporting_currency} on or before "),
-                pl.col(_CONVERSION_DATE).cast(pl.String).fill_null(pl.lit("the latest rate date")),
-                pl.lit(f" ({date_column}) in fx_rates"),
-            ),
-        ),
-    ]
-    return code, checks
-
-
-def _touches(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
-    occurred = parse_timestamp(_text("occurred_at")).value
-    email = normalize_email(_text("email"))
-    given_domain = normalize_domain(_text("account_domain"))
-    derived = email_domain(email)
-    derived = pl.when(~derived.is_in(sorted(params.freemail_domains))).then(derived)
-    channel = _text("channel").str.to_lowercase()
-    columns = {
-        "touch_id": _text("touch_id"),
-        "occurred_at": occurred,
-        "email": email,
-        "account_domain": pl.coalesce(given_domain, derived),
-        "domain_is_given": given_domain.is_not_null(),
-        "channel": pl.coalesce(channel, channel_from_utms(_text("utm_source"), _text("utm_medium"))),
-        "campaign_id": _text("campaign_id"),
-        "utm_source": _text("utm_source"),
-        "utm_medium": _text("utm_medium"),
-        "utm_campaign": _text("utm_campaign"),
-        "utm_content": _text("utm_content"),
-        "utm_term": _text("utm_term"),
-        "touch_type": _text("touch_type"),
-    }
-    checks = [_required("touch_id"), _required("occurred_at"), *_timestamp_checks("occurred_at", occurred, params)]
-    return columns, checks
-
-
-def _campaigns(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
-    start = parse_timestamp(_text("start_date")).value.dt.date()
-    end = parse_timestamp(_text("end_date")).value.dt.date()
-    cost = parse_money(_text("cost"))
-    currency, currency_checks = _currency(params, "start_date")
-    columns = {
-        "campaign_id": _text("campaign_id"),
-        "campaign_name": _text("campaign_name"),
-        "channel": _text("channel").str.to_lowercase(),
-        "start_date": start,
-        "end_date": end,
-        "cost_cents": cost.cents,
-        "currency": currency,
-    }
-    checks = [
-        _required("campaign_id"),
-        _required("campaign_name"),
-        _required("channel"),
-        _required("start_date"),
-        *_date_checks("start_date", start, params),
-        *_date_checks("end_date", end, params),
-        Check("end_date.before_start", end < start, pl.lit("end_date is before start_date")),
-        *_money_checks("cost", cost.problem),
-        *currency_checks,
-    ]
-    return columns, checks
-
-
-def _opportunities(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
-    created = parse_timestamp(_text("created_at")).value
-    closed = parse_timestamp(_text("closed_at"), end_of_day=True).value
-    domain = normalize_domain(_text("account_domain"))
-    is_closed, closed_checks = _boolean("is_closed")
-    is_won, won_checks = _boolean("is_won")
-    amount = parse_money(_text("amount"))
-    currency, currency_checks = _currency(params, "closed_at, or the as-of time for an open deal")
-    columns = {
-        "opportunity_id": _text("opportunity_id"),
-        "account_domain": domain,
-        "created_at": created,
-        "closed_at": closed,
-        "stage": _text("stage"),
-        "is_closed": is_closed,
-        "is_won": is_won,
-        "amount_cents": amount.cents,
-        "currency": currency,
-    }
-    checks = [
-        _required("opportunity_id"),
-        _required("account_domain"),
-        Check(
-            "account_domain.invalid_domain",
-            _text("account_domain").is_not_null() & domain.is_null(),
-            pl.concat_str(pl.lit("account_domain "), _quoted("account_domain"), pl.lit(" has no domain left after normalization")),
-        ),
-        _required("created_at"),
-        *_timestamp_checks("created_at", created, params),
-        *_timestamp_checks("closed_at", closed, params),
-        _required("stage"),
-        *closed_checks,
-        *won_checks,
-        Check("is_won.won_not_closed", is_won & ~is_closed, pl.lit("is_won is true but is_closed is false")),
-        Check(
-            "closed_at.required_when_closed",
-            is_closed & _text("closed_at").is_null(),
-            pl.lit("closed_at is required when is_closed is true"),
-        ),
-        Check("closed_at.before_created", closed < created, pl.lit("closed_at is before created_at")),
-        *_within_partitions(params, closed, is_closed),
-        _required("amount"),
-        *_money_checks("amount", amount.problem),
-        *currency_checks,
-    ]
-    return columns, checks
-
-
-def _contacts(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
-    columns = {
-        "opportunity_id": _text("opportunity_id"),
-        "email": normalize_email(_text("email")),
-        "role": _text("role"),
-    }
-    return columns, [_required("opportunity_id"), _required("email")]
+    @property
+    def parsed_columns(self) -> tuple[str, ...]:
+        return tuple(self.build(AttributionParams())[0])
 
 
 LEAD_TIMES = ("created_at", "mql_at", "sql_at", "first_sales_activity_at", "disqualified_at")
@@ -305,155 +103,105 @@ LEAD_TIMES = ("created_at", "mql_at", "sql_at", "first_sales_activity_at", "disq
 LEAD_STAGE_ORDER = (("mql_at", "created_at"), ("sql_at", "mql_at"), ("sql_at", "created_at"))
 
 
-def _leads(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
-    times = {column: parse_timestamp(_text(column)).value for column in LEAD_TIMES}
-    email = normalize_email(_text("email"))
-    columns = {
-        "lead_id": _text("lead_id"),
-        "email": email,
-        "account_domain": normalize_domain(_text("account_domain")),
-        **times,
-        "owner": _text("owner"),
-        "converted_opportunity_id": _text("converted_opportunity_id"),
-    }
-    checks = [_required("lead_id"), _required("created_at")]
-    checks += [check for column in LEAD_TIMES for check in _timestamp_checks(column, times[column], params)]
-    checks += [
-        Check(f"{later}.before_{earlier}", times[later] < times[earlier], pl.lit(f"{later} is before {earlier}"))
-        for later, earlier in LEAD_STAGE_ORDER
-    ]
-    return columns, checks
+# Rate dates are module functions, not lambdas: a contract is pickled to the validator process.
+def _start_date(params: AttributionParams) -> pl.Expr:
+    return parsed("start_date")
 
 
-def _stage_history(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
-    entered = parse_timestamp(_text("entered_at")).value
-    columns = {"opportunity_id": _text("opportunity_id"), "stage": _text("stage").str.to_lowercase(), "entered_at": entered}
-    checks = [_required("opportunity_id"), _required("stage"), _required("entered_at"), *_timestamp_checks("entered_at", entered, params)]
-    return columns, checks
-
-
-# A positive decimal rate, kept exact as num / 10**places.
-_RATE = r"^\+?(?P<units>[0-9]*)(?:\.(?P<places>[0-9]{0,12}))?$"
-
-
-def _fx_rates(params: AttributionParams) -> tuple[dict[str, pl.Expr], list[Check]]:
-    rate_date = parse_timestamp(_text("rate_date")).value.dt.date()
-    parts = _text("rate_to_reporting").str.extract_groups(_RATE)
-    units, places = parts.struct.field("units"), parts.struct.field("places").fill_null("")
-    digits = pl.concat_str(units.fill_null(""), places)
-    rate_num = digits.cast(pl.Int64, strict=False)
-    well_formed = units.is_not_null() & (digits.str.len_bytes().is_between(1, 18))
-    currency = _text("currency").str.to_uppercase()
-    columns = {
-        "currency": currency,
-        "rate_date": rate_date,
-        "rate_to_reporting": _text("rate_to_reporting"),
-        "rate_num": pl.when(well_formed).then(rate_num),
-        "rate_den": pl.when(well_formed).then(pl.lit(10, pl.Int64).pow(places.str.len_bytes())),
-    }
-    checks = [
-        _required("currency"),
-        Check(
-            "currency.invalid_currency",
-            currency.is_not_null() & ~currency.is_in(ISO_4217),
-            pl.concat_str(pl.lit("currency "), _quoted("currency"), pl.lit(" is not an ISO 4217 code")),
-        ),
-        _required("rate_date"),
-        *_date_checks("rate_date", rate_date, params),
-        _required("rate_to_reporting"),
-        Check(
-            "rate_to_reporting.invalid_rate",
-            _text("rate_to_reporting").is_not_null() & ~(well_formed & (rate_num > 0)).fill_null(False),
-            pl.concat_str(
-                pl.lit("rate_to_reporting "),
-                _quoted("rate_to_reporting"),
-                pl.lit(" is not a positive decimal with at most 12 places and 18 digits"),
-            ),
-        ),
-    ]
-    return columns, checks
-
-
-def _contract(name, columns, required, key, build, optional=False) -> SourceContract:
-    sample, _ = build(AttributionParams())
-    return SourceContract(
-        name=name,
-        columns=tuple(columns),
-        required_columns=tuple(required),
-        key=tuple(key),
-        optional=optional,
-        build=build,
-        parsed_columns=tuple(sample),
-    )
+def _open_deal_rate_date(params: AttributionParams) -> pl.Expr:
+    """A closed deal converts at its close date, an open one at the as-of date (none: the latest rate)."""
+    as_of = pl.lit(params.as_of.date() if params.as_of else None, pl.Date)
+    return pl.when(parsed("is_closed")).then(parsed("closed_at").dt.date()).otherwise(as_of)
 
 
 CONTRACTS: dict[str, SourceContract] = {
     contract.name: contract
     for contract in (
-        _contract(
+        SourceContract(
             "touches",
-            [
-                "touch_id",
-                "occurred_at",
-                "email",
-                "account_domain",
-                "channel",
-                "campaign_id",
-                "utm_source",
-                "utm_medium",
-                "utm_campaign",
-                "utm_content",
-                "utm_term",
-                "touch_type",
-            ],
-            ["touch_id", "occurred_at"],
-            ["touch_id"],
-            _touches,
+            (
+                Text("touch_id", required=True),
+                Timestamp("occurred_at", required=True),
+                Email("email"),
+                Domain("account_domain", from_email="email"),
+                Channel("channel"),
+                Text("campaign_id"),
+                *(Text(f"utm_{part}") for part in ("source", "medium", "campaign", "content", "term")),
+                Text("touch_type"),
+            ),
+            key=("touch_id",),
         ),
-        _contract(
+        SourceContract(
             "campaigns",
-            ["campaign_id", "campaign_name", "channel", "start_date", "end_date", "cost", "currency"],
-            ["campaign_id", "campaign_name", "channel", "start_date"],
-            ["campaign_id"],
-            _campaigns,
+            (
+                Text("campaign_id", required=True),
+                Text("campaign_name", required=True),
+                Text("channel", required=True, lowercase=True),
+                Date("start_date", required=True),
+                Date("end_date"),
+                NotBefore("end_date", "start_date", rule="end_date.before_start"),
+                Money("cost"),
+                Currency("currency", converts=("cost_cents",), rate_date=_start_date, rate_date_doc="start_date"),
+            ),
+            key=("campaign_id",),
         ),
-        _contract(
+        SourceContract(
             "opportunities",
-            ["opportunity_id", "account_domain", "created_at", "closed_at", "stage", "is_closed", "is_won", "amount", "currency"],
-            ["opportunity_id", "account_domain", "created_at", "closed_at", "stage", "is_closed", "is_won", "amount"],
-            ["opportunity_id"],
-            _opportunities,
+            (
+                Text("opportunity_id", required=True),
+                Domain("account_domain", required=True, strict=True),
+                Timestamp("created_at", required=True),
+                Timestamp("closed_at", in_header=True, end_of_day=True),
+                Text("stage", required=True),
+                Boolean("is_closed", required=True),
+                Boolean("is_won", required=True),
+                Implies("is_won", "is_closed", rule="is_won.won_not_closed"),
+                RequiredWhen("closed_at", "is_closed"),
+                NotBefore("closed_at", "created_at", rule="closed_at.before_created"),
+                WithinPartitions("closed_at", "is_closed"),
+                Money("amount", required=True),
+                Currency(
+                    "currency",
+                    converts=("amount_cents",),
+                    rate_date=_open_deal_rate_date,
+                    rate_date_doc="closed_at, or the as-of time for an open deal",
+                ),
+            ),
+            key=("opportunity_id",),
         ),
-        _contract(
+        SourceContract(
             "opportunity_contacts",
-            ["opportunity_id", "email", "role"],
-            ["opportunity_id", "email"],
-            [],
-            _contacts,
+            (Text("opportunity_id", required=True), Email("email", required=True), Text("role")),
             optional=True,
         ),
-        _contract(
+        SourceContract(
             "fx_rates",
-            ["currency", "rate_date", "rate_to_reporting"],
-            ["currency", "rate_date", "rate_to_reporting"],
-            ["currency", "rate_date"],
-            _fx_rates,
+            (CurrencyCode("currency", required=True), Date("rate_date", required=True), Rate("rate_to_reporting", required=True)),
+            key=("currency", "rate_date"),
             optional=True,
         ),
-        _contract(
+        SourceContract(
             "leads",
-            ["lead_id", "email", "account_domain", *LEAD_TIMES, "owner", "converted_opportunity_id"],
-            ["lead_id", "created_at"],
-            ["lead_id"],
-            _leads,
+            (
+                Text("lead_id", required=True),
+                Email("email"),
+                Domain("account_domain"),
+                *(Timestamp(column, required=column == "created_at") for column in LEAD_TIMES),
+                Text("owner"),
+                Text("converted_opportunity_id"),
+                *(NotBefore(later, earlier, rule=f"{later}.before_{earlier}") for later, earlier in LEAD_STAGE_ORDER),
+            ),
+            key=("lead_id",),
             optional=True,
         ),
-        _contract(
+        SourceContract(
             "opportunity_stage_history",
-            ["opportunity_id", "stage", "entered_at"],
-            ["opportunity_id", "stage", "entered_at"],
-            ["opportunity_id", "stage", "entered_at"],
-            _stage_history,
+            (
+                Text("opportunity_id", required=True),
+                Text("stage", required=True, lowercase=True),
+                Timestamp("entered_at", required=True),
+            ),
+            key=("opportunity_id", "stage", "entered_at"),
             optional=True,
         ),
     )
@@ -462,15 +210,7 @@ CONTRACTS: dict[str, SourceContract] = {
 # Sources whose money is converted to the reporting currency: the money columns
 # and the date whose rate applies (SPEC 1: the latest rate_date on or before it).
 CONVERTED_MONEY: dict[str, tuple[tuple[str, ...], Callable[[AttributionParams], pl.Expr]]] = {
-    "opportunities": (
-        ("amount_cents",),
-        lambda params: (
-            pl.when(pl.col("_p_is_closed"))
-            .then(pl.col("_p_closed_at").dt.date())
-            .otherwise(pl.lit(params.as_of.date() if params.as_of else None, pl.Date))
-        ),
-    ),
-    "campaigns": (("cost_cents",), lambda params: pl.col("_p_start_date")),
+    name: (contract.currency.converts, contract.currency.rate_date) for name, contract in CONTRACTS.items() if contract.currency
 }
 
 
@@ -540,7 +280,7 @@ def _duplicate_checks(key: tuple[str, ...]) -> list[Check]:
     are identical in every column: then the first is kept, the rest rejected."""
     if not key:
         return []
-    keys = [_text(column) for column in key]
+    keys = [text(column) for column in key]
     has_key = pl.all_horizontal(k.is_not_null() for k in keys)
     copies, variants = pl.col(_COPIES), pl.col(_VARIANTS)
     key_text = pl.concat_str(keys, separator="|")
@@ -568,13 +308,13 @@ def _attach_rates(frame: pl.LazyFrame, conversion_date: pl.Expr, fx_rates: pl.Da
     """Adds the exact rate (num / den) of the latest rate_date on or before each row's
     conversion date: 1/1 in the reporting currency, null when no rate is usable.
     A null conversion date (an open deal without an explicit as-of) takes the latest rate."""
-    frame = frame.with_columns(conversion_date.alias(_CONVERSION_DATE))
+    frame = frame.with_columns(conversion_date.alias(CONVERSION_DATE))
     rates = (
         fx_rates.select("currency", "rate_date", "rate_num", "rate_den")
         if fx_rates is not None and fx_rates.height
         else pl.DataFrame(schema={"currency": pl.String, "rate_date": pl.Date, "rate_num": pl.Int64, "rate_den": pl.Int64})
     ).lazy()
-    lookup = pl.col(_CONVERSION_DATE).fill_null(pl.date(9999, 12, 31)).alias("_lookup_date")
+    lookup = pl.col(CONVERSION_DATE).fill_null(pl.date(9999, 12, 31)).alias("_lookup_date")
     joined = (
         frame.with_columns(lookup)
         .sort("_lookup_date")
@@ -589,17 +329,17 @@ def _attach_rates(frame: pl.LazyFrame, conversion_date: pl.Expr, fx_rates: pl.Da
         )
         .sort(LINEAGE)
     )
-    same = pl.col("_p_currency") == params.reporting_currency
+    same = parsed("currency") == params.reporting_currency
     return joined.with_columns(
-        pl.when(same).then(pl.lit(1, pl.Int64)).otherwise(pl.col("rate_num")).alias(_FX_NUM),
-        pl.when(same).then(pl.lit(1, pl.Int64)).otherwise(pl.col("rate_den")).alias(_FX_DEN),
+        pl.when(same).then(pl.lit(1, pl.Int64)).otherwise(pl.col("rate_num")).alias(FX_NUM),
+        pl.when(same).then(pl.lit(1, pl.Int64)).otherwise(pl.col("rate_den")).alias(FX_DEN),
     ).drop("_lookup_date", "rate_date", "rate_num", "rate_den", strict=False)
 
 
 def _converted(cents: str) -> pl.Expr:
     """cents * num / den rounded half up to whole cents, in 128-bit integers."""
-    scaled = pl.col(cents).cast(pl.Int128) * pl.col(_FX_NUM).cast(pl.Int128) * 2 + pl.col(_FX_DEN).cast(pl.Int128)
-    return (scaled // (pl.col(_FX_DEN).cast(pl.Int128) * 2)).cast(pl.Int64).alias(cents)
+    scaled = pl.col(cents).cast(pl.Int128) * pl.col(FX_NUM).cast(pl.Int128) * 2 + pl.col(FX_DEN).cast(pl.Int128)
+    return (scaled // (pl.col(FX_DEN).cast(pl.Int128) * 2)).cast(pl.Int64).alias(cents)
 
 
 def stage(
@@ -654,5 +394,5 @@ def stage(
         raw_values=pl.struct(value_columns).struct.json_encode() if value_columns else pl.lit("{}"),
     )
     # What validation reads: texts, parsed values, rules (the raw columns and verdicts are done with).
-    judged = judged.select(pl.col(r"^_t_.*$"), pl.col(r"^_p_.*$"), *[c for c in (_FX_NUM,) if c in judged.columns], "_rules", SOURCE_ROW)
+    judged = judged.select(pl.col(r"^_t_.*$"), pl.col(r"^_p_.*$"), *[c for c in (FX_NUM,) if c in judged.columns], "_rules", SOURCE_ROW)
     return Staged(valid=valid, quarantine=rejected, judged=judged)

@@ -30,15 +30,22 @@ from typing import Any
 import polars as pl
 
 from attribution_pipeline.contract.normalize import trimmed
-from attribution_pipeline.contract.rules import (
+from attribution_pipeline.contract.roles import (
+    FX_NUM,
     ISO_4217,
-    LEAD_STAGE_ORDER,
-    LEAD_TIMES,
-    LINEAGE,
-    SOURCE_ROW,
-    SourceContract,
+    Boolean,
+    Currency,
+    CurrencyCode,
+    Date,
+    Implies,
+    Money,
+    NotBefore,
+    RequiredWhen,
+    Timestamp,
+    WithinPartitions,
     plausible_bounds,
 )
+from attribution_pipeline.contract.rules import LINEAGE, SOURCE_ROW, SourceContract
 from models.params import AttributionParams
 
 SAMPLE_SIZE = 5
@@ -54,13 +61,6 @@ BOOLEAN_TEXT = (
     )
     + ")$"
 )
-TIMESTAMP_COLUMNS = {
-    "touches": ["occurred_at"],
-    "opportunities": ["created_at", "closed_at"],
-    "leads": list(LEAD_TIMES),
-    "opportunity_stage_history": ["entered_at"],
-}
-DATE_COLUMNS = {"campaigns": ["start_date", "end_date"], "fx_rates": ["rate_date"]}
 
 
 @dataclass(frozen=True)
@@ -107,13 +107,14 @@ def source_expectations(contract: SourceContract) -> list[Expectation]:
 
 
 def row_expectations(contract: SourceContract, params: AttributionParams) -> list[Expectation]:
-    """Row rules of SPEC 1 for one source, on the judged frame."""
+    """Row rules of SPEC 1 for one source, on the judged frame: from the same declaration
+    as the polars rules (``roles.py``), one suite part per role and rule type."""
     import great_expectations.expectations as gxe
-    from great_expectations.expectations.row_conditions import Column
 
-    name = contract.name
     expectations = [
-        Expectation(f"{c}.required", gxe.ExpectColumnValuesToNotBeNull(column=c)) for c in contract.required_columns if c != "closed_at"
+        Expectation(f"{role.column}.required", gxe.ExpectColumnValuesToNotBeNull(column=role.column))
+        for role in contract.roles
+        if role.required
     ]
     if len(contract.key) == 1:
         expectations.append(
@@ -127,103 +128,121 @@ def row_expectations(contract: SourceContract, params: AttributionParams) -> lis
                 mirrors_quarantine=False,
             )
         )
-    for column in TIMESTAMP_COLUMNS.get(name, []):
-        expectations.append(
-            Expectation(
-                f"{column}.invalid_timestamp", gxe.ExpectColumnValuesToNotBeNull(column=f"{column}__parsed", row_condition=_present(column))
-            )
-        )
-        expectations.append(_plausible(column, params, date=False))
-    for column in DATE_COLUMNS.get(name, []):
-        expectations.append(
-            Expectation(
-                f"{column}.invalid_date", gxe.ExpectColumnValuesToNotBeNull(column=f"{column}__parsed", row_condition=_present(column))
-            )
-        )
-        expectations.append(_plausible(column, params, date=True))
-    if name in ("opportunities", "campaigns"):
-        money = "amount" if name == "opportunities" else "cost"
-        expectations.append(
-            Expectation(f"{money}.money", gxe.ExpectColumnValuesToMatchRegex(column=money, regex=MONEY_TEXT), mirrors_quarantine=False)
-        )
-        expectations.append(
-            Expectation("currency.invalid_currency", gxe.ExpectColumnValuesToBeInSet(column="currency__parsed", value_set=ISO_4217))
-        )
-        expectations.append(
-            Expectation(
-                "currency.no_rate",
-                gxe.ExpectColumnValuesToNotBeNull(column="_fx_num", row_condition=Column("currency__parsed") != params.reporting_currency),
-                mirrors_quarantine=False,
-            )
-        )
-    if name == "campaigns":
-        expectations.append(
-            Expectation(
-                "end_date.before_start",
-                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A="end_date__parsed", column_B="start_date__parsed", or_equal=True, ignore_row_if="either_value_is_missing"
-                ),
-            )
-        )
-    if name == "opportunities":
-        for column in ("is_closed", "is_won"):
-            expectations.append(
-                Expectation(f"{column}.invalid_boolean", gxe.ExpectColumnValuesToMatchRegex(column=column, regex=BOOLEAN_TEXT))
-            )
-        expectations += [
-            Expectation(
-                "is_won.won_not_closed",
-                gxe.ExpectColumnPairValuesToBeInSet(
-                    column_A="is_won__parsed",
-                    column_B="is_closed__parsed",
-                    value_pairs_set=[(False, False), (False, True), (True, True)],
-                    ignore_row_if="either_value_is_missing",
-                ),
-            ),
-            Expectation(
-                "closed_at.before_created",
-                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A="closed_at__parsed", column_B="created_at__parsed", or_equal=True, ignore_row_if="either_value_is_missing"
-                ),
-            ),
-            Expectation(
-                "closed_at.required_when_closed",
-                # == True builds a GX condition (not a truth test)
-                gxe.ExpectColumnValuesToNotBeNull(column="closed_at", row_condition=Column("is_closed__parsed") == True),  # noqa: E712
-            ),
-        ]
-        if params.close_months is not None:  # a closed deal outside the close-month partitions
-            start, end = params.close_months
-            earliest, latest = plausible_bounds(params)
-            closed_plausible = (Column("is_closed__parsed") == True) & (Column("closed_at__parsed") >= earliest)  # noqa: E712
-            if latest is not None:
-                closed_plausible = closed_plausible & (Column("closed_at__parsed") <= latest)
-            expectations.append(
-                Expectation(
-                    "closed_at.outside_partitions",
-                    gxe.ExpectColumnValuesToBeBetween(
-                        column="closed_at__parsed",
-                        min_value=start,
-                        max_value=end - dt.timedelta(microseconds=1),
-                        row_condition=closed_plausible,
-                    ),
-                )
-            )
-    if name == "leads":
-        expectations += [
-            Expectation(
-                f"{later}.before_{earlier}",
-                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A=f"{later}__parsed", column_B=f"{earlier}__parsed", or_equal=True, ignore_row_if="either_value_is_missing"
-                ),
-            )
-            for later, earlier in LEAD_STAGE_ORDER
-        ]
-    if name == "fx_rates":
-        expectations.append(
-            Expectation("currency.invalid_currency", gxe.ExpectColumnValuesToBeInSet(column="currency__parsed", value_set=ISO_4217))
-        )
+    for item in contract.declaration:
+        suite = _SUITES.get(type(item))
+        if suite is not None:
+            expectations += suite(item, params)
     return expectations
+
+
+def _parseable(column: str, rule: str) -> Expectation:
+    import great_expectations.expectations as gxe
+
+    return Expectation(f"{column}.{rule}", gxe.ExpectColumnValuesToNotBeNull(column=f"{column}__parsed", row_condition=_present(column)))
+
+
+def _timestamp(role: Timestamp, params: AttributionParams) -> list[Expectation]:
+    return [_parseable(role.column, "invalid_timestamp"), _plausible(role.column, params, date=False)]
+
+
+def _date(role: Date, params: AttributionParams) -> list[Expectation]:
+    return [_parseable(role.column, "invalid_date"), _plausible(role.column, params, date=True)]
+
+
+def _money(role: Money, params: AttributionParams) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    return [
+        Expectation(
+            f"{role.column}.money", gxe.ExpectColumnValuesToMatchRegex(column=role.column, regex=MONEY_TEXT), mirrors_quarantine=False
+        )
+    ]
+
+
+def _known_currency(role: Currency | CurrencyCode, params: AttributionParams) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    return [
+        Expectation(f"{role.column}.invalid_currency", gxe.ExpectColumnValuesToBeInSet(column=f"{role.column}__parsed", value_set=ISO_4217))
+    ]
+
+
+def _currency(role: Currency, params: AttributionParams) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
+
+    other = Column(f"{role.column}__parsed") != params.reporting_currency
+    no_rate = gxe.ExpectColumnValuesToNotBeNull(column=FX_NUM, row_condition=other)
+    return _known_currency(role, params) + [Expectation(f"{role.column}.no_rate", no_rate, mirrors_quarantine=False)]
+
+
+def _boolean(role: Boolean, params: AttributionParams) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    return [Expectation(f"{role.column}.invalid_boolean", gxe.ExpectColumnValuesToMatchRegex(column=role.column, regex=BOOLEAN_TEXT))]
+
+
+def _not_before(rule: NotBefore, params: AttributionParams) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    pair = gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+        column_A=f"{rule.later}__parsed", column_B=f"{rule.earlier}__parsed", or_equal=True, ignore_row_if="either_value_is_missing"
+    )
+    return [Expectation(rule.rule, pair)]
+
+
+def _implies(rule: Implies, params: AttributionParams) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    pair = gxe.ExpectColumnPairValuesToBeInSet(
+        column_A=f"{rule.column}__parsed",
+        column_B=f"{rule.needs}__parsed",
+        value_pairs_set=[(False, False), (False, True), (True, True)],
+        ignore_row_if="either_value_is_missing",
+    )
+    return [Expectation(rule.rule, pair)]
+
+
+def _required_when(rule: RequiredWhen, params: AttributionParams) -> list[Expectation]:
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
+
+    flagged = Column(f"{rule.flag}__parsed") == True  # noqa: E712 (builds a GX condition, not a truth test)
+    return [Expectation(rule.rule, gxe.ExpectColumnValuesToNotBeNull(column=rule.column, row_condition=flagged))]
+
+
+def _within_partitions(rule: WithinPartitions, params: AttributionParams) -> list[Expectation]:
+    """A flagged row with a plausible value lies inside the close-month partitions."""
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
+
+    if params.close_months is None:
+        return []
+    start, end = params.close_months
+    earliest, latest = plausible_bounds(params)
+    value = Column(f"{rule.column}__parsed")
+    plausible = (Column(f"{rule.flag}__parsed") == True) & (value >= earliest)  # noqa: E712
+    if latest is not None:
+        plausible = plausible & (value <= latest)
+    between = gxe.ExpectColumnValuesToBeBetween(
+        column=f"{rule.column}__parsed", min_value=start, max_value=end - dt.timedelta(microseconds=1), row_condition=plausible
+    )
+    return [Expectation(rule.rule, between)]
+
+
+# The GX suite part of each role and rule type (roles without one, e.g. Text, need none).
+_SUITES = {
+    Timestamp: _timestamp,
+    Date: _date,
+    Money: _money,
+    Currency: _currency,
+    CurrencyCode: _known_currency,
+    Boolean: _boolean,
+    NotBefore: _not_before,
+    Implies: _implies,
+    RequiredWhen: _required_when,
+    WithinPartitions: _within_partitions,
+}
 
 
 def _plausible(column: str, params: AttributionParams, date: bool) -> Expectation:
