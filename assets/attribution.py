@@ -80,13 +80,14 @@ def every_journey(run_workspace: RunWorkspace, converting: pl.DataFrame) -> pl.L
     return pl.scan_parquet(stored.file)
 
 
-def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
+def attribution_assets(partitions: dg.MonthlyPartitionsDefinition, backfill: dg.BackfillPolicy) -> list:
     journeys_key = key_of(JOURNEYS)
 
     @table_asset(
         JOURNEYS,
         group="attribution",
         partitions=partitions,
+        backfill=backfill,
         ins=_REFERENCED,
         checks=[REFERENTIAL_INTEGRITY],
         description=(
@@ -187,6 +188,7 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition) -> list:
         TOUCH_CREDIT,
         group="attribution",
         partitions=partitions,
+        backfill=backfill,
         ins={
             "journeys": dg.AssetIn(key=journeys_key),
             "opportunities": _STAGED["opportunities"],

@@ -130,11 +130,12 @@ def funnel_tables(
         yield dg.Output(frame.collect(), output_name=name)
 
 
-def channel_asset(partitions: dg.MonthlyPartitionsDefinition) -> dg.AssetsDefinition:
+def channel_asset(partitions: dg.MonthlyPartitionsDefinition, backfill: dg.BackfillPolicy) -> dg.AssetsDefinition:
     @table_asset(
         CHANNEL_ATTRIBUTION,
         group="marts",
         partitions=partitions,
+        backfill=backfill,
         ins={"touch_credit": _CREDIT},
         description=(
             "Per model, channel and close month (UTC, as the 1st): credited revenue, deals, and share of the model's "

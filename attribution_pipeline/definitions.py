@@ -15,7 +15,7 @@ from assets import attribution, ingest, marts, report, staging
 from attribution_pipeline.orchestration.automation import daily_schedule, landing_sensor
 from attribution_pipeline.orchestration.deployment import Deployment
 from attribution_pipeline.orchestration.io_managers import WarehouseIOManager, published_keys
-from attribution_pipeline.orchestration.partitions import close_months
+from attribution_pipeline.orchestration.partitions import close_months, month_backfill_policy
 from attribution_pipeline.orchestration.progress import progress_logger
 from attribution_pipeline.orchestration.resources import LandingSource, ReportDestination, Warehouse
 from attribution_pipeline.orchestration.settings import AttributionSettings
@@ -32,8 +32,13 @@ def build_definitions(deployment: Deployment | None = None) -> dg.Definitions:
     warehouse = Warehouse(url=deployment.warehouse_url, duckdb_memory_limit=deployment.duckdb_memory_limit)
     workspace = Workspace()
     partitions = close_months(deployment.partition_start)
+    backfill = month_backfill_policy(deployment.backfill_months_per_run)
     modules = [ingest, staging, marts, report]
-    partitioned = [*attribution.attribution_assets(partitions), marts.channel_asset(partitions), *ingest.source_assets(partitions)]
+    partitioned = [
+        *attribution.attribution_assets(partitions, backfill),
+        marts.channel_asset(partitions, backfill),
+        *ingest.source_assets(partitions),
+    ]
     computed = [*dg.load_assets_from_modules(modules), *partitioned]
     assets = [*computed, marts.runs_asset(published_keys(computed))]
     job = dg.define_asset_job(

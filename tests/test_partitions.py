@@ -4,15 +4,21 @@ month by month equals a run of all months, and that equals the unpartitioned eng
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import sys
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from attribution_pipeline.app.backfill import month_chunks
-from attribution_pipeline.orchestration.partitions import close_months
+import attribution_pipeline.app.backfill as backfill_module
+from attribution_pipeline.app.backfill import months_per_run
+from attribution_pipeline.definitions import build_definitions
+from attribution_pipeline.orchestration.deployment import Deployment
+from attribution_pipeline.orchestration.partitions import close_months, month_backfill_policy
 from attribution_pipeline.sample_data import generate
 from models.credit import credit_touches
 from models.journeys import build_journeys, resolve_as_of
@@ -64,7 +70,7 @@ def closed_months(url: str) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_backfill_by_month_ranges_equals_one_run_of_all_months(kind, landing, full_run, tmp_path, request, capsys):
+def test_backfill_by_month_ranges_equals_one_run_of_all_months(kind, landing, full_run, tmp_path, request, capsys, monkeypatch):
     full = f"duckdb:///{full_run}"
     backfill = f"duckdb:///{tmp_path / 'backfill.duckdb'}" if kind == "duckdb" else request.getfixturevalue("postgres_database")
     months = closed_months(full)
@@ -74,28 +80,76 @@ def test_backfill_by_month_ranges_equals_one_run_of_all_months(kind, landing, fu
     keys = [key[:7] for key in close_months(os.environ["ATTRIBUTION_PARTITION_START"]).get_partition_keys()]
     chunks = [(keys[0], first), (months[1], middle), (following, following)]  # a range, a range, one month
     chunks.append((months[len(months) // 2 + 2], keys[-1]))
+    if kind == "postgres":
+        # Every month, from the first partition to the last, as one Dagster backfill in 4
+        # ranges that a real dagster-daemon runs (the daemon's runs and this command share
+        # an instance on disk); the DuckDB variant covers ranges run one after another.
+        (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text(DAEMON_INSTANCE_YAML)
+        monkeypatch.setattr(backfill_module, "daemon_command", fast_daemon_command)
+        chunks = [(keys[0], keys[-1])]
     for start, end in chunks:
-        # the middle range runs as a parallel backfill: worker processes on PostgreSQL, one run on DuckDB
-        parallel = ["--parallel", "2"] if start == months[1] else []
+        # on DuckDB --parallel is ignored with a notice: the range runs as one run
+        parallel = ["--parallel", "4"] if start in (months[1], keys[0]) else []
         assert run_cli("--source", str(landing), "--warehouse", backfill, "--from", start, "--to", end, *parallel) == 0
+    err = capsys.readouterr().err
     notice = "--parallel ignored: DuckDB allows one writer per file"
-    assert (notice in capsys.readouterr().err) == (kind == "duckdb")
+    assert (notice in err) == (kind == "duckdb")
+    if kind == "postgres":  # Dagster split the months into 4 contiguous ranges, for journeys and for credit
+        ranges = re.findall(r"months (\d{4}-\d{2}) to (\d{4}-\d{2}): attribution/journeys: success", err)
+        assert sorted(ranges) == dagster_ranges(keys, 4) and len(ranges) == 4, err
+        assert len(re.findall(r"attribution/touch_credit: success", err)) == 4, err
     expected, got = output_tables(full), output_tables(backfill)
     for name in expected:
         assert_frame_equal(expected[name], got[name], check_exact=True)
     assert last in set(months_of(got["journeys"], "conversion_at"))
 
 
-@pytest.mark.parametrize(
-    ("months", "workers", "expected"),
-    [
-        (["a", "b", "c", "d", "e"], 2, [("a", "c"), ("d", "e")]),
-        (["a", "b"], 3, [("a", "a"), ("b", "b")]),
-        (["a", "b", "c", "d", "e", "f", "g"], 3, [("a", "c"), ("d", "e"), ("f", "g")]),
-    ],
-)
-def test_parallel_backfill_splits_months_into_contiguous_ranges(months, workers, expected):
-    assert month_chunks(months, workers) == expected
+# On disk (the daemon and its runs are other processes), with the run queue checked every
+# second and up to 4 runs at once per warehouse tag (PostgreSQL takes concurrent writers).
+DAEMON_INSTANCE_YAML = """telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
+    tag_concurrency_limits:
+      - key: attribution/warehouse
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 4
+"""
+
+
+def fast_daemon_command() -> list[str]:
+    return [sys.executable, str(Path(__file__).with_name("fast_daemon.py")), "run", "-m", "attribution_pipeline.definitions"]
+
+
+def dagster_ranges(months: list[str], runs: int) -> list[tuple[str, str]]:
+    """A multi-run backfill policy of K months per run cuts the months into runs of K, in order."""
+    size = months_per_run(len(months), runs)
+    return [(months[i], months[min(i + size, len(months)) - 1]) for i in range(0, len(months), size)]
+
+
+@pytest.mark.parametrize(("months", "runs", "expected"), [(5, 2, 3), (2, 3, 1), (7, 3, 3), (22, 4, 6), (1, 4, 1)])
+def test_parallel_backfill_splits_months_into_at_most_that_many_runs(months, runs, expected):
+    assert months_per_run(months, runs) == expected
+    assert len(dagster_ranges([f"m{i}" for i in range(months)], runs)) <= runs
+
+
+def test_months_per_run_is_the_partitioned_assets_backfill_policy():
+    assert month_backfill_policy(None) == dg.BackfillPolicy.single_run()
+    assert month_backfill_policy("3").max_partitions_per_run == 3
+    for bad in ("0", "x", "-2"):
+        with pytest.raises(ValueError, match="ATTRIBUTION_BACKFILL_MONTHS_PER_RUN"):
+            month_backfill_policy(bad)
+    defs = build_definitions(Deployment(backfill_months_per_run="3"))
+    policies = {node.key.to_user_string(): node.backfill_policy for node in defs.resolve_asset_graph().asset_nodes}
+    assert {key for key, policy in policies.items() if policy and policy.max_partitions_per_run == 3} == {
+        "attribution/journeys",
+        "attribution/touch_credit",
+        "attribution/channel_attribution",
+    }
 
 
 def test_a_month_rerun_replaces_exactly_that_month(landing, full_run, tmp_path):

@@ -57,8 +57,9 @@ def _parser(deployment: Deployment, with_setting_flags: bool) -> argparse.Argume
         type=int,
         default=1,
         metavar="N",
-        help="PostgreSQL warehouse: split the months into N ranges run by N processes at once (default 1; "
-        "DuckDB allows one writer, so there the months always run as one run)",
+        help="PostgreSQL warehouse: run the months as a Dagster backfill in N month ranges, through the instance's "
+        "run queue and launcher (a dagster-daemon runs it: the instance's own, or one started for it); default 1. "
+        "DuckDB allows one writer, so there the months always run as one run",
     )
     export = commands.add_parser("export", help="write one warehouse table to a CSV or Parquet file")
     export.add_argument(

@@ -38,7 +38,7 @@ def failure_message(result) -> str:
 
 @dataclass
 class RunOutcome:
-    """How a CLI run ended: one Dagster run, or the stage runs of a parallel backfill."""
+    """How a CLI run ended: one Dagster run, or the runs of a Dagster backfill (``--parallel``)."""
 
     run_id: str | None
     success: bool
@@ -48,9 +48,14 @@ class RunOutcome:
 
     @classmethod
     def of_stages(cls, stages: list) -> "RunOutcome":
+        """The runs of a backfill: it succeeded when every run did, and its summary is
+        that of the run that published (attribution/runs)."""
+        if not stages:
+            return cls(None, False, "the backfill ran no run (see the daemon's log in the Dagster home)", stages=stages)
         failed = next((stage for stage in stages if not stage.success), None)
         if failed is None:
-            return cls(stages[-1].run_id, True, stages=stages)
+            publisher = next((stage for stage in stages if stage.publishes), stages[-1])
+            return cls(publisher.run_id, True, stages=stages)
         return cls(failed.run_id, False, failed.message, stages=stages)
 
     @classmethod

@@ -243,16 +243,16 @@ def _run_with(
         f"attribution: source {args.source} -> warehouse {args.warehouse}, close months {first_month[:7]} to {last_month[:7]}",
         file=sys.stderr,
     )
-    from attribution_pipeline.app.backfill import execute, is_duckdb, run_parallel
+    from attribution_pipeline.app.backfill import execute, is_duckdb, run_backfill
 
     parallel = args.parallel > 1 and first_month != last_month
     if parallel and is_duckdb(args.warehouse):
         print("attribution: --parallel ignored: DuckDB allows one writer per file, so the months run as one run", file=sys.stderr)
         parallel = False
     try:
-        if parallel:
+        if parallel:  # a Dagster backfill, run by a dagster-daemon
             keys = defs.resolve_job_def(ALL_ASSETS_JOB).partitions_def.get_partition_keys()
-            outcome = RunOutcome.of_stages(run_parallel(defs, deployment, run_config, first_month, last_month, args.parallel, keys))
+            outcome = RunOutcome.of_stages(run_backfill(defs, deployment, run_config, first_month, last_month, args.parallel, keys))
         else:
             outcome = RunOutcome.of_result(execute(deployment, run_config, first_month, last_month))
     except Exception as error:  # a failure before any step ran (bad URL, config)

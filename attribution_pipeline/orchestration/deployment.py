@@ -57,6 +57,12 @@ class Deployment:
         None,
         "where the `attribution/report` asset writes the HTML report (default `attribution_report.html` in the Dagster home)",
     )
+    backfill_months_per_run: str | None = variable(
+        "ATTRIBUTION_BACKFILL_MONTHS_PER_RUN",
+        None,
+        "months per run when Dagster backfills the close-month partitioned assets (their multi-run backfill policy); "
+        "unset: every month of a backfill in one run. `attribution run --parallel N` sets it for its own backfill",
+    )
     schedule_cron: str = variable("ATTRIBUTION_SCHEDULE_CRON", DEFAULT_SCHEDULE_CRON, "cron expression of the daily schedule")
     schedule_timezone: str = variable("ATTRIBUTION_SCHEDULE_TIMEZONE", DEFAULT_SCHEDULE_TIMEZONE, "IANA timezone of the daily schedule")
     dagster_home: str | None = variable(
@@ -101,6 +107,16 @@ class Deployment:
         if any(isinstance(value, dg.EnvVar) for value in values.values()):
             raise ValueError("a deployment holding dg.EnvVar values cannot be passed as text")
         return {name: value for name, value in values.items() if value is not None} | {"settings": json.dumps(self.settings)}
+
+    def as_environment(self) -> dict[str, str]:
+        """The deployment as the environment variables ``from_environment`` reads, for a
+        process that loads the definitions itself (a ``dagster-daemon``)."""
+        from attribution_pipeline.orchestration.settings import setting_env
+
+        values = self.as_kwargs()
+        environment = {f.metadata["env"]: values[f.name] for f in dataclasses.fields(self) if "env" in f.metadata and f.name in values}
+        names = setting_env()
+        return environment | {names[name]: text for name, text in self.settings}
 
     @classmethod
     def of(cls, kwargs: Mapping[str, str]) -> Deployment:

@@ -19,6 +19,20 @@ def close_months(start: str = DEFAULT_PARTITION_START) -> dg.MonthlyPartitionsDe
     return dg.MonthlyPartitionsDefinition(start_date=start, end_offset=1)
 
 
+def month_backfill_policy(months_per_run: str | None) -> dg.BackfillPolicy:
+    """How Dagster backfills the close-month partitioned assets: every month in one run,
+    or runs of at most ``months_per_run`` contiguous months (ATTRIBUTION_BACKFILL_MONTHS_PER_RUN)."""
+    if months_per_run is None:
+        return dg.BackfillPolicy.single_run()
+    try:
+        months = int(months_per_run)
+    except ValueError:
+        months = 0
+    if months < 1:
+        raise ValueError(f"ATTRIBUTION_BACKFILL_MONTHS_PER_RUN {months_per_run!r} must be a whole number of months, at least 1")
+    return dg.BackfillPolicy.multi_run(max_partitions_per_run=months)
+
+
 def month_key(month: str) -> str:
     """``2024-03`` (or ``2024-03-01``) as a partition key ``2024-03-01``."""
     try:

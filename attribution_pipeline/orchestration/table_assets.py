@@ -34,11 +34,13 @@ def table_asset(
     description: str,
     ins: dict[str, dg.AssetIn] | None = None,
     partitions: dg.PartitionsDefinition | None = None,
+    backfill: dg.BackfillPolicy = SINGLE_RUN,
     deps: Sequence[dg.AssetKey] | None = None,
     checks: Sequence[Check] = (),
     kinds: set[str] = KINDS,
 ):
-    """The decorator of an asset that writes one table."""
+    """The decorator of an asset that writes one table; ``backfill``: a partitioned
+    asset's policy (``partitions.month_backfill_policy``)."""
     key = key_of(stored)
     return dg.asset(
         key=key,
@@ -51,7 +53,7 @@ def table_asset(
         metadata=_metadata(stored),
         check_specs=[check_spec(check, key) for check in checks] or None,
         retry_policy=WRITE_RETRY,
-        backfill_policy=SINGLE_RUN,
+        backfill_policy=backfill,
     )
 
 
