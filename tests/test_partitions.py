@@ -105,7 +105,7 @@ def test_backfill_by_month_ranges_equals_one_run_of_all_months(kind, landing, fu
 
 
 # On disk (the daemon and its runs are other processes), with the run queue checked every
-# second and up to 4 runs at once per warehouse tag (PostgreSQL takes concurrent writers).
+# second, launching up to 4 runs at once per warehouse tag (PostgreSQL takes concurrent writers).
 DAEMON_INSTANCE_YAML = """telemetry:
   enabled: false
 run_coordinator:
@@ -113,6 +113,8 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     dequeue_interval_seconds: 1
+    dequeue_use_threads: true
+    dequeue_num_workers: 4
     tag_concurrency_limits:
       - key: attribution/warehouse
         value:
@@ -203,3 +205,22 @@ def test_all_months_equal_the_unpartitioned_engine(full_run):
 def test_month_options_are_validated(landing, tmp_path, capsys, args, text):
     assert run_cli("--source", str(landing), "--warehouse", f"duckdb:///{tmp_path / 'w.duckdb'}", *args) == 2
     assert text in capsys.readouterr().err
+
+
+def test_a_backfill_refuses_an_instance_another_daemon_serves(tmp_path):
+    """That daemon would run the backfill with its own source and warehouse: the command
+    stops before submitting, and says how to launch it instead."""
+    import time
+
+    from dagster._daemon.types import DaemonHeartbeat
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    deployment = Deployment(dagster_home=str(home))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert not backfill_module.daemon_is_running(instance)
+        instance.add_daemon_heartbeat(DaemonHeartbeat(time.time(), "BACKFILL", "someone-elses", None))
+        with pytest.raises(backfill_module.DaemonAlreadyRunning, match="Launch the backfill from its UI"):
+            with backfill_module.daemon_for(deployment, instance):
+                pass
