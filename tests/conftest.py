@@ -22,6 +22,12 @@ def pytest_configure(config):
     _on_tmpfs(config)
 
 
+def pytest_collection_modifyitems(config, items):
+    """The tests marked ``longest`` start first, so that the two xdist workers spend their
+    minute beside the rest of the suite instead of after it."""
+    items.sort(key=lambda item: item.get_closest_marker("longest") is None)
+
+
 def _on_tmpfs(config):
     """Test folders (DuckDB warehouses, landing folders, run workspaces) on tmpfs when there is
     one: a run commits and fsyncs many times, and the disk of a shared machine is slow and

@@ -69,7 +69,7 @@ def closed_months(url: str) -> list[str]:
     return sorted(set(months_of(deals, "closed_at")))
 
 
-@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.longest])])
 def test_backfill_by_month_ranges_equals_one_run_of_all_months(kind, landing, full_run, tmp_path, request, capsys, monkeypatch):
     full = f"duckdb:///{full_run}"
     backfill = f"duckdb:///{tmp_path / 'backfill.duckdb'}" if kind == "duckdb" else request.getfixturevalue("postgres_database")
