@@ -190,9 +190,9 @@ def _events(instance: dg.DagsterInstance, run_id: str) -> list:
     return [entry.dagster_event for entry in instance.all_logs(run_id) if entry.dagster_event is not None]
 
 
-def run_backfill(defs: dg.Definitions, deployment: Deployment, run_config: dict, first: str, last: str, runs: int, keys: list[str]):
-    """The months [first, last] as a Dagster backfill in up to ``runs`` month ranges; the
-    runs it took, oldest first (none: the backfill could not be submitted)."""
+def run_backfill(deployment: Deployment, run_config: dict, first: str, last: str, runs: int, keys: list[str]) -> list[StageRun]:
+    """The months [first, last] of partition ``keys`` as a Dagster backfill in up to ``runs``
+    month ranges; the runs it took, oldest first (none: the daemon ran none)."""
     say = lambda line: print(f"attribution: {line}", file=sys.stderr, flush=True)  # noqa: E731
     months = [key for key in keys if month_key(first) <= key <= month_key(last)]
     per_run = months_per_run(len(months), runs)

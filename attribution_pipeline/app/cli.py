@@ -58,7 +58,7 @@ def _parser(deployment: Deployment, with_setting_flags: bool) -> argparse.Argume
         default=1,
         metavar="N",
         help="PostgreSQL warehouse: run the months as a Dagster backfill in N month ranges, through the instance's "
-        "run queue and launcher (a dagster-daemon runs it: the instance's own, or one started for it); default 1. "
+        "run queue and launcher (a dagster-daemon started for it runs it); default 1. "
         "DuckDB allows one writer, so there the months always run as one run",
     )
     export = commands.add_parser("export", help="write one warehouse table to a CSV or Parquet file")

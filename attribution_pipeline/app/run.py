@@ -252,7 +252,7 @@ def _run_with(
     try:
         if parallel:  # a Dagster backfill, run by a dagster-daemon
             keys = defs.resolve_job_def(ALL_ASSETS_JOB).partitions_def.get_partition_keys()
-            outcome = RunOutcome.of_stages(run_backfill(defs, deployment, run_config, first_month, last_month, args.parallel, keys))
+            outcome = RunOutcome.of_stages(run_backfill(deployment, run_config, first_month, last_month, args.parallel, keys))
         else:
             outcome = RunOutcome.of_result(execute(deployment, run_config, first_month, last_month))
     except Exception as error:  # a failure before any step ran (bad URL, config)
