@@ -11,7 +11,7 @@ import polars as pl
 
 from assets.staging import stage_source, staging_checks
 from attribution_pipeline.contract.checks import judge_source, source_is_usable
-from attribution_pipeline.contract.rules import CONTRACTS, CONVERTED_MONEY, LINEAGE, SourceContract
+from attribution_pipeline.contract.rules import CONTRACTS, LINEAGE, SourceContract
 from attribution_pipeline.contract.validation import check_source, collect, submit
 from attribution_pipeline.orchestration.partitions import covered_window
 from attribution_pipeline.orchestration.resources import LandingSource, run_started_at
@@ -33,7 +33,7 @@ def source_asset(contract: SourceContract, partitions: dg.MonthlyPartitionsDefin
     whole, stage and validate its rows. One step instead of three keeps a small run
     cheap (each step costs Dagster events and a load of its input)."""
     raw_key, staged_key = (dg.AssetKey([schema, contract.name]) for schema in ("raw", "staging"))
-    ins = {"fx_rates": dg.AssetIn(key=["staging", "fx_rates"])} if contract.name in CONVERTED_MONEY else {}
+    ins = {"fx_rates": dg.AssetIn(key=["staging", "fx_rates"])} if contract.currency is not None else {}
 
     @tables_asset(
         name=f"ingest_{contract.name}",

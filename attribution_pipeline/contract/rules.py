@@ -10,7 +10,6 @@ A new source is one ``SourceContract`` here plus its sample generator.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -20,7 +19,6 @@ from attribution_pipeline.contract.roles import (
     CONVERSION_DATE,
     FX_DEN,
     FX_NUM,
-    ISO_4217,
     Boolean,
     Channel,
     Check,
@@ -40,12 +38,9 @@ from attribution_pipeline.contract.roles import (
     Timestamp,
     WithinPartitions,
     parsed,
-    plausible_bounds,
     text,
 )
 from models.params import AttributionParams
-
-__all__ = ["CONTRACTS", "ISO_4217", "SourceContract", "plausible_bounds", "stage"]
 
 SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"
@@ -92,10 +87,6 @@ class SourceContract:
         for role in self.roles:
             values.update(role.parse(params))
         return values, [check for item in self.declaration for check in item.checks(params, values)]
-
-    @property
-    def parsed_columns(self) -> tuple[str, ...]:
-        return tuple(self.build(AttributionParams())[0])
 
 
 LEAD_TIMES = ("created_at", "mql_at", "sql_at", "first_sales_activity_at", "disqualified_at")
@@ -205,12 +196,6 @@ CONTRACTS: dict[str, SourceContract] = {
             optional=True,
         ),
     )
-}
-
-# Sources whose money is converted to the reporting currency: the money columns
-# and the date whose rate applies (SPEC 1: the latest rate_date on or before it).
-CONVERTED_MONEY: dict[str, tuple[tuple[str, ...], Callable[[AttributionParams], pl.Expr]]] = {
-    name: (contract.currency.converts, contract.currency.rate_date) for name, contract in CONTRACTS.items() if contract.currency
 }
 
 
@@ -369,9 +354,9 @@ def stage(
         duplicates = duplicate_stats(contract, raw)
     frame = _with_duplicate_columns(raw.lazy().sort(LINEAGE).with_columns(**texts), duplicates)
     money: tuple[str, ...] = ()
-    if contract.name in CONVERTED_MONEY:  # the fx checks need the rates attached first
-        money, conversion_date = CONVERTED_MONEY[contract.name]
-        frame = _attach_rates(frame.with_columns(**parsed), conversion_date(params), fx_rates, params).with_columns(**verdicts)
+    if contract.currency is not None:  # converted money: the fx checks need the rates attached first
+        money = contract.currency.converts
+        frame = _attach_rates(frame.with_columns(**parsed), contract.currency.rate_date(params), fx_rates, params).with_columns(**verdicts)
     else:
         frame = frame.with_columns(**parsed, **verdicts)
     rule_ids = [pl.when(pl.col(flag)).then(pl.lit(check.rule)) for flag, check in zip(verdicts, checks)]
