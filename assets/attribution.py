@@ -8,6 +8,7 @@ from dataclasses import replace
 import dagster as dg
 import polars as pl
 
+from assets.staging import stitched_touches
 from attribution_pipeline.contract.checks import (
     REFERENTIAL_INTEGRITY,
     TOUCH_CREDIT_RECONCILES,
@@ -36,6 +37,7 @@ _REFERENCED = {
     **_STAGED,
     "contacts": dg.AssetIn(key=["staging", "opportunity_contacts"]),
     "campaigns": dg.AssetIn(key=["staging", "campaigns"]),
+    "identity_links": dg.AssetIn(key=["staging", "identity_links"]),
 }
 
 
@@ -103,8 +105,10 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition, backfill: dg.
         opportunities: pl.DataFrame,
         contacts: pl.DataFrame,
         campaigns: pl.DataFrame,
+        identity_links: pl.DataFrame,
     ):
         params = settings.params()
+        touches = stitched_touches(touches, identity_links, params)  # over all touches, before the months are cut
         as_of = resolve_as_of(touches, opportunities.lazy(), params.as_of)  # from all inputs: the same for every month
         # conversion_at: closed_at, or the as-of time for an open deal
         converting = with_conversion_at(opportunities.lazy(), as_of).collect()
@@ -125,6 +129,9 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition, backfill: dg.
                 "deals_in_months": dg.MetadataValue.int(deals.height),
                 "deals_with_touches": dg.MetadataValue.int(matched),
                 "match_types": dg.MetadataValue.json(dict(frame.group_by("match_type").len().sort("match_type").iter_rows())),
+                "identities": dg.MetadataValue.json(
+                    {str(k): v for k, v in frame.group_by("identity").len().sort("identity", nulls_last=True).iter_rows()}
+                ),
                 "referential_warnings": dg.MetadataValue.json(warnings),
             },
         )
@@ -151,7 +158,7 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition, backfill: dg.
                 ),
             ),
         },
-        ins={name: _REFERENCED[name] for name in ("touches", "opportunities", "contacts")},
+        ins={name: _REFERENCED[name] for name in ("touches", "opportunities", "contacts", "identity_links")},
         deps=[journeys_key],  # after it, to reuse its rows when this run computed every month
     )
     def data_driven(
@@ -161,8 +168,10 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition, backfill: dg.
         touches: pl.LazyFrame,  # scanned: read only when this run computed some months
         opportunities: pl.DataFrame,
         contacts: pl.DataFrame,
+        identity_links: pl.DataFrame,
     ):
         params = settings.params()
+        touches = stitched_touches(touches, identity_links, params)
         models = [name for name in settings.model_names() if name in FITTERS]  # none: both tables empty
         as_of = resolve_as_of(touches, opportunities.lazy(), params.as_of)
         converting = with_conversion_at(opportunities.lazy(), as_of).collect()

@@ -10,17 +10,19 @@ from attribution_pipeline.contract.rules import CONTRACTS, LEAD_TIMES
 from attribution_pipeline.orchestration.io_managers import publish
 from attribution_pipeline.orchestration.resources import Warehouse, run_started_at
 from attribution_pipeline.orchestration.settings import AttributionSettings
-from attribution_pipeline.orchestration.table_assets import table_asset, table_out, tables_asset
+from attribution_pipeline.orchestration.table_assets import key_of, table_asset, table_out, tables_asset
 from attribution_pipeline.warehouse.run_log import record_run
 from attribution_pipeline.warehouse.tables import (
     CAMPAIGN_ATTRIBUTION,
     CHANNEL_ATTRIBUTION,
     FUNNEL_MONTHLY,
+    IDENTITY_LINKS,
     LEAD_SLA,
     LEAD_SLA_COMPLIANCE,
     PIPELINE_SOURCING,
     RUNS,
     STAGE_VELOCITY,
+    STITCH_COUNTS,
 )
 from attribution_pipeline.warehouse.workspace import Workspace
 from models import funnel, marts
@@ -219,6 +221,8 @@ def runs_asset(published: list[dg.AssetKey]) -> dg.AssetsDefinition:
         )
         credit = context.instance.get_latest_materialization_event(dg.AssetKey(["attribution", "touch_credit"]))
         excluded = credit.asset_materialization.metadata.get("excluded_touches") if credit and credit.asset_materialization else None
+        links = context.instance.get_latest_materialization_event(key_of(IDENTITY_LINKS))
+        stitching = links.asset_materialization.metadata if links and links.asset_materialization else {}
         run_workspace = workspace.for_run(context.instance, context.run.run_id)
         record = lambda connection: record_run(  # noqa: E731
             warehouse.client,
@@ -235,6 +239,7 @@ def runs_asset(published: list[dg.AssetKey]) -> dg.AssetsDefinition:
             source_rows=counts,
             warnings=dict(warnings.value) if warnings is not None else {},
             excluded_touches=excluded.value if excluded is not None else None,
+            stitch_counts={name: stitching[name].value for name in STITCH_COUNTS if name in stitching},
         )
         published = publish(warehouse, run_workspace, also=record)
         context.log.info(f"published {len(published)} table(s) in one transaction: {', '.join(sorted(published)) or 'none'}")

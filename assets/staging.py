@@ -4,16 +4,21 @@ the rules it broke. Two checks per source: the great-expectations row suite
 (a report, non-blocking) and the quarantined share (blocking). The step that
 runs them is the source's ingest step (assets/ingest.py)."""
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from attribution_pipeline.contract.checks import QUARANTINE_SHARE_WITHIN_LIMIT, ROWS_MEET_CONTRACT, judge_quarantine_share, judge_rows
+from attribution_pipeline.contract.roles import derived_domain
 from attribution_pipeline.contract.rules import LINEAGE, SOURCE_ROW, SourceContract, duplicate_stats, stage
 from attribution_pipeline.contract.validation import check_keys, check_rows, collect, merge_outcomes, submit
+from attribution_pipeline.orchestration.settings import AttributionSettings
 from attribution_pipeline.orchestration.table_assets import check_result, check_spec, table_asset
-from models import funnel
+from attribution_pipeline.warehouse.tables import IDENTITY_LINKS
+from models import funnel, identity
+from models.params import AttributionParams
 
 # Rows staged and validated at a time: the parsed and judged columns of a chunk
 # take several times its raw size, so a 10M-row source is never judged at once.
@@ -117,3 +122,36 @@ def lead_first_touch(leads: pl.DataFrame, touches: pl.LazyFrame) -> pl.DataFrame
     """Computed once, next to staging, so the marts need not hold every staged touch
     (the touches are scanned: only the e-mail, time, channel and campaign are read)."""
     return funnel.lead_first_touch(leads.lazy(), touches.lazy()).collect()
+
+
+def stitched_touches(touches: pl.LazyFrame, links: pl.DataFrame | pl.LazyFrame, params: AttributionParams) -> pl.LazyFrame:
+    """The staged touches as SPEC 3 matches them: an anonymous touch with its id's one
+    e-mail (and that e-mail's account domain, unless free-mail), and every touch's
+    ``identity``. With stitching off (--no-stitching) no link is used, so only the
+    ``identity`` column (given or null) is new. Applied to all touches before any
+    month is cut, so a backfill by month ranges stitches like one run."""
+    links = links.lazy() if params.stitch_identities else links.lazy().clear()
+    window = None if params.stitch_window_days is None else dt.timedelta(days=params.stitch_window_days)
+    return identity.stitch(touches.lazy(), links, window, lambda email: derived_domain(email, params.freemail_domains))
+
+
+@table_asset(
+    IDENTITY_LINKS,
+    group="staging",
+    ins={"touches": dg.AssetIn(key=["staging", "touches"]), "identities": dg.AssetIn(key=["staging", "identities"])},
+    description=(
+        "Identity links (issue 18): every (anonymous_id, email) pair carried by one touch, plus every identities row; "
+        "an id linked to two or more e-mails is ambiguous and stitches nothing. The run's stitch counts are its metadata."
+    ),
+)
+def identity_links(context: dg.AssetExecutionContext, settings: AttributionSettings, touches: pl.LazyFrame, identities: pl.DataFrame):
+    """Over all touches, once per run: the journeys of every month stitch with these links."""
+    links = identity.identity_links(touches, identities.lazy()).collect(engine="streaming")
+    counts = identity.stitch_summary(stitched_touches(touches, links, settings.params()), links.lazy())
+    context.log.info(
+        f"identity stitching: {counts['touches_with_anonymous_id']:,} touches with an anonymous_id, "
+        f"{counts['touches_stitched']:,} stitched, {counts['touches_left_anonymous']:,} left anonymous; "
+        f"{counts['anonymous_ids_ambiguous']:,} anonymous ids ambiguous"
+        + (" (stitching off: --no-stitching)" if settings.no_stitching else "")
+    )
+    return dg.Output(links, metadata={name: dg.MetadataValue.int(value) for name, value in counts.items()})

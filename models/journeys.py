@@ -20,6 +20,7 @@ JOURNEY_COLUMNS = [
     "position",
     "n_touches",
     "match_type",
+    "identity",
     "occurred_at",
     "conversion_at",
     "channel",
@@ -101,7 +102,10 @@ def build_journeys(
         )
     )
     deal_facts = timed.select("opportunity_id", "conversion_at", "account_domain", "is_won", "is_closed")
-    touch_facts = touches.select("touch_id", "occurred_at", "channel", "campaign_id", "touch_type")
+    # identity: set by models.identity.stitch; unstitched touches have their own e-mail or none
+    given = pl.when(pl.col("email").is_not_null()).then(pl.lit("given")).alias("identity")
+    identity = pl.col("identity") if "identity" in touches.collect_schema().names() else given
+    touch_facts = touches.select("touch_id", "occurred_at", "channel", "campaign_id", "touch_type", identity)
     return (
         matches.join(touch_facts, on="touch_id", how="inner")
         .join(deal_facts, on="opportunity_id", how="inner")

@@ -124,6 +124,10 @@ class AttributionParams:
     excluded_channels: frozenset[str] = frozenset()
     # Data-driven models (models/data_driven.py): Markov chain order (1 to 3),
     # collapse repeated consecutive channels, count open deals as non-conversions.
+    # Identity stitching (models/identity.py): on by default; the window in days
+    # around an anonymous id's first link (None: no limit).
+    stitch_identities: bool = True
+    stitch_window_days: float | None = None
     markov_order: int = 1
     dedupe_paths: bool = False
     include_open_paths: bool = False

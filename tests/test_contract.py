@@ -95,7 +95,7 @@ def test_contract_columns_match_spec():
     assert set(CONTRACTS) >= {"touches", "campaigns", "opportunities", "opportunity_contacts"}
     assert set(CONTRACTS["touches"].columns) == {
         "touch_id", "occurred_at", "email", "account_domain", "channel", "campaign_id",
-        "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "touch_type",
+        "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "touch_type", "anonymous_id",
     }  # fmt: skip
     assert set(CONTRACTS["campaigns"].columns) == {
         "campaign_id", "campaign_name", "channel", "start_date", "end_date", "cost", "currency",
@@ -106,6 +106,7 @@ def test_contract_columns_match_spec():
     }  # fmt: skip
     assert set(CONTRACTS["opportunity_contacts"].columns) == {"opportunity_id", "email", "role"}
     assert CONTRACTS["opportunity_contacts"].optional
+    assert CONTRACTS["identities"].columns == ("anonymous_id", "email", "identified_at") and CONTRACTS["identities"].optional
 
 
 # --------------------------------------------------------------------------

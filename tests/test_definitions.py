@@ -10,7 +10,7 @@ from attribution_pipeline.warehouse.tables import PUBLIC_TABLES, PUBLISHED
 defs = build_definitions()
 
 LAYER_GROUPS = {"raw": "raw", "staging": "staging", "quarantine": "staging"}
-SOURCES = ["campaigns", "fx_rates", "leads", "opportunities", "opportunity_contacts", "opportunity_stage_history", "touches"]
+SOURCES = ["campaigns", "fx_rates", "identities", "leads", "opportunities", "opportunity_contacts", "opportunity_stage_history", "touches"]
 
 
 def specs() -> dict[str, dg.AssetSpec]:
@@ -38,7 +38,7 @@ def test_every_layer_has_its_assets():
             "report",
         )
     }
-    expected |= {"staging/lead_first_touch"}
+    expected |= {"staging/lead_first_touch", "staging/identity_links"}
     assert set(specs()) == expected
 
 
@@ -57,7 +57,7 @@ def test_public_tables_are_assets_with_documented_columns():
     keys = set(specs())
     for table in PUBLIC_TABLES:
         if table.name != "run_sources":  # written by the runs asset
-            assert f"attribution/{table.name}" in keys
+            assert f"{table.schema}/{table.name}" in keys
         assert table.comment
         assert all(column.comment for column in table.columns), table.name
 
@@ -80,7 +80,7 @@ def test_public_table_assets_declare_their_column_schema():
     for table in PUBLIC_TABLES:
         if table.name == "run_sources":
             continue
-        schema = nodes[f"attribution/{table.name}"].metadata["dagster/column_schema"]
+        schema = nodes[f"{table.schema}/{table.name}"].metadata["dagster/column_schema"]
         assert [column.name for column in schema.columns] == [column.name for column in table.columns]
         assert all(column.description for column in schema.columns)
 

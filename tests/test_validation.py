@@ -47,7 +47,8 @@ POOLS = {
     "domain": ["acme.com", "HTTPS://WWW.Acme.com/x", "http://", "xn--bcher-kva.example", "", None],
 }
 COLUMN_POOLS = {
-    "touches": {"touch_id": "id", "occurred_at": "timestamp", "email": "text", "account_domain": "domain"},
+    "touches": {"touch_id": "id", "occurred_at": "timestamp", "email": "text", "account_domain": "domain", "anonymous_id": "text"},
+    "identities": {"anonymous_id": "text", "email": "text", "identified_at": "timestamp"},
     "campaigns": {
         "campaign_id": "id",
         "campaign_name": "text",

@@ -110,7 +110,7 @@ def _summary(warehouse_url: str, run_id: str, months: tuple[str, str]) -> str:
     import sqlalchemy as sa
 
     from attribution_pipeline.orchestration.partitions import window_of
-    from attribution_pipeline.warehouse.tables import RUN_SOURCES, TOUCH_CREDIT
+    from attribution_pipeline.warehouse.tables import RUN_SOURCES, RUNS, STITCH_COUNTS, TOUCH_CREDIT
 
     engine = sa.create_engine(warehouse_url)
     try:
@@ -140,6 +140,7 @@ def _summary(warehouse_url: str, run_id: str, months: tuple[str, str]) -> str:
                 .where(RUN_SOURCES.c.run_id == run_id)
                 .order_by(RUN_SOURCES.c.source)
             ).all()
+            stitching = conn.execute(sa.select(*(RUNS.c[name] for name in STITCH_COUNTS)).where(RUNS.c.run_id == run_id)).first()
     finally:
         engine.dispose()
     won_total = int(won[1]) / 100
@@ -153,6 +154,12 @@ def _summary(warehouse_url: str, run_id: str, months: tuple[str, str]) -> str:
     lines.append("rows per source (in = passed + quarantined):")
     for source, rows_in, passed, quarantined in sources:
         lines.append(f"  {source:<22} {rows_in:>12,} = {passed:,} + {quarantined:,} quarantined")
+    if stitching is not None and stitching[0] is not None:
+        anonymous, stitched, left, ambiguous = stitching
+        lines.append(
+            f"identity stitching: {anonymous:,} touches with an anonymous_id: {stitched:,} stitched, {left:,} left anonymous; "
+            f"{ambiguous:,} anonymous ids ambiguous (linked to two or more e-mails)"
+        )
     return "\n".join(lines)
 
 

@@ -137,6 +137,13 @@ class Email(Role):
         return {self.column: normalize_email(text(self.column))}
 
 
+def derived_domain(email: pl.Expr, freemail_domains: frozenset[str]) -> pl.Expr:
+    """SPEC 3's account domain of an e-mail: its domain, unless that is free-mail. One
+    definition for a given e-mail (staging) and a stitched one (``models.identity``)."""
+    domain = email_domain(email)
+    return pl.when(~domain.is_in(sorted(freemail_domains))).then(domain)
+
+
 @dataclass(frozen=True)
 class Domain(Role):
     """An account domain, normalized. ``strict``: a value with no domain left after
@@ -150,8 +157,7 @@ class Domain(Role):
         given = normalize_domain(text(self.column))
         if self.from_email is None:
             return {self.column: given}
-        derived = email_domain(normalize_email(text(self.from_email)))
-        derived = pl.when(~derived.is_in(sorted(params.freemail_domains))).then(derived)
+        derived = derived_domain(normalize_email(text(self.from_email)), params.freemail_domains)
         return {self.column: pl.coalesce(given, derived), "domain_is_given": given.is_not_null()}
 
     def own_checks(self, params, values):

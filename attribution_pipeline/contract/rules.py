@@ -119,6 +119,7 @@ CONTRACTS: dict[str, SourceContract] = {
                 Text("campaign_id"),
                 *(Text(f"utm_{part}") for part in ("source", "medium", "campaign", "content", "term")),
                 Text("touch_type"),
+                Text("anonymous_id"),  # a cookie or device id: stitched to an e-mail (models/identity.py)
             ),
             key=("touch_id",),
         ),
@@ -163,6 +164,11 @@ CONTRACTS: dict[str, SourceContract] = {
         SourceContract(
             "opportunity_contacts",
             (Text("opportunity_id", required=True), Email("email", required=True), Text("role")),
+            optional=True,
+        ),
+        SourceContract(
+            "identities",  # links from elsewhere (a CDP's identify calls, a CRM form log)
+            (Text("anonymous_id", required=True), Email("email", required=True), Timestamp("identified_at", required=True)),
             optional=True,
         ),
         SourceContract(

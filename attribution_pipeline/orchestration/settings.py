@@ -116,6 +116,17 @@ class AttributionSettings(dg.ConfigurableResource):
         description="Domains never derived from an e-mail as an account domain",
         json_schema_extra=extra(metavar="D1,D2"),
     )
+    stitch_window_days: float | None = Field(
+        default=None,
+        ge=0,
+        description="Identity stitching: an anonymous touch takes its id's e-mail only within this many days of the id's "
+        "first link, before or after it (default: no limit)",
+        json_schema_extra=extra(metavar="DAYS"),
+    )
+    no_stitching: bool = Field(
+        default=False,
+        description="Do not stitch anonymous touches to e-mails: journeys as if no touch had an anonymous_id",
+    )
     max_quarantine_share: float = Field(
         default=0.5,
         ge=0,
@@ -166,6 +177,8 @@ class AttributionSettings(dg.ConfigurableResource):
             lead_touch_types=_lower(self.lead_touch_types),
             excluded_touch_types=_lower(self.excluded_touch_types),
             excluded_channels=_lower(self.excluded_channels),
+            stitch_identities=not self.no_stitching,
+            stitch_window_days=self.stitch_window_days,
             markov_order=self.markov_order,
             dedupe_paths=self.dedupe_paths,
             include_open_paths=self.include_open_deals,

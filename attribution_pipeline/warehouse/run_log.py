@@ -13,7 +13,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from attribution_pipeline.warehouse.client import WarehouseClient
-from attribution_pipeline.warehouse.tables import RUN_SOURCES, RUNS
+from attribution_pipeline.warehouse.tables import RUN_SOURCES, RUNS, STITCH_COUNTS
 
 
 def record_run(
@@ -26,6 +26,7 @@ def record_run(
     source_rows: dict[str, dict],
     warnings: dict[str, int] | None = None,
     excluded_touches: int | None = None,
+    stitch_counts: dict[str, int] | None = None,
     connection: sa.Connection | None = None,
 ) -> None:
     """Appends the run's rows; inside ``connection``'s transaction when given (the
@@ -42,6 +43,7 @@ def record_run(
             "source_rows": [json.dumps(source_rows, sort_keys=True)],
             "warnings": [json.dumps(warnings or {}, sort_keys=True)],
             "excluded_touches": [excluded_touches],
+            **{name: [(stitch_counts or {}).get(name)] for name in STITCH_COUNTS},
         },
         schema={
             "run_id": pl.String,
@@ -53,6 +55,7 @@ def record_run(
             "source_rows": pl.String,
             "warnings": pl.String,
             "excluded_touches": pl.Int64,
+            **dict.fromkeys(STITCH_COUNTS, pl.Int64),
         },
     )
     sources = pl.DataFrame(

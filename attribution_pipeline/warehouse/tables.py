@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 ATTRIBUTION = "attribution"
+STAGING = "staging"
 QUARANTINE = "quarantine"
 
 Money = sa.Numeric(18, 2)
@@ -37,6 +38,11 @@ JOURNEYS = _table(
     _col("position", sa.Integer, "1 = first touch of the journey, ordered by (occurred_at, touch_id bytes)", nullable=False),
     _col("n_touches", sa.Integer, "Number of touches in the deal's journey", nullable=False),
     _col("match_type", sa.Text, "How the touch matched: email (a contact), domain, or both", nullable=False),
+    _col(
+        "identity",
+        sa.Text,
+        "How the touch got its e-mail: given (on the touch), stitched (from its anonymous_id's one linked e-mail), or null (none)",
+    ),
     _col("occurred_at", Timestamp, "When the touch happened (UTC)", nullable=False),
     _col("conversion_at", Timestamp, "closed_at for a closed deal, the run's as-of time for an open one", nullable=False),
     _col("channel", sa.Text, "The touch's channel (given, or from the UTM channel grouping)"),
@@ -131,6 +137,34 @@ RUNS = _table(
         sa.BigInteger,
         "Touches of won deals removed from credit by the excluded touch types and channels; null for a failed run",
     ),
+    _col("touches_with_anonymous_id", sa.BigInteger, "Staged touches with an anonymous_id; null for a failed run"),
+    _col("touches_stitched", sa.BigInteger, "Of those, touches without an e-mail that took their anonymous_id's e-mail"),
+    _col(
+        "touches_left_anonymous",
+        sa.BigInteger,
+        "Of those, touches still without an e-mail (never identified, ambiguous, outside the window, or --no-stitching)",
+    ),
+    _col("anonymous_ids_ambiguous", sa.BigInteger, "Anonymous ids linked to two or more e-mails (a shared device): they stitch nothing"),
+)
+
+# The stitch counts of a run (models/identity.stitch_summary), in RUNS's column order.
+STITCH_COUNTS = ("touches_with_anonymous_id", "touches_stitched", "touches_left_anonymous", "anonymous_ids_ambiguous")
+
+IDENTITY_LINKS = _table(
+    STAGING,
+    "identity_links",
+    "One row per (anonymous_id, email) linked by a touch carrying both or by an identities row (issue 18).",
+    _col("anonymous_id", sa.Text, "The cookie or device id", nullable=False),
+    _col("email", sa.Text, "The e-mail it was linked to (normalized)", nullable=False),
+    _col(
+        "first_linked_at",
+        Timestamp,
+        "The earliest time the pair was seen (UTC): the stitch window is measured from the id's first link",
+        nullable=False,
+    ),
+    _col("source", sa.Text, "touch (some touch carries the pair) or identities (only the identities source links it)", nullable=False),
+    _col("ambiguous", sa.Boolean, "The id links to two or more e-mails: it stitches nothing", nullable=False),
+    _col(*RUN_ID),
 )
 
 RUN_SOURCES = _table(
@@ -336,12 +370,14 @@ PUBLIC_TABLES = [
     STAGE_VELOCITY,
     RUNS,
     RUN_SOURCES,
+    IDENTITY_LINKS,
 ]
 # Columns added to a public table after it first shipped, so a warehouse written by
 # an older version gets them on its next run (any other difference is refused).
 ADDED_COLUMNS = {
     "attribution.campaign_attribution": ("leads", "cpl", "cpa"),
-    "attribution.runs": ("excluded_touches",),
+    "attribution.journeys": ("identity",),
+    "attribution.runs": ("excluded_touches", *STITCH_COUNTS),
 }
 
 MONEY_COLUMNS = {  # frame column in integer cents -> table column in Numeric(18, 2)
