@@ -173,3 +173,27 @@ def test_the_cli_summary_says_what_stitching_did(duck):
         "identity stitching: 15 touches with an anonymous_id: 5 stitched, 5 left anonymous; "
         "2 anonymous ids ambiguous (linked to two or more e-mails)"
     ) in summary
+
+
+# Without stitching: A's first touch is g1 (a1 is stitched and had no domain of its own),
+# D keeps no touch at all (d1 and d2 matched only through the stitched e-mail's domain).
+FIRST_TOUCH_UNSTITCHED = {"organic_search": 100_000, "email": 50_000, "(unattributed)": 200_000, "events": 300_000}
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgresql"])
+def test_the_report_shows_stitched_share_and_first_touch_with_and_without(duck, warehouse, request):
+    from attribution_pipeline.report.page import render
+    from attribution_pipeline.report.queries import load
+
+    if warehouse == "duckdb":
+        url = f"duckdb:///{duck / 'warehouse.duckdb'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+        run_in_own_home(request.getfixturevalue("tmp_path"), duck / "landing", url, *ARGS)
+    data = load(url, None, None, None)
+    assert (data.stitching.won_touches, data.stitching.stitched_touches) == (len(JOURNEY_ROWS), 5)
+    table = data.stitching.first_touch
+    assert dict(table.select("channel", "with_stitching").iter_rows()) == {**dict.fromkeys(FIRST_TOUCH_UNSTITCHED, 0), **FIRST_TOUCH}
+    assert dict(table.select("channel", "without_stitching").iter_rows()) == {**dict.fromkeys(FIRST_TOUCH, 0), **FIRST_TOUCH_UNSTITCHED}
+    page = render(data)
+    assert "First-touch credit with and without identity stitching" in page and "5 (45.5%)" in page

@@ -177,10 +177,30 @@ def _journeys(d: ReportData) -> str:
         ("deals matched by a contact's e-mail", f"{email:.1%}"),
         ("deals matched by account domain only", f"{1 - email:.1%}"),
     ]
+    stitching = d.stitching
+    share = stitching.stitched_touches / stitching.won_touches if stitching.won_touches else 0.0
+    facts.append(("won-deal touches stitched from an anonymous visitor", f"{stitching.stitched_touches:,} ({share:.1%})"))
     figure = go.Figure(go.Histogram(x=j["touches"].to_list(), nbinsx=40))
     figure.update_layout(xaxis_title="touches per won deal", yaxis_title="deals")
-    return _table(["fact", "value"], ["<tr>" + _cell(k) + _cell(v, numeric=True) + "</tr>" for k, v in facts]) + _chart(
-        figure, "chart-journeys"
+    return (
+        _table(["fact", "value"], ["<tr>" + _cell(k) + _cell(v, numeric=True) + "</tr>" for k, v in facts])
+        + _stitching(d)
+        + _chart(figure, "chart-journeys")
+    )
+
+
+def _stitching(d: ReportData) -> str:
+    """First-touch credit by channel with and without identity stitching: where the
+    reading before the form fill moves the credit."""
+    frame = d.stitching.first_touch
+    if not d.stitching.stitched_touches:
+        return "<p class=muted>No touch of a won deal was stitched, so first-touch credit is the same without stitching.</p>"
+    rows = [
+        "<tr>" + _cell(channel) + "".join(_cell(_amount(cents / 100), cents, True) for cents in (on, off, on - off)) + "</tr>"
+        for channel, on, off in frame.sort("with_stitching", descending=True).iter_rows()
+    ]
+    return "<h3>First-touch credit with and without identity stitching</h3>" + _table(
+        ["channel", "with stitching", "without stitching", "change"], rows, sortable=True
     )
 
 

@@ -37,6 +37,16 @@ class ReportData:
     warnings: dict
     funnel: Funnel
     intervals: pl.DataFrame  # model, channel, credited_revenue, lower, upper, draws, seed
+    stitching: Stitching
+
+
+@dataclass(frozen=True)
+class Stitching:
+    """What identity stitching did to the won deals in scope (issue 18)."""
+
+    won_touches: int  # journey rows of won deals
+    stitched_touches: int  # of them, touches whose e-mail was stitched
+    first_touch: pl.DataFrame  # channel, with_stitching, without_stitching (cents of first-touch credit)
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,7 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
                 end=_utc(end),
             )
             quarantine = _quarantine(conn)
+            stitching = _stitching(conn, _utc(start), _utc(end), run["parameters"])
             funnel = _funnel(client, conn, window if (first or last) else None)
             intervals = (
                 _frame(
@@ -156,6 +167,7 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
         warnings=run["warnings"],
         funnel=funnel,
         intervals=intervals,
+        stitching=stitching,
     )
 
 
@@ -177,6 +189,66 @@ def _journey_facts(journeys: pl.DataFrame) -> pl.DataFrame:
         ((pl.col("closed_at") - pl.col("first_touch")).dt.total_seconds() / 86400).alias("days_to_close"),
         pl.when(pl.col("by_email") == 1).then(pl.lit("e-mail")).otherwise(pl.lit("domain only")).alias("matched_by"),
     )
+
+
+# Each won deal's first journey row, with stitching and without it. Without stitching a
+# stitched touch matches its deal only through the domain it was given itself (SPEC 3's
+# by-domain rule: stitching adds the e-mail and the domain derived from it, nothing
+# else), so a journey without stitching is exactly its rows where ``unstitched`` holds.
+# Touches excluded from credit (--exclude-touch-types, --exclude-channels) are skipped,
+# as the first_touch model skips them.
+_FIRST_TOUCH_SQL = """
+WITH journey AS (
+    SELECT j.opportunity_id, j.position, COALESCE(j.channel, '(none)') AS channel,
+           (j.identity IS NULL OR j.identity <> 'stitched'
+            OR (COALESCE(t.domain_is_given, FALSE) AND t.account_domain = j.account_domain)) AS unstitched
+    FROM attribution.journeys j JOIN staging.touches t ON t.touch_id = j.touch_id
+    WHERE j.is_won AND j.conversion_at >= :start AND j.conversion_at < :end
+      AND (j.touch_type IS NULL OR j.touch_type NOT IN :types) AND (j.channel IS NULL OR j.channel NOT IN :channels)
+),
+ranked AS (
+    SELECT opportunity_id, channel, unstitched,
+           ROW_NUMBER() OVER (PARTITION BY opportunity_id ORDER BY position) AS with_rank,
+           CASE WHEN unstitched THEN ROW_NUMBER() OVER (PARTITION BY opportunity_id, unstitched ORDER BY position) END AS without_rank
+    FROM journey
+),
+won AS (
+    SELECT opportunity_id, amount_cents FROM staging.opportunities WHERE is_won AND closed_at >= :start AND closed_at < :end
+)
+SELECT 'with' AS variant, COALESCE(r.channel, '(unattributed)') AS channel, CAST(SUM(w.amount_cents) AS BIGINT) AS cents
+FROM won w LEFT JOIN ranked r ON r.opportunity_id = w.opportunity_id AND r.with_rank = 1 GROUP BY 2
+UNION ALL
+SELECT 'without', COALESCE(r.channel, '(unattributed)'), CAST(SUM(w.amount_cents) AS BIGINT)
+FROM won w LEFT JOIN ranked r ON r.opportunity_id = w.opportunity_id AND r.without_rank = 1 GROUP BY 2
+"""
+
+
+def _stitching(conn: sa.Connection, start: dt.datetime, end: dt.datetime, parameters: dict) -> Stitching:
+    """The share of won-deal touches that were stitched, and first-touch credit by channel
+    with and without stitching, aggregated in SQL."""
+    counts = conn.execute(
+        sa.text(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN identity = 'stitched' THEN 1 ELSE 0 END), 0) FROM attribution.journeys "
+            "WHERE is_won AND conversion_at >= :start AND conversion_at < :end"
+        ),
+        {"start": start, "end": end},
+    ).one()
+    query = sa.text(_FIRST_TOUCH_SQL).bindparams(
+        sa.bindparam("types", expanding=True, type_=sa.String), sa.bindparam("channels", expanding=True, type_=sa.String)
+    )
+    bounds = {"start": start, "end": end}
+    lowered = lambda name: [value.strip().lower() for value in parameters.get(name) or []]  # noqa: E731 (as the run's settings)
+    exclusions = {"types": lowered("excluded_touch_types"), "channels": lowered("excluded_channels")}
+    rows = conn.execute(query, {**bounds, **exclusions}).all()
+    frame = pl.DataFrame(rows, schema={"variant": pl.String, "channel": pl.String, "cents": pl.Int64}, orient="row")
+    first_touch = (
+        frame.pivot("variant", index="channel", values="cents")
+        .select("channel", pl.col("with").fill_null(0).alias("with_stitching"), pl.col("without").fill_null(0).alias("without_stitching"))
+        .sort("channel")
+        if frame.height
+        else pl.DataFrame(schema={"channel": pl.String, "with_stitching": pl.Int64, "without_stitching": pl.Int64})
+    )
+    return Stitching(int(counts[0]), int(counts[1]), first_touch)
 
 
 FUNNEL_STAGES = ("leads", "mqls", "sqls", "opportunities", "won_deals")
