@@ -178,10 +178,16 @@ def test_a_month_rerun_replaces_exactly_that_month(landing, full_run, tmp_path):
 
 def test_all_months_equal_the_unpartitioned_engine(full_run):
     """The engine run once over every staged row, outside Dagster and partitions."""
+    from assets.staging import stitched_touches
+    from models.identity import identity_links
+
     url = f"duckdb:///{full_run}"
     touches, deals = read(url, "staging", "touches"), read(url, "staging", "opportunities")
     contacts = read(url, "staging", "opportunity_contacts")
     params = AttributionParams()
+    # identity stitching over every touch at once, as one unpartitioned step would
+    links = identity_links(touches.lazy(), read(url, "staging", "identities").lazy())
+    touches = stitched_touches(touches.lazy(), links, params).collect()
     as_of = resolve_as_of(touches.lazy(), deals.lazy(), None)
     journeys = build_journeys(touches.lazy(), deals.lazy(), contacts.lazy(), params, as_of)
     credit = credit_touches(journeys, deals.lazy(), params).collect()

@@ -41,7 +41,7 @@ STAGE_HISTORY_COLUMNS = ["opportunity_id", "stage", "entered_at"]
 REQUIRED = {
     "touches": {"touch_id", "occurred_at", "email", "account_domain", "channel", "campaign_id",
                 "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
-                "touch_type"},
+                "touch_type", "anonymous_id"},
     "campaigns": {"campaign_id", "campaign_name", "channel", "start_date", "end_date", "cost",
                   "currency"},
     "opportunities": {"opportunity_id", "account_domain", "created_at", "closed_at", "stage",
@@ -49,6 +49,7 @@ REQUIRED = {
     "opportunity_contacts": {"opportunity_id", "email", "role"},
     "leads": set(LEAD_COLUMNS),
     "opportunity_stage_history": set(STAGE_HISTORY_COLUMNS),
+    "identities": {"anonymous_id", "email", "identified_at"},
 }  # fmt: skip
 PIPELINE_STAGES = ["qualification", "discovery", "proposal", "negotiation"]
 UTC_Z = "%Y-%m-%dT%H:%M:%SZ"  # the one timestamp form of leads and stage history
@@ -198,8 +199,10 @@ def test_new_sources_do_not_change_the_original_four(tmp_path):
     temp dir, commit cb5a60a) ran ``generate(out, touches=2000, seed=1, fmt="csv")``
     and sha256 was taken of each file. A numpy/polars upgrade may change them
     too (see the module docstring); a change to the generator must not.
+    Without anonymous sessions even touches are as they were before identity
+    stitching (the sessions' own changes are checked below).
     """
-    generate(tmp_path, touches=N, seed=1, fmt="csv")
+    generate(tmp_path, touches=N, seed=1, fmt="csv", anonymous_sessions=False)
     digests = {
         source: hashlib.sha256((tmp_path / f"{source}.csv").read_bytes()).hexdigest()
         for source in ("touches", "campaigns", "opportunities", "opportunity_contacts")
@@ -675,3 +678,128 @@ def test_stage_history_reentries_and_shuffle(funnel):
     went_back = sum(len({stage for stage, _ in seq}) < len(seq) for seq in sequences.values())
     assert 0.02 <= went_back / len(sequences) <= 0.09  # ~5% re-enter an earlier stage once
     assert not history.equals(history.sort("opportunity_id", "entered_at"))  # consumer must sort
+
+
+# --------------------------------------------------------------------------
+# anonymous sessions: touches.anonymous_id and identities (identity stitching)
+# --------------------------------------------------------------------------
+def identity_links(tables: dict[str, pl.DataFrame]) -> dict[str, set[str]]:
+    """Per anonymous_id, its linked emails: pairs on one touch plus identities rows (normalized)."""
+    pairs = pl.concat(
+        [
+            tables["touches"].select("anonymous_id", "email").drop_nulls(),
+            tables["identities"].select("anonymous_id", "email"),
+        ]
+    ).select("anonymous_id", pl.col("email").str.to_lowercase())
+    links: dict[str, set[str]] = {}
+    for anonymous_id, email in pairs.unique().iter_rows():
+        links.setdefault(anonymous_id, set()).add(email)
+    return links
+
+
+@pytest.mark.parametrize(("fmt", "chunk_rows"), [("csv", N), ("parquet", N), ("csv", 700), ("parquet", 700)])
+def test_sessions_add_a_column_and_a_file_and_change_nothing_else(tmp_path, fmt, chunk_rows):
+    """Their draws come from streams of their own: every other value is as without them."""
+    on = tmp_path / "on"
+    off = tmp_path / "off"
+    counts_on = generate(on, touches=N, seed=7, fmt=fmt, chunk_rows=chunk_rows)
+    counts_off = generate(off, touches=N, seed=7, fmt=fmt, chunk_rows=chunk_rows, anonymous_sessions=False)
+    assert counts_on == {**counts_off, "identities": counts_on["identities"]} and counts_on["identities"] > 0
+    assert list(counts_off) == [s for s in SOURCES if s != "identities"]
+    touches_on = pl.concat([read_raw(p) for p in source_files(on, "touches")])
+    touches_off = pl.concat([read_raw(p) for p in source_files(off, "touches")])
+    assert touches_on.columns == [*touches_off.columns, "Anonymous_Id"]  # the last column
+    assert touches_on.drop("Anonymous_Id").equals(touches_off)
+    assert "anonymous_id" not in {c.strip().lower() for c in touches_off.columns}
+    files_on, files_off = file_bytes(on), file_bytes(off)
+    others = [name for name in files_off if not name.startswith("touches")]
+    assert len(others) == 5 and {n: files_on[n] for n in others} == {n: files_off[n] for n in others}
+    assert sorted(set(files_on) - set(files_off)) == [f"identities.{fmt}"]
+
+
+def test_rerun_without_sessions_removes_the_identities_file(tmp_path):
+    generate(tmp_path, touches=N, fmt="parquet")
+    generate(tmp_path, touches=N, fmt="csv", anonymous_sessions=False)
+    names = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert names == sorted(f"{s}.csv" for s in SOURCES if s != "identities")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_sessions_are_reproducible_and_identities_ignore_the_chunking(tmp_path, fmt):
+    a = file_bytes_after(tmp_path / "a", fmt=fmt, seed=3, chunk_rows=700)
+    b = file_bytes_after(tmp_path / "b", fmt=fmt, seed=3, chunk_rows=700)
+    assert f"touches/part-00002.{fmt}" in a and f"identities.{fmt}" in a
+    assert a == b
+    whole = file_bytes_after(tmp_path / "c", fmt=fmt, seed=3)
+    assert whole[f"identities.{fmt}"] == a[f"identities.{fmt}"]
+    other_seed = file_bytes_after(tmp_path / "d", fmt=fmt, seed=4)
+    assert other_seed[f"identities.{fmt}"] != whole[f"identities.{fmt}"]
+
+
+def test_anonymous_ids_stitch_some_touches_and_leave_others(tables):
+    """Stitchable (one email), ambiguous (a shared device, 2+ emails) and never-linked ids all occur."""
+    touches = tables["touches"]
+    links = identity_links(tables)
+    single = {i for i, emails in links.items() if len(emails) == 1}
+    ambiguous = {i for i, emails in links.items() if len(emails) >= 2}
+    anonymous = touches.filter(pl.col("email").is_null() & pl.col("anonymous_id").is_not_null())
+    ids = anonymous["anonymous_id"]
+    stitchable = ids.is_in(list(single))
+    assert stitchable.sum() >= 0.5 * anonymous.height  # most sessions are a known person's device ...
+    assert ids.filter(stitchable).n_unique() < stitchable.sum()  # ... several per person
+    assert 1 <= len(ambiguous) <= 0.1 * len(links)
+    assert all(i.startswith("s") for i in ambiguous)  # only shared devices are ambiguous
+    never = ids.filter(~ids.is_in(list(links)))  # one-off visitors, and devices of people never linked
+    one_off = ids.filter(ids.str.starts_with("x"))
+    assert one_off.len() >= 0.1 * anonymous.height and one_off.is_in(never.to_list()).all()
+
+
+def test_who_carries_an_anonymous_id(tables):
+    touches = tables["touches"].with_columns(has_id=pl.col("anonymous_id").is_not_null())
+    identified = touches.filter(pl.col("email").is_not_null())
+    anonymous = touches.filter(pl.col("email").is_null() & pl.col("account_domain").is_null())
+    domain_only = touches.filter(pl.col("email").is_null() & pl.col("account_domain").is_not_null())
+    assert 0.4 <= identified["has_id"].mean() <= 0.6  # ~half of the touches with an email
+    assert not domain_only["has_id"].any()  # reverse-IP touches have no cookie
+    devices = anonymous.filter(pl.col("anonymous_id").str.contains(r"^[vs]\d+$"))
+    assert 0.6 <= devices.height / anonymous.height <= 0.9  # ~75% a person's device, the rest one-off
+    ids = anonymous["anonymous_id"].drop_nulls()
+    one_off = ids.filter(ids.str.starts_with("x"))
+    assert one_off.len() > 0 and one_off.n_unique() == one_off.len()  # one touch each
+
+
+def test_some_anonymous_ids_are_padded_or_blank(landing):
+    """The contract trims and reads whitespace-only as null: staging must show it does."""
+    folder, _ = landing
+    raw = pl.concat([read_raw(p) for p in source_files(folder, "touches")])["Anonymous_Id"]
+    raw = raw.filter(raw != "")  # a CSV writes null as empty; only Parquet keeps it apart
+    padded = raw.filter((raw != raw.str.strip_chars()) & (raw.str.strip_chars() != ""))
+    blank = raw.filter(raw.str.strip_chars() == "")
+    assert padded.len() >= 1 and blank.len() >= 1
+    assert padded.len() + blank.len() < 0.01 * N
+    assert padded.str.strip_chars().str.contains(r"^[vsx]\d+$").all()
+
+
+def test_identities_link_devices_of_real_people(tables):
+    identities = tables["identities"]
+    people = set(tables["leads"]["email"].str.to_lowercase())  # one lead per person of the world
+    assert identities.null_count().sum_horizontal().item() == 0
+    assert set(identities["email"]) <= people
+    assert identities["email"].n_unique() == identities.height  # one row per person
+    assert identities["anonymous_id"].str.contains(r"^[vs]\d+$").all()
+    times = identities["identified_at"].str.to_datetime(UTC_Z, time_zone="UTC")
+    assert datetime(2024, 1, 1, tzinfo=UTC) <= times.min() and times.max() < datetime(2026, 1, 1, tzinfo=UTC)
+    # a person's device means the same person on touches and in identities
+    on_touches = tables["touches"].select("anonymous_id", pl.col("email").str.to_lowercase()).drop_nulls()
+    by_touch = dict(on_touches.unique().filter(pl.col("anonymous_id").str.starts_with("v")).iter_rows())
+    agree = [by_touch[i] == e for i, e, _ in identities.iter_rows() if i in by_touch]
+    assert agree and all(agree)
+
+
+def test_cli_can_leave_the_sessions_out(tmp_path, capsys):
+    from attribution_pipeline.app.cli import main
+
+    assert main(["sample-data", "--out", str(tmp_path / "cli"), "--touches", "500", "--no-anonymous-sessions"]) == 0
+    assert "identities" not in capsys.readouterr().out
+    generate(tmp_path / "api", touches=500, anonymous_sessions=False)
+    assert file_bytes(tmp_path / "cli") == file_bytes(tmp_path / "api")

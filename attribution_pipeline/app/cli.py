@@ -30,6 +30,12 @@ def _parser(deployment: Deployment, with_setting_flags: bool) -> argparse.Argume
     sample.add_argument("--touches", type=int, default=20_000, help="number of touches (default 20000)")
     sample.add_argument("--seed", type=int, default=1, help="random seed; same seed, same bytes (default 1)")
     sample.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format (default csv)")
+    sample.add_argument(
+        "--no-anonymous-sessions",
+        dest="anonymous_sessions",
+        action="store_false",
+        help="write the files exactly as before identity stitching: no anonymous_id column, no identities file",
+    )
 
     run = commands.add_parser("run", help="run the whole pipeline through Dagster")
     run.add_argument("--source", required=True, help="landing folder, or a SQLAlchemy URL of a source database")
@@ -99,6 +105,7 @@ def sample_data(args: argparse.Namespace) -> int:
             touches=args.touches,
             seed=args.seed,
             fmt=args.format,
+            anonymous_sessions=args.anonymous_sessions,
             progress=lambda line: print(f"attribution: {line}", file=sys.stderr, flush=True),
         )
     except (ValueError, OSError) as error:  # e.g. --out holds files the generator did not write

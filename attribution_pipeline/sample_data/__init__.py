@@ -24,14 +24,19 @@ marketing-ops team would drop on us:
   reach MQL, half of those SQL; one person per deal converted into it before
   it was created) and ``opportunity_stage_history`` (qualification ->
   discovery -> proposal -> negotiation -> closed_won/closed_lost, agreeing
-  with each deal's created_at, closed_at and status; rows lightly shuffled).
+  with each deal's created_at, closed_at and status; rows lightly shuffled);
+* anonymous sessions for identity stitching (``generate(anonymous_sessions=False)``
+  leaves them out): a device id on touches (``anonymous_id``) that links a
+  person's anonymous visits to the touches where they gave their email, a few
+  devices shared by two people (ambiguous) and one-off visitors never linked,
+  plus ``identities`` (device -> email links from elsewhere, ~5% of people).
 
 Everything written is *valid* under SPEC 1; producing invalid rows is the
 job of the validation tests, not of this generator.
 
 Determinism: all randomness comes from ``numpy.random.SeedSequence([seed,
 stream])`` with one fixed stream per table and per touch chunk (listed
-above ``_build_world``: a new table takes a new stream, so adding one leaves
+above ``world.build_world``: a new table takes a new stream, so adding one leaves
 the bytes of the others unchanged), values are rendered as strings by
 polars (no float formatting, no locale), and Parquet is written with fixed
 compression and row-group size (polars writes no timestamps into the file),
@@ -48,7 +53,8 @@ of part files per source), so memory follows the chunk, not the total.
 
 Modules, in the order a folder is built: ``vocabulary`` (what the data is made of),
 ``render`` (text forms of values), ``world`` (accounts, contacts, deals, campaigns),
-``touches``, ``crm`` (leads, stage history), ``folder`` (writing, ``generate``).
+``touches``, ``crm`` (leads, stage history), ``identities`` (anonymous_id, the
+identities source), ``folder`` (writing, ``generate``).
 
 May import: ``models``, ``contract`` (it uses neither: it writes what the contract reads).
 """

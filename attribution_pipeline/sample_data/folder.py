@@ -12,19 +12,28 @@ import numpy as np
 import polars as pl
 
 from attribution_pipeline.sample_data.crm import build_leads, build_stage_history
+from attribution_pipeline.sample_data.identities import build_identities
 from attribution_pipeline.sample_data.render import seeded_rng
 from attribution_pipeline.sample_data.touches import touch_chunk
 from attribution_pipeline.sample_data.vocabulary import (
     CAMPAIGN_HEADERS,
     CONTACT_HEADERS,
     DEFAULT_CHUNK_ROWS,
+    IDENTITY_COLUMNS,
     LEAD_COLUMNS,
     OPPORTUNITY_HEADERS,
     SOURCES,
     STAGE_HISTORY_COLUMNS,
     TOUCH_HEADERS,
 )
-from attribution_pipeline.sample_data.world import STREAM_LEADS, STREAM_STAGE_HISTORY, STREAM_TOUCHES, build_world
+from attribution_pipeline.sample_data.world import (
+    STREAM_IDENTITIES,
+    STREAM_LEADS,
+    STREAM_SESSIONS,
+    STREAM_STAGE_HISTORY,
+    STREAM_TOUCHES,
+    build_world,
+)
 
 
 def write(frame: pl.DataFrame, path: Path, fmt: str, headers: dict[str, str]) -> None:
@@ -78,6 +87,7 @@ def generate(
     progress: Callable[[str], None] | None = None,
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    anonymous_sessions: bool = True,
 ) -> dict[str, int]:
     """Write a synthetic landing folder and return the rows written per source.
 
@@ -90,7 +100,20 @@ def generate(
     ``touches``: ~1 deal per 40 touches, ~1 campaign per 2000 (at least 12)
     and ~1 lead (person) per 12.
 
-    The same ``(touches, seed, fmt, chunk_rows)`` writes byte-identical files;
+    ``anonymous_sessions`` (the default) gives identity stitching something
+    to do: touches get a last column ``anonymous_id``, a device id. Half of
+    the touches with an email carry their person's device (the links); 3 in
+    4 anonymous touches are sessions on a person's device (stitchable once
+    the device is linked), the rest one-off visitors never linked; a few
+    devices are shared by two people (ambiguous: they stitch nothing); <1%
+    of the values are padded or blank. ``identities.<fmt>`` links the
+    devices of ~5% of the people to their email, from the world alone (same
+    bytes whatever ``chunk_rows``). Both draw from streams of their own, so
+    every other value is the same as with ``anonymous_sessions=False``,
+    which writes the files exactly as before stitching (no anonymous_id
+    column, no identities file).
+
+    The same ``(touches, seed, fmt, chunk_rows, anonymous_sessions)`` writes byte-identical files;
     files this generator wrote earlier for these sources (either format or
     layout) are removed first so that the folder holds exactly one copy of
     each source. ``progress`` receives one human-readable line per table and
@@ -120,6 +143,8 @@ def generate(
             {c: c for c in STAGE_HISTORY_COLUMNS},
         ),
     }
+    if anonymous_sessions:
+        small["identities"] = (build_identities(seeded_rng(seed, STREAM_IDENTITIES), world), {c: c for c in IDENTITY_COLUMNS})
     counts = {"touches": touches}
     for source, (frame, headers) in small.items():
         write(frame, out / f"{source}.{fmt}", fmt, headers)
@@ -135,10 +160,11 @@ def generate(
     for part in range(n_parts):
         first = part * chunk_rows
         n = min(chunk_rows, touches - first)
-        chunk, person, at = touch_chunk(world, seeded_rng(seed, STREAM_TOUCHES + part), first, n, width)
+        sessions = seeded_rng(seed, STREAM_SESSIONS + part) if anonymous_sessions else None
+        chunk, person, at = touch_chunk(world, seeded_rng(seed, STREAM_TOUCHES + part), first, n, width, sessions)
         np.minimum.at(first_seen, person, at)
         name = f"touches/part-{part:05d}.{fmt}" if n_parts > 1 else f"touches.{fmt}"
-        write(chunk, out / name, fmt, TOUCH_HEADERS)
+        write(chunk, out / name, fmt, {c: TOUCH_HEADERS[c] for c in chunk.columns})
         del chunk, person, at
         elapsed = time.perf_counter() - began
         say(f"touches: part {part + 1}/{n_parts}, {n:,} rows -> {name} ({elapsed:.1f}s)")
@@ -147,4 +173,4 @@ def generate(
     write(leads, out / f"leads.{fmt}", fmt, {c: c for c in LEAD_COLUMNS})
     counts["leads"] = leads.height
     say(f"leads: {leads.height:,} rows -> leads.{fmt}")
-    return {source: counts[source] for source in SOURCES}
+    return {source: counts[source] for source in SOURCES if source in counts}

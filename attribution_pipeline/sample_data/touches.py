@@ -1,10 +1,11 @@
-"""Touches, one chunk at a time: which person, channel, UTM pair, page and campaign."""
+"""Touches, one chunk at a time: which person, channel, UTM pair, page, campaign and device."""
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
 
+from attribution_pipeline.sample_data.identities import session_ids
 from attribution_pipeline.sample_data.render import (
     DOMAIN_VARIANT_P,
     EMAIL_VARIANT_P,
@@ -46,7 +47,14 @@ def utm_pair_table() -> tuple[pl.Series, pl.Series, np.ndarray, np.ndarray]:
     return sources, mediums, start, count
 
 
-def touch_chunk(world: World, rng: np.random.Generator, first: int, n: int, width: int) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+def touch_chunk(
+    world: World,
+    rng: np.random.Generator,
+    first: int,
+    n: int,
+    width: int,
+    sessions: np.random.Generator | None = None,
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """``n`` touches with ids ``first+1 ..``: 75% deal journeys, 17% nurture, 8% anonymous.
 
     Journey touches pick a deal (exponentially weighted, so journey lengths
@@ -57,6 +65,15 @@ def touch_chunk(world: World, rng: np.random.Generator, first: int, n: int, widt
     account. 10% of identified touches have no email but a given
     account_domain (reverse-IP / ad-platform data); free-mail people never
     carry an account_domain.
+
+    With ``sessions`` (a generator of its own, not ``rng``) a last column
+    ``anonymous_id`` is added (identities.session_ids): half of the touches
+    with an email carry their person's device id, 3 in 4 anonymous touches
+    carry the device of the person drawn for them (a session before or after
+    they identify, which stitching gives their email) and the rest a one-off
+    id; a few devices are
+    shared by two people (ambiguous). Every other column is the same with or
+    without it, since ``rng`` draws exactly the same.
 
     Besides the frame, returns the person (contact index) and the epoch
     second of every touch that carries an email, so that leads can start at
@@ -170,4 +187,6 @@ def touch_chunk(world: World, rng: np.random.Generator, first: int, n: int, widt
         kept("has_type", "touch_type"),
         kept("has_page", "landing_page"),
     )
+    if sessions is not None:
+        frame = frame.with_columns(session_ids(sessions, contact, anon, has_email, first))
     return frame, seen_person, seen_at

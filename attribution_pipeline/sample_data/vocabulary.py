@@ -14,6 +14,7 @@ SOURCES = (
     "opportunity_contacts",
     "leads",
     "opportunity_stage_history",
+    "identities",  # only with anonymous sessions (generate's default)
 )
 DEFAULT_CHUNK_ROWS = 2_000_000
 
@@ -57,6 +58,7 @@ TOUCH_HEADERS = {
     "utm_term": "utm_term",
     "touch_type": "Touch_Type",
     "landing_page": "landing_page",  # not in SPEC 1: must land in raw and be ignored
+    "anonymous_id": "Anonymous_Id",  # only with anonymous sessions (generate's default)
 }
 CAMPAIGN_HEADERS = {
     "campaign_id": "Campaign_ID",
@@ -235,6 +237,7 @@ LEAD_COLUMNS = ("lead_id", "email", "account_domain", "created_at", "mql_at", "s
                  "first_sales_activity_at", "disqualified_at", "owner",
                  "converted_opportunity_id")  # fmt: skip
 STAGE_HISTORY_COLUMNS = ("opportunity_id", "stage", "entered_at")
+IDENTITY_COLUMNS = ("anonymous_id", "email", "identified_at")
 
 # Time renderings: Z, Z with milliseconds, explicit offset, naive, date-only.
 Z, ZMS, OFFSET, NAIVE, DATE = range(5)

@@ -407,10 +407,13 @@ class World:
 
 # RNG streams (never reuse or reorder: each one fixes the bytes of its table):
 # 0 accounts, 1 deals, 2 campaigns, 3 opportunity_contacts, 4 leads,
-# 5 opportunity_stage_history, 100 + part for touch chunk ``part``.
+# 5 opportunity_stage_history, 6 identities, 100 + part for touch chunk ``part``,
+# 2**32 + part for the anonymous_id of touch chunk ``part`` (above any 100 + part).
 STREAM_LEADS = 4
 STREAM_STAGE_HISTORY = 5
+STREAM_IDENTITIES = 6
 STREAM_TOUCHES = 100
+STREAM_SESSIONS = 1 << 32
 
 
 def build_world(n_touches: int, seed: int) -> World:
