@@ -12,6 +12,7 @@ import datetime as dt
 
 import polars as pl
 
+from models.identity import GIVEN
 from models.params import AttributionParams
 
 JOURNEY_COLUMNS = [
@@ -103,7 +104,7 @@ def build_journeys(
     )
     deal_facts = timed.select("opportunity_id", "conversion_at", "account_domain", "is_won", "is_closed")
     # identity: set by models.identity.stitch; unstitched touches have their own e-mail or none
-    given = pl.when(pl.col("email").is_not_null()).then(pl.lit("given")).alias("identity")
+    given = pl.when(pl.col("email").is_not_null()).then(pl.lit(GIVEN)).alias("identity")
     identity = pl.col("identity") if "identity" in touches.collect_schema().names() else given
     touch_facts = touches.select("touch_id", "occurred_at", "channel", "campaign_id", "touch_type", identity)
     return (

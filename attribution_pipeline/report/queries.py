@@ -121,14 +121,15 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
                 conn,
                 (
                     "SELECT opportunity_id, MAX(n_touches) AS touches, MIN(occurred_at) AS first_touch, MAX(conversion_at) AS closed_at, "
-                    "MAX(CASE WHEN match_type IN ('email', 'both') THEN 1 ELSE 0 END) AS by_email "
+                    "MAX(CASE WHEN match_type IN ('email', 'both') THEN 1 ELSE 0 END) AS by_email, "
+                    "SUM(CASE WHEN identity = 'stitched' THEN 1 ELSE 0 END) AS stitched "
                     "FROM attribution.journeys WHERE is_won AND conversion_at >= :start AND conversion_at < :end GROUP BY opportunity_id"
                 ),
                 start=_utc(start),
                 end=_utc(end),
             )
             quarantine = _quarantine(conn)
-            stitching = _stitching(conn, _utc(start), _utc(end), run["parameters"])
+            stitching = _stitching(conn, _utc(start), _utc(end), run["parameters"], journeys)
             funnel = _funnel(client, conn, window if (first or last) else None)
             intervals = (
                 _frame(
@@ -223,16 +224,11 @@ FROM won w LEFT JOIN ranked r ON r.opportunity_id = w.opportunity_id AND r.witho
 """
 
 
-def _stitching(conn: sa.Connection, start: dt.datetime, end: dt.datetime, parameters: dict) -> Stitching:
-    """The share of won-deal touches that were stitched, and first-touch credit by channel
-    with and without stitching, aggregated in SQL."""
-    counts = conn.execute(
-        sa.text(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN identity = 'stitched' THEN 1 ELSE 0 END), 0) FROM attribution.journeys "
-            "WHERE is_won AND conversion_at >= :start AND conversion_at < :end"
-        ),
-        {"start": start, "end": end},
-    ).one()
+def _stitching(conn: sa.Connection, start: dt.datetime, end: dt.datetime, parameters: dict, journeys: pl.DataFrame) -> Stitching:
+    """The share of won-deal touches that were stitched (from the per-deal journey facts:
+    ``touches`` and ``stitched``), and first-touch credit by channel with and without
+    stitching, aggregated in SQL."""
+    counts = [int(journeys[column].sum() or 0) if journeys.height else 0 for column in ("touches", "stitched")]
     query = sa.text(_FIRST_TOUCH_SQL).bindparams(
         sa.bindparam("types", expanding=True, type_=sa.String), sa.bindparam("channels", expanding=True, type_=sa.String)
     )
