@@ -1,5 +1,6 @@
-"""attribution.journeys (SPEC 3) and attribution.touch_credit (SPEC 4), partitioned by
-close month: a run computes and replaces the deals converting in its months only."""
+"""attribution.journeys (SPEC 3), attribution.touch_credit (SPEC 4) and
+attribution.pipeline_credit (issue 19), partitioned by close month: a run computes
+and replaces the deals converting in its months only."""
 
 import datetime as dt
 import shutil
@@ -10,6 +11,7 @@ import polars as pl
 
 from assets.staging import stitched_touches
 from attribution_pipeline.contract.checks import (
+    PIPELINE_CREDIT_RECONCILES,
     REFERENTIAL_INTEGRITY,
     TOUCH_CREDIT_RECONCILES,
     judge_reconciliation,
@@ -19,12 +21,13 @@ from attribution_pipeline.contract.validation import referential_warnings
 from attribution_pipeline.orchestration.partitions import covered_window
 from attribution_pipeline.orchestration.settings import AttributionSettings
 from attribution_pipeline.orchestration.table_assets import check_result, key_of, table_asset, table_out, tables_asset
-from attribution_pipeline.warehouse.tables import CHANNEL_ATTRIBUTION_INTERVALS, CHANNEL_VALUES, JOURNEYS, TOUCH_CREDIT
+from attribution_pipeline.warehouse.tables import CHANNEL_ATTRIBUTION_INTERVALS, CHANNEL_VALUES, JOURNEYS, PIPELINE_CREDIT, TOUCH_CREDIT
 from attribution_pipeline.warehouse.workspace import RunWorkspace, Workspace
 from models.credit import count_excluded, credit_in_chunks
 from models.data_driven import FITTERS, values_frame, values_from_frame
 from models.intervals import learn
 from models.journeys import build_journeys, resolve_as_of, with_conversion_at
+from models.pipeline import credit_at_creation
 
 # Won deals credited at a time: a chunk holds every model's row for each of their touches.
 CREDIT_CHUNK_DEALS = 10_000
@@ -247,4 +250,59 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition, backfill: dg.
         shutil.rmtree(parts, ignore_errors=True)  # stored in the run workspace now
         yield check_result(TOUCH_CREDIT_RECONCILES, credit_key, judge_reconciliation(totals, names, won_cents))
 
-    return [journeys, data_driven, touch_credit]
+    pipeline_key = key_of(PIPELINE_CREDIT)
+
+    @table_asset(
+        PIPELINE_CREDIT,
+        group="attribution",
+        partitions=partitions,
+        backfill=backfill,
+        ins={
+            "journeys": dg.AssetIn(key=journeys_key),
+            "touches": _STAGED["touches"],
+            "opportunities": _STAGED["opportunities"],
+            "channel_values": dg.AssetIn(key=["attribution", "channel_values"]),
+        },
+        checks=[PIPELINE_CREDIT_RECONCILES],
+        description=(
+            "Every model's pipeline credit (issue 19): each opportunity, open, won or lost, credited its current amount "
+            "over its journey at creation ([created_at - lookback_days, created_at]), in whole cents split as SPEC 4; a "
+            "deal without a touch at creation gets an '(unattributed)' row. Partitioned by the month of conversion_at, "
+            "like journeys."
+        ),
+    )
+    def pipeline_credit(
+        context: dg.AssetExecutionContext,
+        settings: AttributionSettings,
+        workspace: Workspace,
+        journeys: pl.LazyFrame,  # scanned: each chunk of deals reads its own journeys
+        touches: pl.LazyFrame,  # scanned: its latest occurred_at only, for the as-of time
+        opportunities: pl.DataFrame,
+        channel_values: pl.DataFrame,
+    ):
+        params = replace(settings.params(), channel_values=values_from_frame(channel_values))
+        as_of = resolve_as_of(touches, opportunities.lazy(), params.as_of)  # as journeys resolves it
+        deals = with_conversion_at(opportunities.lazy(), as_of).collect().filter(_in_window("conversion_at", context.partition_time_window))
+        names = settings.model_names()
+        parts = workspace.for_run(context.instance, context.run.run_id).parts("pipeline_credit")
+        files, totals = [], {}
+        every_deal = pl.lit(True)
+        for chunk in credit_in_chunks(journeys, deals, params, names, CREDIT_CHUNK_DEALS, credit=credit_at_creation, which=every_deal):
+            files.append(parts / f"{len(files):05d}.parquet")
+            chunk.write_parquet(files[-1])
+            for model, cents in chunk.group_by("model").agg(pl.col("credited_cents").sum()).iter_rows():
+                totals[model] = totals.get(model, 0) + cents
+        deal_cents = int(deals.get_column("amount_cents").sum())
+        yield dg.Output(
+            pl.scan_parquet(files),
+            metadata={
+                "credited_by_model": dg.MetadataValue.json({m: c / 100 for m, c in sorted(totals.items())}),
+                "deal_total": dg.MetadataValue.float(deal_cents / 100),
+                "deals": dg.MetadataValue.int(deals.height),
+            },
+        )
+        shutil.rmtree(parts, ignore_errors=True)
+        verdict = judge_reconciliation(totals, names, deal_cents, table="pipeline_credit")
+        yield check_result(PIPELINE_CREDIT_RECONCILES, pipeline_key, verdict)
+
+    return [journeys, data_driven, touch_credit, pipeline_credit]

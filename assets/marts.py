@@ -1,5 +1,6 @@
 """The BI-facing marts (SPEC 5): credit by campaign (with cost and ROAS) and by
-channel and close month, and the run's own record in attribution.runs."""
+channel and close month, pipeline credit by channel and created month and by
+campaign, the funnel metrics, and the run's own record in attribution.runs."""
 
 import datetime as dt
 
@@ -19,6 +20,8 @@ from attribution_pipeline.warehouse.tables import (
     IDENTITY_LINKS,
     LEAD_SLA,
     LEAD_SLA_COMPLIANCE,
+    PIPELINE_CAMPAIGN_ATTRIBUTION,
+    PIPELINE_CHANNEL_ATTRIBUTION,
     PIPELINE_SOURCING,
     RUNS,
     STAGE_VELOCITY,
@@ -55,6 +58,34 @@ def campaign_attribution(
 
 def _mart(table, description: str) -> dg.AssetOut:
     return table_out(table, group="marts", description=description)
+
+
+@tables_asset(
+    name="pipeline_marts",
+    outs={
+        "pipeline_channel_attribution": _mart(
+            PIPELINE_CHANNEL_ATTRIBUTION,
+            (
+                "Per model, created month and channel: the pipeline created (every deal's amount, credited at its creation) "
+                "and, of it, what is still open, won and lost, with the share of the model's month. Rebuilt from all of "
+                "pipeline_credit."
+            ),
+        ),
+        "pipeline_campaign_attribution": _mart(
+            PIPELINE_CAMPAIGN_ATTRIBUTION,
+            (
+                "Per model and campaign: the pipeline created and its state now, the campaign's cost and pipeline per unit "
+                "of cost. Includes campaigns with no credit and a null campaign row, so it sums to all pipeline created."
+            ),
+        ),
+    },
+    ins={"pipeline_credit": dg.AssetIn(key=["attribution", "pipeline_credit"]), "campaigns": dg.AssetIn(key=["staging", "campaigns"])},
+)
+def pipeline_marts(settings: AttributionSettings, pipeline_credit: pl.LazyFrame, campaigns: pl.DataFrame):
+    """Both roll-ups of pipeline_credit in one step: each reads a few of its columns."""
+    yield dg.Output(marts.pipeline_channel_attribution(pipeline_credit.lazy()).collect(), output_name="pipeline_channel_attribution")
+    campaign = marts.pipeline_campaign_attribution(pipeline_credit.lazy(), campaigns.lazy(), settings.model_names())
+    yield dg.Output(campaign.collect(), output_name="pipeline_campaign_attribution")
 
 
 @tables_asset(

@@ -12,14 +12,14 @@ left with no touch is unattributed like one that never had any.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import polars as pl
 
 from models.allocation import allocate_cents
 from models.data_driven import with_values
 from models.params import AttributionParams
-from models.registry import get_models
+from models.registry import Model, get_models
 
 UNATTRIBUTED = "(unattributed)"
 
@@ -63,14 +63,14 @@ def count_excluded(
     return rows.select(is_excluded(params).sum()).collect().item()
 
 
-def won_paths(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: AttributionParams) -> pl.LazyFrame:
-    """Each won deal's journey as every model sees it, in journey order.
+def deal_paths(journeys: pl.LazyFrame, deals: pl.LazyFrame, params: AttributionParams) -> pl.LazyFrame:
+    """Each of ``deals``' journeys as every model sees it, in journey order.
 
-    One row per (won deal, touch not excluded), positions renumbered 1..n' and
+    One row per (deal, touch not excluded), positions renumbered 1..n' and
     n_touches recomputed after the exclusions; with the deal's amount_cents,
     account_domain, closed_at and created_at beside the touch's columns.
     """
-    won = opportunities.filter(pl.col("is_won")).select("opportunity_id", "amount_cents", "account_domain", "closed_at", "created_at")
+    facts = deals.select("opportunity_id", "amount_cents", "account_domain", "closed_at", "created_at")
     paths = journeys.select(
         "opportunity_id",
         "touch_id",
@@ -81,7 +81,7 @@ def won_paths(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: Attri
         "channel",
         "campaign_id",
         "touch_type",
-    ).join(won, on="opportunity_id", how="inner")
+    ).join(facts, on="opportunity_id", how="inner")
     # Journey order, made explicit: a join does not keep it, and time_decay's float
     # normalization must add the same numbers in the same order on every run.
     paths = paths.sort("opportunity_id", "position")
@@ -93,24 +93,20 @@ def won_paths(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: Attri
     return paths
 
 
-def credit_touches(
-    journeys: pl.LazyFrame,
-    opportunities: pl.LazyFrame,
-    params: AttributionParams,
-    model_names: list[str] | None = None,
-) -> pl.LazyFrame:
-    """One row per (model, won deal, touch) with weight > 0, plus unattributed rows.
+def won_paths(journeys: pl.LazyFrame, opportunities: pl.LazyFrame, params: AttributionParams) -> pl.LazyFrame:
+    """``deal_paths`` of the won deals: the journeys touch_credit credits."""
+    return deal_paths(journeys, opportunities.filter(pl.col("is_won")), params)
 
-    The data-driven models use ``params.channel_values``; a model missing there
-    learns its values from ``journeys`` (every deal in it, won or lost) first."""
-    models = get_models(model_names)
-    params = with_values(journeys, opportunities, params, [model.name for model in models])
-    paths = won_paths(journeys, opportunities, params)
-    won = opportunities.filter(pl.col("is_won"))
+
+def credit_deals(journeys: pl.LazyFrame, deals: pl.LazyFrame, params: AttributionParams, models: list[Model]) -> pl.LazyFrame:
+    """One row per (model, deal of ``deals``, touch) with weight > 0, plus an unattributed
+    row per model for a deal left without a touch; ``params`` holds every data-driven
+    model's values already (``with_values``)."""
+    paths = deal_paths(journeys, deals, params)
     kept = journeys
     if params.excluded_touch_types or params.excluded_channels:
         kept = journeys.filter(~is_excluded(params))
-    unmatched = won.join(kept.select("opportunity_id").unique(), on="opportunity_id", how="anti")
+    unmatched = deals.join(kept.select("opportunity_id").unique(), on="opportunity_id", how="anti")
 
     frames = []
     for model in models:
@@ -135,23 +131,41 @@ def credit_touches(
     return pl.concat(frames, how="vertical_relaxed").sort("model", "opportunity_id", "position", nulls_last=True)
 
 
+def credit_touches(
+    journeys: pl.LazyFrame,
+    opportunities: pl.LazyFrame,
+    params: AttributionParams,
+    model_names: list[str] | None = None,
+) -> pl.LazyFrame:
+    """One row per (model, won deal, touch) with weight > 0, plus unattributed rows.
+
+    The data-driven models use ``params.channel_values``; a model missing there
+    learns its values from ``journeys`` (every deal in it, won or lost) first."""
+    models = get_models(model_names)
+    params = with_values(journeys, opportunities, params, [model.name for model in models])
+    return credit_deals(journeys, opportunities.filter(pl.col("is_won")), params, models)
+
+
 def credit_in_chunks(
     journeys: pl.LazyFrame,
     opportunities: pl.DataFrame,
     params: AttributionParams,
     model_names: list[str] | None,
     deals_per_chunk: int,
+    credit: Callable[..., pl.LazyFrame] = credit_touches,
+    which: pl.Expr = pl.col("is_won"),
 ) -> Iterator[pl.DataFrame]:
-    """``credit_touches`` for at most ``deals_per_chunk`` won deals at a time, so memory
-    holds one chunk's credit rather than every model's row for every touch. A deal's
-    credit depends on its own journey and the run's parameters only (the data-driven
-    values are learned once, before the first chunk), so the chunks together are
-    exactly the one-shot rows; each chunk is in the one-shot order within itself."""
+    """``credit`` (``credit_touches``, or ``models.pipeline.credit_at_creation``) for at most
+    ``deals_per_chunk`` of the deals ``which`` selects at a time, so memory holds one
+    chunk's credit rather than every model's row for every touch. A deal's credit
+    depends on its own journey and the run's parameters only (the data-driven values are
+    learned once, before the first chunk), so the chunks together are exactly the
+    one-shot rows; each chunk is in the one-shot order within itself."""
     names = [model.name for model in get_models(model_names)]
     params = with_values(journeys, opportunities.lazy(), params, names)
-    ids = opportunities.filter(pl.col("is_won")).get_column("opportunity_id").sort()
+    ids = opportunities.filter(which).get_column("opportunity_id").sort()
     for start in range(0, max(ids.len(), 1), deals_per_chunk):
         chunk = ids.slice(start, deals_per_chunk)
         deals = opportunities.lazy().filter(pl.col("opportunity_id").is_in(chunk.implode()))
         rows = journeys.filter(pl.col("opportunity_id").is_in(chunk.implode()))
-        yield credit_touches(rows, deals, params, names).collect()
+        yield credit(rows, deals, params, names).collect()

@@ -18,12 +18,26 @@ from attribution_pipeline.warehouse.tables import (
     CHANNEL_ATTRIBUTION,
     FUNNEL_MONTHLY,
     JOURNEYS,
+    PIPELINE_CAMPAIGN_ATTRIBUTION,
+    PIPELINE_CHANNEL_ATTRIBUTION,
+    PIPELINE_CREDIT,
     PIPELINE_SOURCING,
     TOUCH_CREDIT,
 )
 
 OUTPUTS = {
-    table.name: table for table in (JOURNEYS, TOUCH_CREDIT, CAMPAIGN_ATTRIBUTION, CHANNEL_ATTRIBUTION, PIPELINE_SOURCING, FUNNEL_MONTHLY)
+    table.name: table
+    for table in (
+        JOURNEYS,
+        TOUCH_CREDIT,
+        CAMPAIGN_ATTRIBUTION,
+        CHANNEL_ATTRIBUTION,
+        PIPELINE_SOURCING,
+        FUNNEL_MONTHLY,
+        PIPELINE_CREDIT,
+        PIPELINE_CHANNEL_ATTRIBUTION,
+        PIPELINE_CAMPAIGN_ATTRIBUTION,
+    )
 }
 SORT_KEYS = {
     "journeys": ["opportunity_id", "position"],
@@ -32,6 +46,9 @@ SORT_KEYS = {
     "channel_attribution": ["model", "close_month", "channel"],
     "pipeline_sourcing": ["created_month", "sourcing", "channel"],
     "funnel_monthly": ["created_month", "channel"],
+    "pipeline_credit": ["model", "opportunity_id", "position"],
+    "pipeline_channel_attribution": ["model", "created_month", "channel"],
+    "pipeline_campaign_attribution": ["model", "campaign_id"],
 }
 
 

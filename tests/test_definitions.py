@@ -29,6 +29,9 @@ def test_every_layer_has_its_assets():
             "touch_credit",
             "campaign_attribution",
             "channel_attribution",
+            "pipeline_credit",
+            "pipeline_channel_attribution",
+            "pipeline_campaign_attribution",
             "pipeline_sourcing",
             "funnel_monthly",
             "lead_sla",
@@ -46,7 +49,9 @@ def test_every_asset_has_group_kinds_and_description():
     for key, node in specs().items():
         layer, name = key.split("/")
         expected_group = LAYER_GROUPS.get(layer) or (
-            "attribution" if name in ("journeys", "channel_values", "channel_attribution_intervals", "touch_credit") else "marts"
+            "attribution"
+            if name in ("journeys", "channel_values", "channel_attribution_intervals", "touch_credit", "pipeline_credit")
+            else "marts"
         )
         assert node.group_name == expected_group, key
         assert node.kinds, key
@@ -94,6 +99,7 @@ def test_validation_checks_exist_with_the_right_blocking_flags():
         assert flags[(f"staging/{source}", "rows_meet_contract")] is False
     assert flags[("attribution/journeys", "referential_integrity")] is False
     assert flags[("attribution/touch_credit", "touch_credit_reconciles")] is True
+    assert flags[("attribution/pipeline_credit", "pipeline_credit_reconciles")] is True
 
 
 def test_the_publishing_step_follows_every_attribution_table_in_the_graph():

@@ -278,18 +278,18 @@ def test_credit_that_does_not_reconcile_stops_the_run_and_publishes_nothing(land
     """A defect that loses a cent (simulated: the engine's credit for one row is one cent short) fails the blocking
     reconciliation check: nothing is published, and the message says it is a defect to report, not an input to fix."""
     import models.credit
-    from models.credit import credit_touches
+    from models.credit import credit_deals
 
     before = public_tables(warehouse)
 
     def a_cent_short(*args, **kwargs):
-        frame = credit_touches(*args, **kwargs).collect()
+        frame = credit_deals(*args, **kwargs).collect()
         first = pl.int_range(pl.len()) == 0
         return frame.with_columns(
             credited_cents=pl.when(first).then(pl.col("credited_cents") - 1).otherwise(pl.col("credited_cents"))
         ).lazy()
 
-    monkeypatch.setattr(models.credit, "credit_touches", a_cent_short)  # what each chunk of credit_in_chunks calls
+    monkeypatch.setattr(models.credit, "credit_deals", a_cent_short)  # what credit_touches calls for each chunk
     assert run_cli("--source", str(landing), "--warehouse", warehouse) == 1
     line = [line for line in capsys.readouterr().err.splitlines() if line.startswith("attribution: error:")][-1]
     assert "rule touch_credit.reconciles" in line and "-1 cents" in line and "report it" in line

@@ -21,11 +21,17 @@ from attribution_pipeline.orchestration.deployment import Deployment
 from attribution_pipeline.orchestration.partitions import close_months, month_backfill_policy
 from attribution_pipeline.sample_data import generate
 from models.credit import credit_touches
-from models.journeys import build_journeys, resolve_as_of
+from models.journeys import build_journeys, resolve_as_of, with_conversion_at
 from models.params import AttributionParams
+from models.pipeline import credit_at_creation
 from pipeline_runs import output_tables, private_copy, read, run_cli, run_in_own_home, session_folder
 
-PARTITIONED = {"journeys": "conversion_at", "touch_credit": "closed_at", "channel_attribution": "close_month"}
+PARTITIONED = {
+    "journeys": "conversion_at",
+    "touch_credit": "closed_at",
+    "channel_attribution": "close_month",
+    "pipeline_credit": "conversion_at",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -150,6 +156,7 @@ def test_months_per_run_is_the_partitioned_assets_backfill_policy():
     assert {key for key, policy in policies.items() if policy and policy.max_partitions_per_run == 3} == {
         "attribution/journeys",
         "attribution/touch_credit",
+        "attribution/pipeline_credit",
         "attribution/channel_attribution",
     }
 
@@ -191,10 +198,13 @@ def test_all_months_equal_the_unpartitioned_engine(full_run):
     as_of = resolve_as_of(touches.lazy(), deals.lazy(), None)
     journeys = build_journeys(touches.lazy(), deals.lazy(), contacts.lazy(), params, as_of)
     credit = credit_touches(journeys, deals.lazy(), params).collect()
-    got = output_tables(url)["touch_credit"]
-    assert_frame_equal(
-        credit.select(got.columns).sort(got.columns, nulls_last=True), got.sort(got.columns, nulls_last=True), check_dtypes=False
-    )
+    pipeline = credit_at_creation(journeys, with_conversion_at(deals.lazy(), as_of), params).collect()
+    outputs = output_tables(url)
+    for name, expected in (("touch_credit", credit), ("pipeline_credit", pipeline)):
+        got = outputs[name]
+        assert_frame_equal(
+            expected.select(got.columns).sort(got.columns, nulls_last=True), got.sort(got.columns, nulls_last=True), check_dtypes=False
+        )
 
 
 @pytest.mark.parametrize(

@@ -60,6 +60,12 @@ TOUCH_CREDIT_RECONCILES = Check(
     blocking=True,
 )
 
+PIPELINE_CREDIT_RECONCILES = Check(
+    "pipeline_credit_reconciles",
+    "Per model, credited pipeline equals the amount of every deal converting in the run's months (open, won or lost), to the cent.",
+    blocking=True,
+)
+
 
 def judge_source(contract: SourceContract, header: pl.DataFrame, files: list[str], location: str, outcomes: list) -> Verdict:
     """SPEC 2's whole-source rules on what was read, from the whole-source suite's
@@ -110,16 +116,19 @@ def judge_references(warnings: dict[str, int]) -> Verdict:
     return Verdict(not any(warnings.values()), None, dict(warnings))
 
 
-def judge_reconciliation(credited_by_model: dict[str, int], models: list[str], won_cents: int) -> Verdict:
-    """Credit that does not sum to won revenue is a defect of the engine, never of the inputs:
-    nothing is published, and the advice is to report it."""
-    off = {name: credited_by_model.get(name, 0) - won_cents for name in models if credited_by_model.get(name, 0) != won_cents}
-    details = {"won_total": won_cents / 100, "difference_cents_by_model": off}
+def judge_reconciliation(credited_by_model: dict[str, int], models: list[str], total_cents: int, table: str = "touch_credit") -> Verdict:
+    """Credit that does not sum to its deals' amount (the won total for touch_credit, every
+    deal's for pipeline_credit) is a defect of the engine, never of the inputs: nothing is
+    published, and the advice is to report it."""
+    off = {name: credited_by_model.get(name, 0) - total_cents for name in models if credited_by_model.get(name, 0) != total_cents}
+    total = "won_total" if table == "touch_credit" else "deal_total"
+    details = {total: total_cents / 100, "difference_cents_by_model": off}
     if not off:
         return Verdict(True, None, details)
     differences = ", ".join(f"{model} {cents:+,} cents" for model, cents in sorted(off.items()))
+    what = "credited revenue differs from the won total" if table == "touch_credit" else "credited pipeline differs from the deals' total"
     message = (
-        f"rule touch_credit.reconciles: credited revenue differs from the won total {won_cents / 100:,.2f} ({differences}); "
+        f"rule {table}.reconciles: {what} {total_cents / 100:,.2f} ({differences}); "
         "nothing was published. This is a defect in the attribution engine, not in the inputs: report it with this "
         "message and the run id"
     )

@@ -78,6 +78,38 @@ TOUCH_CREDIT = _table(
     _col(*RUN_ID),
 )
 
+PIPELINE_CREDIT = _table(
+    ATTRIBUTION,
+    "pipeline_credit",
+    "One row per (model, opportunity, touch at creation) with weight > 0, for every opportunity (open, won or lost), plus one '(unattributed)' row per model for a deal without a touch at creation.",
+    _col("model", sa.Text, "Attribution model name", nullable=False),
+    _col("opportunity_id", sa.Text, "The deal, whatever its state", nullable=False),
+    _col("touch_id", sa.Text, "The credited touch (occurred_at <= the deal's created_at); null on the unattributed row"),
+    _col("position", sa.Integer, "The touch's position in the journey at creation; null when unattributed"),
+    _col("n_touches", sa.Integer, "Touches in the journey at creation (after exclusions); 0 when unattributed", nullable=False),
+    _col("weight", sa.Double, "The model's weight for this touch; weights of a deal sum to 1", nullable=False),
+    _col(
+        "credited_amount",
+        Money,
+        "Pipeline credited, whole cents of the deal's current amount; a deal's credits sum exactly to its amount",
+        nullable=False,
+    ),
+    _col("occurred_at", Timestamp, "When the touch happened (UTC); null when unattributed"),
+    _col("channel", sa.Text, "The touch's channel, or '(unattributed)'", nullable=False),
+    _col("campaign_id", sa.Text, "The touch's campaign, if any"),
+    _col("account_domain", sa.Text, "The opportunity's account domain"),
+    _col("created_at", Timestamp, "When the deal was created (UTC): the journey ends here", nullable=False),
+    _col("deal_state", sa.Text, "open, won or lost, as of the run", nullable=False),
+    _col("closed_at", Timestamp, "When the deal closed (UTC); null while open"),
+    _col(
+        "conversion_at",
+        Timestamp,
+        "closed_at for a closed deal, the run's as-of time for an open one (the partition month)",
+        nullable=False,
+    ),
+    _col(*RUN_ID),
+)
+
 CAMPAIGN_ATTRIBUTION = _table(
     ATTRIBUTION,
     "campaign_attribution",
@@ -113,6 +145,43 @@ CHANNEL_ATTRIBUTION = _table(
     _col("credited_revenue", Money, "Revenue credited to the channel in that month", nullable=False),
     _col("credited_deals", sa.Double, "Sum of the weights credited to the channel in that month", nullable=False),
     _col("share", sa.Double, "credited_revenue / the model's credited revenue that month; null when that is 0"),
+    _col(*RUN_ID),
+)
+
+
+def _pipeline_measures(what: str) -> tuple[sa.Column, ...]:
+    return (
+        _col("pipeline_created", Money, f"Amount of the deals created, credited to the {what} under the model", nullable=False),
+        _col("pipeline_open", Money, "Of it, deals still open as of the run", nullable=False),
+        _col("pipeline_won", Money, "Of it, deals closed won", nullable=False),
+        _col("pipeline_lost", Money, "Of it, deals closed lost", nullable=False),
+        _col("credited_deals", sa.Double, f"Sum of the weights credited to the {what}", nullable=False),
+    )
+
+
+PIPELINE_CHANNEL_ATTRIBUTION = _table(
+    ATTRIBUTION,
+    "pipeline_channel_attribution",
+    "One row per (model, created_month, channel): the pipeline created, credited at creation, and what became of it.",
+    _col("model", sa.Text, "Attribution model name", nullable=False),
+    _col("created_month", sa.Date, "Calendar month of the deals' created_at in UTC, as its first day", nullable=False),
+    _col("channel", sa.Text, "Channel, or '(unattributed)'", nullable=False),
+    *_pipeline_measures("channel"),
+    _col("share", sa.Double, "pipeline_created / the model's pipeline created that month; null when that is 0"),
+    _col(*RUN_ID),
+)
+
+PIPELINE_CAMPAIGN_ATTRIBUTION = _table(
+    ATTRIBUTION,
+    "pipeline_campaign_attribution",
+    "One row per (model, campaign) for every campaign in campaigns or on pipeline credit, plus a null campaign_id row for credit without a campaign.",
+    _col("model", sa.Text, "Attribution model name", nullable=False),
+    _col("campaign_id", sa.Text, "The campaign; null for credit without a campaign (unattributed included)"),
+    _col("campaign_name", sa.Text, "From campaigns; null when the id is not in campaigns"),
+    _col("channel", sa.Text, "The campaign's channel from campaigns"),
+    *_pipeline_measures("campaign's touches"),
+    _col("cost", Money, "The campaign's whole cost; null when unknown"),
+    _col("pipeline_to_cost", sa.Double, "pipeline_created / cost; null when cost is null or 0"),
     _col(*RUN_ID),
 )
 
@@ -363,6 +432,9 @@ PUBLIC_TABLES = [
     TOUCH_CREDIT,
     CAMPAIGN_ATTRIBUTION,
     CHANNEL_ATTRIBUTION,
+    PIPELINE_CREDIT,
+    PIPELINE_CHANNEL_ATTRIBUTION,
+    PIPELINE_CAMPAIGN_ATTRIBUTION,
     PIPELINE_SOURCING,
     FUNNEL_MONTHLY,
     LEAD_SLA,
@@ -386,6 +458,10 @@ MONEY_COLUMNS = {  # frame column in integer cents -> table column in Numeric(18
     "cost_cents": "cost",
     "amount_cents": "amount",
     "won_revenue_cents": "won_revenue",
+    "pipeline_created_cents": "pipeline_created",
+    "pipeline_open_cents": "pipeline_open",
+    "pipeline_won_cents": "pipeline_won",
+    "pipeline_lost_cents": "pipeline_lost",
 }
 
 # Partitioned tables (by close month) and the column whose month is the partition:
@@ -394,6 +470,7 @@ PARTITION_COLUMNS = {
     "attribution.journeys": "conversion_at",
     "attribution.touch_credit": "closed_at",
     "attribution.channel_attribution": "close_month",
+    "attribution.pipeline_credit": "conversion_at",
 }
 
 
