@@ -11,7 +11,7 @@ import functools
 
 import dagster as dg
 
-from assets import attribution, ingest, marts, report, staging
+from assets import attribution, ingest, marts, report, snapshots, staging
 from attribution_pipeline.orchestration.automation import daily_schedule, landing_sensor
 from attribution_pipeline.orchestration.deployment import Deployment
 from attribution_pipeline.orchestration.io_managers import WarehouseIOManager, published_keys
@@ -19,6 +19,7 @@ from attribution_pipeline.orchestration.partitions import close_months, month_ba
 from attribution_pipeline.orchestration.progress import progress_logger
 from attribution_pipeline.orchestration.resources import LandingSource, ReportDestination, Warehouse
 from attribution_pipeline.orchestration.settings import AttributionSettings
+from attribution_pipeline.orchestration.snapshots import quarterly_snapshot, snapshot_job
 from attribution_pipeline.warehouse.workspace import Workspace
 
 ALL_ASSETS_JOB = "attribution_job"
@@ -33,7 +34,7 @@ def build_definitions(deployment: Deployment | None = None) -> dg.Definitions:
     workspace = Workspace()
     partitions = close_months(deployment.partition_start)
     backfill = month_backfill_policy(deployment.backfill_months_per_run)
-    modules = [ingest, staging, marts, report]
+    modules = [ingest, staging, marts, snapshots, report]
     partitioned = [
         *attribution.attribution_assets(partitions, backfill),
         marts.channel_asset(partitions, backfill),
@@ -51,8 +52,11 @@ def build_definitions(deployment: Deployment | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=assets,
         asset_checks=dg.load_asset_checks_from_modules(modules),
-        jobs=[job],
-        schedules=[daily_schedule(ALL_ASSETS_JOB, deployment.schedule_cron, deployment.schedule_timezone)],
+        jobs=[job, snapshot_job],
+        schedules=[
+            daily_schedule(ALL_ASSETS_JOB, deployment.schedule_cron, deployment.schedule_timezone),
+            quarterly_snapshot(deployment.schedule_timezone),
+        ],
         sensors=[landing_sensor(ALL_ASSETS_JOB, source)],
         # One process: DuckDB allows one writer per file.
         executor=dg.in_process_executor,

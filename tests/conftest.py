@@ -96,6 +96,16 @@ def postgres_url() -> str:
 @pytest.fixture
 def postgres_database(postgres_url: str):
     """A fresh database per test, so tests (and xdist workers) never share tables."""
+    yield from _fresh_database(postgres_url)
+
+
+@pytest.fixture(scope="module")
+def postgres_database_module(postgres_url: str):
+    """A fresh database for one module's tests (one pipeline scenario checked many ways)."""
+    yield from _fresh_database(postgres_url)
+
+
+def _fresh_database(postgres_url: str):
     name = f"attr_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -1,7 +1,7 @@
 """``attribution``: the command line (SPEC 6), a stable interface like the tables.
 
-``run`` is in ``run.py`` and ``export`` in ``export.py``; this module parses the
-arguments and dispatches.
+``run`` is in ``run.py``, ``export`` in ``export.py`` and ``snapshot`` in
+``warehouse/snapshots.py``; this module parses the arguments and dispatches.
 """
 
 import argparse
@@ -80,6 +80,20 @@ def _parser(deployment: Deployment, with_setting_flags: bool) -> argparse.Argume
         help="table to export, e.g. channel_attribution (schema attribution by default) or quarantine.touches",
     )
     export.add_argument("--out", required=True, type=Path, help="file to write; .csv or .parquet decides the format")
+    snapshot = commands.add_parser(
+        "snapshot", help="freeze a period's attribution numbers as reported (append-only attribution.snapshots_* tables)"
+    )
+    snapshot.add_argument(
+        "--warehouse",
+        default=deployment.warehouse_url,
+        help="SQLAlchemy URL of the warehouse (default $ATTRIBUTION_WAREHOUSE_URL or duckdb:///warehouse.duckdb)",
+    )
+    snapshot.add_argument("--period", required=True, metavar="YYYY-Qn|YYYY-MM", help="the quarter (e.g. 2024-Q3) or month to freeze")
+    snapshot.add_argument(
+        "--supersede",
+        action="store_true",
+        help="freeze a period that is already frozen again, from the latest run: both snapshots are kept, the old one marked superseded",
+    )
     report = commands.add_parser("report", help="write the marketer-facing HTML report from the output tables")
     report.add_argument(
         "--warehouse",
@@ -142,6 +156,29 @@ def write_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def freeze_period(args: argparse.Namespace) -> int:
+    from attribution_pipeline.warehouse.client import WarehouseClient
+    from attribution_pipeline.warehouse.snapshots import SnapshotRefused, freeze
+
+    if missing := missing_duckdb_file(args.warehouse):
+        return fail(missing, EXIT_USAGE)
+    client = WarehouseClient(args.warehouse)
+    try:
+        frozen = freeze(client, args.period, supersede=args.supersede)
+    except SnapshotRefused as error:
+        return fail(f"snapshot --period {args.period}: {error}", EXIT_USAGE)
+    except ValueError as error:  # a malformed period
+        return fail(f"snapshot: {error}", EXIT_USAGE)
+    except Exception as error:  # e.g. a warehouse written by no run
+        return fail(f"snapshot from {args.warehouse}: {first_line(error)}")
+    finally:
+        client.dispose()
+    superseded = f"; {frozen.superseded} is superseded" if frozen.superseded else ""
+    print(f"attribution: froze {frozen.period} as {frozen.snapshot_id} from run {frozen.run_id}{superseded}", file=sys.stderr)
+    print(json.dumps({"snapshot_id": frozen.snapshot_id, "run_id": frozen.run_id, "superseded": frozen.superseded, "rows": frozen.rows}))
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     running = "run" in argv
@@ -153,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         return export_table(args)
     if args.command == "report":
         return write_report(args)
+    if args.command == "snapshot":
+        return freeze_period(args)
     return run_pipeline(args, deployment)
 
 

@@ -25,9 +25,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from attribution_pipeline.orchestration.resources import Warehouse
-from attribution_pipeline.warehouse.client import TableSchemaMismatch
+from attribution_pipeline.warehouse.client import TableSchemaMismatch, conform
 from attribution_pipeline.warehouse.docs import type_name
-from attribution_pipeline.warehouse.sql_types import UTC_TIMESTAMP, polars_type
 from attribution_pipeline.warehouse.tables import ATTRIBUTION, METADATA, PARTITION_COLUMNS, QUARANTINE, cents_columns, quarantine_table
 from attribution_pipeline.warehouse.workspace import RunWorkspace, Workspace
 
@@ -74,22 +73,6 @@ def engine_columns(table: sa.Table) -> list[str]:
     """A declared table's columns as the engine names them (money as integer cents)."""
     money = cents_columns(table)
     return [money.get(column.name, column.name) for column in table.columns]
-
-
-def conform(frame: pl.DataFrame, table: sa.Table) -> pl.DataFrame:
-    """A declared table read back from any dialect, in the types the engine uses
-    (money back to integer cents, exactly)."""
-    money = cents_columns(table)
-    columns = []
-    for column in table.columns:
-        if column.name in money:
-            cents = (pl.col(column.name).cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64)
-            columns.append(cents.alias(money[column.name]))
-        elif isinstance(column.type, sa.DateTime):
-            columns.append(pl.col(column.name).cast(UTC_TIMESTAMP))
-        else:
-            columns.append(pl.col(column.name).cast(polars_type(column.type) or pl.String))
-    return frame.select(columns)
 
 
 def publishes_at_end(run: dg.DagsterRun) -> bool:

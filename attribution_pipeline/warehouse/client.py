@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from attribution_pipeline.warehouse.sql_types import polars_type, sql_type
+from attribution_pipeline.warehouse.sql_types import UTC_TIMESTAMP, polars_type, sql_type
 from attribution_pipeline.warehouse.tables import ADDED_COLUMNS, MONEY_COLUMNS, cents_columns
 
 if TYPE_CHECKING:
@@ -77,6 +77,22 @@ def _quoted(connection: sa.Connection, table: sa.Table) -> tuple[str, str]:
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 
 
+def conform(frame: pl.DataFrame, table: sa.Table) -> pl.DataFrame:
+    """A declared table read back from any dialect, in the types the engine uses
+    (money back to integer cents, exactly)."""
+    money = cents_columns(table)
+    columns = []
+    for column in table.columns:
+        if column.name in money:
+            cents = (pl.col(column.name).cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64)
+            columns.append(cents.alias(money[column.name]))
+        elif isinstance(column.type, sa.DateTime):
+            columns.append(pl.col(column.name).cast(UTC_TIMESTAMP))
+        else:
+            columns.append(pl.col(column.name).cast(polars_type(column.type) or pl.String))
+    return frame.select(columns)
+
+
 class WarehouseClient:
     """One warehouse, addressed by a SQLAlchemy URL."""
 
@@ -110,6 +126,20 @@ class WarehouseClient:
         try:
             with self.engine.begin() as connection:
                 yield connection
+        except sa.exc.OperationalError as error:
+            raise _readable(error, self.url) from error
+
+    @contextmanager
+    def consistent_reads(self) -> Iterator[sa.Connection]:
+        """A read-only transaction whose reads all see one committed state of the
+        warehouse (REPEATABLE READ on PostgreSQL; DuckDB's transactions are snapshots),
+        so tables read in it come from one publication, never from two."""
+        try:
+            with self.engine.connect() as connection:
+                if self.dialect == "postgresql":
+                    connection = connection.execution_options(isolation_level="REPEATABLE READ")
+                with connection.begin():
+                    yield connection
         except sa.exc.OperationalError as error:
             raise _readable(error, self.url) from error
 
@@ -234,12 +264,20 @@ class WarehouseClient:
         name: str,
         window: tuple[sa.Table, str, dt.datetime, dt.datetime] | None = None,
         outside: tuple[dt.datetime, dt.datetime] | None = None,
+        connection: sa.Connection | None = None,
     ) -> pl.DataFrame:
         """A whole table, or (``window``: declared table, column, start, end) its rows in
-        [start, end), leaving out those in ``outside`` (months read from elsewhere)."""
-        return _utc(self._read(schema, name, window, outside))
+        [start, end), leaving out those in ``outside`` (months read from elsewhere);
+        in ``connection``'s transaction when given (``consistent_reads``)."""
+        return _utc(self._read(schema, name, window, outside, connection))
 
-    def _read(self, schema: str, name: str, window, outside=None) -> pl.DataFrame:
+    def read_declared(self, table: sa.Table, column: str | None = None, start=None, end=None, connection=None) -> pl.DataFrame:
+        """A declared table in engine types (``conform``), whole or its rows with
+        ``column`` in [start, end)."""
+        window = (table, column, start, end) if column is not None else None
+        return conform(self.read(table.schema, table.name, window, connection=connection), table)
+
+    def _read(self, schema: str, name: str, window, outside=None, connection=None) -> pl.DataFrame:
         table = sa.Table(name, sa.MetaData(), schema=schema)
         statement = sa.select(sa.text("*")).select_from(table)
         if window is not None:
@@ -247,11 +285,9 @@ class WarehouseClient:
             statement = sa.select(declared).where(_bounds(declared.c[column], start, end))
             if outside is not None:
                 statement = statement.where(sa.not_(_bounds(declared.c[column], *outside)))
-        with self.connect() as conn:
+        with self._reading(connection) as conn:
             if self.dialect == "duckdb":
-                raw = conn.connection.driver_connection
-                sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True}))
-                return pl.from_arrow(raw.sql(sql).to_arrow_table())
+                return self._query(conn, statement)
             # Types from the catalog, not inferred from values: an all-null column
             # would otherwise come back typed Null and break string expressions.
             reflected = sa.inspect(conn).get_columns(name, schema=schema)
@@ -260,11 +296,32 @@ class WarehouseClient:
                 overrides = {k: v for k, v in overrides.items() if k in declared.c}
             return pl.read_database(statement, conn, infer_schema_length=None, schema_overrides=overrides)
 
+    def query(self, statement: sa.Select, connection: sa.Connection | None = None) -> pl.DataFrame:
+        """The rows of a SQLAlchemy select (over declared tables: its columns carry their types)."""
+        with self._reading(connection) as conn:
+            return _utc(self._query(conn, statement))
+
+    def _query(self, conn: sa.Connection, statement: sa.Select) -> pl.DataFrame:
+        if self.dialect == "duckdb":
+            raw = conn.connection.driver_connection
+            sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True}))
+            return pl.from_arrow(raw.sql(sql).to_arrow_table())
+        overrides = {c.name: dtype for c in statement.selected_columns if (dtype := polars_type(c.type)) is not None}
+        return pl.read_database(statement, conn, infer_schema_length=None, schema_overrides=overrides)
+
     def has_table(self, schema: str, name: str) -> bool:
         with self.connect() as conn:
             return sa.inspect(conn).has_table(name, schema=schema)
 
     # -- internals --------------------------------------------------------------
+    @contextmanager
+    def _reading(self, connection: sa.Connection | None) -> Iterator[sa.Connection]:
+        if connection is not None:
+            yield connection
+        else:
+            with self.connect() as conn:
+                yield conn
+
     @contextmanager
     def _connection(self, connection: sa.Connection | None) -> Iterator[sa.Connection]:
         if connection is not None:

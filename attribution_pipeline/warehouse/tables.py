@@ -185,6 +185,121 @@ PIPELINE_CAMPAIGN_ATTRIBUTION = _table(
     _col(*RUN_ID),
 )
 
+SNAPSHOT_ID = ("snapshot_id", sa.Text, "The snapshot, e.g. 2024-Q3-v1 (period and version)")
+
+
+def _snapshot_measures() -> tuple[sa.Column, ...]:
+    return (
+        _col("credited_revenue", Money, "Won revenue of the deals closed in the period, credited under the model", nullable=False),
+        _col("pipeline_created", Money, "Amount of the deals created in the period, credited at creation under the model", nullable=False),
+        _col("pipeline_open", Money, "Of it, deals open at the freeze", nullable=False),
+        _col("pipeline_won", Money, "Of it, deals won at the freeze", nullable=False),
+        _col("pipeline_lost", Money, "Of it, deals lost at the freeze", nullable=False),
+    )
+
+
+# Period snapshots (issue 19): written by `attribution snapshot` / snapshot_job only,
+# append-only (a supersede sets the old header's superseded_by and superseded_at).
+SNAPSHOTS = _table(
+    ATTRIBUTION,
+    "snapshots",
+    "One row per frozen period snapshot: its period, the run it froze, and the period's totals as reported.",
+    _col(*SNAPSHOT_ID, nullable=False),
+    _col("period", sa.Text, "The period frozen: YYYY-Qn (a quarter) or YYYY-MM (a month)", nullable=False),
+    _col("period_start", Timestamp, "First instant of the period (UTC)", nullable=False),
+    _col("period_end", Timestamp, "First instant after the period (UTC)", nullable=False),
+    _col("version", sa.Integer, "1 for the first freeze of the period, +1 per --supersede", nullable=False),
+    _col("run_id", sa.Text, "Dagster run id of the published run the snapshot froze", nullable=False),
+    _col("as_of", Timestamp, "That run's as-of time (open deals are valued as of it)"),
+    _col("frozen_at", Timestamp, "When the snapshot was taken (UTC)", nullable=False),
+    _col("input_fingerprint", sa.Text, "sha256 of that run's parameters and per-source row accounting", nullable=False),
+    _col("won_revenue", Money, "Amount of the deals won that closed in the period", nullable=False),
+    _col("won_deals", sa.BigInteger, "Number of those deals", nullable=False),
+    _col("pipeline_created", Money, "Amount of the deals created in the period, whatever their state", nullable=False),
+    _col("pipeline_deals", sa.BigInteger, "Number of those deals", nullable=False),
+    _col("superseded_by", sa.Text, "The snapshot that replaced this one; null while it is the period's current snapshot"),
+    _col("superseded_at", Timestamp, "When it was superseded"),
+)
+
+SNAPSHOTS_CHANNEL = _table(
+    ATTRIBUTION,
+    "snapshots_channel",
+    "One row per (snapshot, model, channel): the period's channel figures as frozen.",
+    _col(*SNAPSHOT_ID, nullable=False),
+    _col("model", sa.Text, "Attribution model name", nullable=False),
+    _col("channel", sa.Text, "Channel, or '(unattributed)'", nullable=False),
+    *_snapshot_measures(),
+)
+
+SNAPSHOTS_CAMPAIGN = _table(
+    ATTRIBUTION,
+    "snapshots_campaign",
+    "One row per (snapshot, model, campaign) credited in the period, with a null campaign_id row for credit without a campaign.",
+    _col(*SNAPSHOT_ID, nullable=False),
+    _col("model", sa.Text, "Attribution model name", nullable=False),
+    _col("campaign_id", sa.Text, "The campaign; null for credit without a campaign (unattributed included)"),
+    _col("campaign_name", sa.Text, "From campaigns at the freeze"),
+    _col("channel", sa.Text, "The campaign's channel from campaigns at the freeze"),
+    *_snapshot_measures(),
+    _col("cost", Money, "The campaign's whole cost at the freeze; null when unknown"),
+)
+
+SNAPSHOTS_CREDIT = _table(
+    ATTRIBUTION,
+    "snapshots_credit",
+    "One row per (snapshot, measure, model, opportunity, channel): the cents frozen, what drift compares.",
+    _col(*SNAPSHOT_ID, nullable=False),
+    _col("measure", sa.Text, "revenue (won deals closed in the period) or pipeline (deals created in it)", nullable=False),
+    _col("model", sa.Text, "Attribution model name", nullable=False),
+    _col("opportunity_id", sa.Text, "The deal", nullable=False),
+    _col("channel", sa.Text, "Channel, or '(unattributed)'", nullable=False),
+    _col("credited_amount", Money, "Credited to the channel for the deal under the model, whole cents", nullable=False),
+)
+
+SNAPSHOTS_DEALS = _table(
+    ATTRIBUTION,
+    "snapshots_deals",
+    "One row per (snapshot, opportunity) in the period's revenue or pipeline: the deal's facts as frozen.",
+    _col(*SNAPSHOT_ID, nullable=False),
+    _col("opportunity_id", sa.Text, "The deal", nullable=False),
+    _col("in_revenue", sa.Boolean, "Won and closed in the period", nullable=False),
+    _col("in_pipeline", sa.Boolean, "Created in the period", nullable=False),
+    _col("amount", Money, "Its amount in the reporting currency", nullable=False),
+    _col("deal_state", sa.Text, "open, won or lost", nullable=False),
+    _col("created_at", Timestamp, "When the deal was created (UTC)", nullable=False),
+    _col("closed_at", Timestamp, "When it closed (UTC); null while open"),
+    _col("touches", sa.BigInteger, "Distinct touches credited to it in the period's rows", nullable=False),
+    _col("touches_sha256", sa.Text, "sha256 of those touches' sorted touch_id@occurred_at: a late touch changes it", nullable=False),
+)
+
+SNAPSHOT_DRIFT = _table(
+    ATTRIBUTION,
+    "snapshot_drift",
+    "One row per (current snapshot, measure, model, channel, opportunity) whose credit differs now from the frozen credit.",
+    _col(*SNAPSHOT_ID, nullable=False),
+    _col("period", sa.Text, "The snapshot's period", nullable=False),
+    _col("measure", sa.Text, "revenue or pipeline", nullable=False),
+    _col("model", sa.Text, "Attribution model name", nullable=False),
+    _col("channel", sa.Text, "Channel, or '(unattributed)'", nullable=False),
+    _col("opportunity_id", sa.Text, "The deal that explains the difference", nullable=False),
+    _col("frozen_amount", Money, "Credit as frozen (0 when the deal was not in the snapshot)", nullable=False),
+    _col("current_amount", Money, "Credit now, over the same period (0 when the deal left it)", nullable=False),
+    _col(
+        "drift_amount",
+        Money,
+        "current_amount - frozen_amount; per (snapshot, measure, model, channel) they sum to the mart's change",
+        nullable=False,
+    ),
+    _col(
+        "reason",
+        sa.Text,
+        "The first that holds: added_after_freeze, removed_since_freeze, amount_changed, stage_changed, dates_changed, "
+        "touches_changed (late or removed touches), restated (same deal and touches: parameters or learned values changed)",
+        nullable=False,
+    ),
+    _col(*RUN_ID),
+)
+
 RUNS = _table(
     ATTRIBUTION,
     "runs",
@@ -435,6 +550,12 @@ PUBLIC_TABLES = [
     PIPELINE_CREDIT,
     PIPELINE_CHANNEL_ATTRIBUTION,
     PIPELINE_CAMPAIGN_ATTRIBUTION,
+    SNAPSHOTS,
+    SNAPSHOTS_CHANNEL,
+    SNAPSHOTS_CAMPAIGN,
+    SNAPSHOTS_CREDIT,
+    SNAPSHOTS_DEALS,
+    SNAPSHOT_DRIFT,
     PIPELINE_SOURCING,
     FUNNEL_MONTHLY,
     LEAD_SLA,
@@ -462,6 +583,9 @@ MONEY_COLUMNS = {  # frame column in integer cents -> table column in Numeric(18
     "pipeline_open_cents": "pipeline_open",
     "pipeline_won_cents": "pipeline_won",
     "pipeline_lost_cents": "pipeline_lost",
+    "frozen_cents": "frozen_amount",
+    "current_cents": "current_amount",
+    "drift_cents": "drift_amount",
 }
 
 # Partitioned tables (by close month) and the column whose month is the partition:
@@ -486,6 +610,8 @@ def cents_columns(table: sa.Table) -> dict[str, str]:
 
 # Every table a run computes into the attribution schema; attribution/runs publishes
 # them together, with the run's own row in RUNS and RUN_SOURCES.
+# The snapshot tables are written by a freeze, never by a run.
+SNAPSHOT_TABLES = (SNAPSHOTS, SNAPSHOTS_CHANNEL, SNAPSHOTS_CAMPAIGN, SNAPSHOTS_CREDIT, SNAPSHOTS_DEALS)
 PUBLISHED = tuple(
-    table for table in METADATA.tables.values() if table.schema == ATTRIBUTION and table.name not in (RUNS.name, RUN_SOURCES.name)
+    table for table in METADATA.tables.values() if table.schema == ATTRIBUTION and table not in (RUNS, RUN_SOURCES, *SNAPSHOT_TABLES)
 )
