@@ -35,6 +35,8 @@ import pytest
 from attribution_pipeline.app.cli import main
 from attribution_pipeline.orchestration.resources import Warehouse
 from attribution_pipeline.orchestration.snapshots import snapshot_job
+from attribution_pipeline.report.page import render
+from attribution_pipeline.report.queries import load
 from attribution_pipeline.warehouse.client import WarehouseClient, conform
 from attribution_pipeline.warehouse.tables import (
     CHANNEL_ATTRIBUTION,
@@ -174,6 +176,7 @@ def _scenario(folder: Path, url: str) -> dict:
     facts["hash_after_run"] = rows_hash(url, "2024-Q3-v1")
     for table in (SNAPSHOTS_CHANNEL, SNAPSHOT_DRIFT, CHANNEL_ATTRIBUTION, PIPELINE_CHANNEL_ATTRIBUTION, SNAPSHOTS):
         facts[table.name] = read(url, table)
+    facts["report"] = load(url, "linear", None, None)
     facts["refreeze"] = snapshot(url)
     facts["supersede"] = snapshot(url, "--supersede")
     facts["hash_superseded"] = rows_hash(url, "2024-Q3-v1")
@@ -280,3 +283,25 @@ def test_freezing_again_is_refused_and_supersede_keeps_both(scenario):
     # v2 froze the v2 run: won revenue without R (re-opened), A at 700.00
     assert headers.get_column("won_revenue_cents").to_list() == [250_000, 230_000]
     assert scenario["drift_after_supersede"].filter(snapshot_id="2024-Q3-v1").height == 0
+
+
+def test_the_report_shows_pipeline_created_and_the_drift(scenario):
+    """The v2 run's report: the linear model's pipeline by channel over every month with credit
+    (Q2 holds R's 400.00 on organic_search), and the Q3 drift summed per reason."""
+    data = scenario["report"]
+    linear = {row["channel"]: round(row["pipeline_created"] * 100) for row in data.pipeline.filter(model="linear").iter_rows(named=True)}
+    assert linear == {
+        "paid_search": 50_000 + 40_000,  # P, and T's half since t0 arrived
+        "email": 50_000 + 40_000,
+        "events": 60_000 + 25_000,  # W, N
+        "display": 30_000,
+        "(unattributed)": 20_000,
+        "direct": 70_000,  # A at 700.00
+        "organic_search": 40_000,  # R, created in Q2
+    }
+    drift = {(m, model, reason): (deals, round(cents * 100)) for _, m, model, reason, deals, cents in data.drift.iter_rows()}
+    assert drift[("pipeline", "linear", "added_after_freeze")] == (1, 25_000)
+    assert drift[("revenue", "linear", "stage_changed")] == (1, -40_000)
+    assert drift[("revenue", "first_touch", "touches_changed")] == (1, 0)  # T's 800.00 moved from paid_search to email
+    page = render(data)
+    assert "<section id=pipeline>" in page and "<section id=snapshots>" in page and "2024-Q3-v1" in page

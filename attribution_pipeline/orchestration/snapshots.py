@@ -6,7 +6,6 @@ re-materialized by "materialize all" or a backfill of the attribution assets.
 Its op calls the same ``freeze`` as ``attribution snapshot``.
 """
 
-
 import dagster as dg
 from pydantic import Field
 

@@ -383,11 +383,71 @@ def _intervals(d: ReportData) -> str:
     )
 
 
+def _pipeline(d: ReportData) -> str:
+    """Pipeline created per channel under every model, and what became of it under the chosen one."""
+    if d.pipeline.is_empty():
+        return "<p class=muted>No pipeline created in these months.</p>"
+    f = d.funnel
+    scope = f"created {f.months[0]:%Y-%m} to {(f.months[1] - dt.timedelta(days=1)):%Y-%m}" if f.months else "created in any month"
+    pivot = d.pipeline.pivot(on="model", index="channel", values="pipeline_created", aggregate_function="sum").fill_null(0.0)
+    models = sorted(c for c in pivot.columns if c != "channel")
+    pivot = pivot.sort(d.model if d.model in models else models[0], descending=True)
+    comparison = [
+        "<tr>" + _cell(row["channel"]) + "".join(_cell(_amount(row[m]), row[m], True) for m in models) + "</tr>"
+        for row in pivot.iter_rows(named=True)
+    ]
+    chosen = d.pipeline.filter(pl.col("model") == d.model).sort("pipeline_created", descending=True)
+    states = ("pipeline_created", "pipeline_open", "pipeline_won", "pipeline_lost")
+    outcome = [
+        "<tr>" + _cell(row["channel"]) + "".join(_cell(_amount(row[c]), row[c], True) for c in states) + "</tr>"
+        for row in chosen.iter_rows(named=True)
+    ]
+    intro = f"<p class=muted>Every deal {scope}, open, won or lost, credited its amount over the touches before it was created.</p>"
+    return (
+        intro
+        + _table(["channel", *(f"{m} ({d.currency})" for m in models)], comparison, sortable=True)
+        + f"<h3>What became of it, model {html.escape(d.model)}</h3>"
+        + _table(["channel", "created", "still open", "won", "lost"], outcome, sortable=True)
+    )
+
+
+def _snapshots(d: ReportData) -> str:
+    """The frozen periods and why today's numbers differ from them."""
+    if d.snapshots.is_empty():
+        return "<p class=muted>No period is frozen yet: <code>attribution snapshot --period 2024-Q3</code> freezes one.</p>"
+    frozen = [
+        "<tr>"
+        + _cell(row["snapshot_id"])
+        + _cell(row["period"])
+        + _cell(f"{row['frozen_at']:%Y-%m-%d %H:%M} UTC")
+        + _cell(_amount(row["won_revenue"]), row["won_revenue"], True)
+        + _cell(_amount(row["pipeline_created"]), row["pipeline_created"], True)
+        + "</tr>"
+        for row in d.snapshots.iter_rows(named=True)
+    ]
+    table = _table(["snapshot", "period", "frozen", "won revenue", "pipeline created"], frozen, numeric_from=3)
+    if d.drift.is_empty():
+        return table + "<p class=muted>No drift: every frozen figure still holds.</p>"
+    drift = [
+        "<tr>"
+        + "".join(_cell(row[c]) for c in ("snapshot_id", "measure", "model", "reason"))
+        + _cell(f"{row['deals']:,}", row["deals"], True)
+        + _cell(_amount(row["drift_amount"]), row["drift_amount"], True)
+        + "</tr>"
+        for row in d.drift.iter_rows(named=True)
+    ]
+    return table + _table(
+        ["snapshot", "measure", "model", "reason", "deals", f"drift ({d.currency})"], drift, sortable=True, numeric_from=4
+    )
+
+
 SECTIONS = (
     ("reconciliation", "Reconciliation", _reconciliation),
     ("channels", "Credited revenue by channel, every model", _channels),
     ("campaigns", "Campaigns: cost, credited revenue and ROAS per model", _campaigns),
     ("trend", "Monthly trend by channel", _trend),
+    ("pipeline", "Pipeline created by channel, every model", _pipeline),
+    ("snapshots", "Frozen periods and drift since", _snapshots),
     ("journeys", "Journeys of won deals", _journeys),
     ("intervals", "Data-driven models: how sure they are", _intervals),
     ("funnel", "Funnel: leads to revenue, pipeline sourcing, velocity and hand-off", _funnel_section),

@@ -38,6 +38,9 @@ class ReportData:
     funnel: Funnel
     intervals: pl.DataFrame  # model, channel, credited_revenue, lower, upper, draws, seed
     stitching: Stitching
+    pipeline: pl.DataFrame  # model, channel, pipeline_created, pipeline_open, pipeline_won, pipeline_lost (funnel.months)
+    snapshots: pl.DataFrame  # current snapshots: snapshot_id, period, frozen_at, won_revenue, pipeline_created
+    drift: pl.DataFrame  # snapshot_id, measure, model, reason, deals, drift_amount
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,8 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
             )
             quarantine = _quarantine(conn)
             stitching = _stitching(conn, _utc(start), _utc(end), run["parameters"], journeys)
-            funnel = _funnel(client, conn, window if (first or last) else None)
+            created_window = window if (first or last) else None  # created months: all unless --from/--to narrow
+            funnel = _funnel(client, conn, created_window)
             intervals = (
                 _frame(
                     conn,
@@ -139,6 +143,7 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
                 if client.has_table("attribution", "channel_attribution_intervals")
                 else pl.DataFrame()
             )
+            pipeline, snapshots, drift = _pipeline_and_drift(client, conn, created_window)
     finally:
         client.dispose()
     cents = (pl.col("credited_revenue").cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64)  # exact, for the reconciliation
@@ -169,6 +174,50 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
         funnel=funnel,
         intervals=intervals,
         stitching=stitching,
+        pipeline=pipeline,
+        snapshots=snapshots,
+        drift=drift,
+    )
+
+
+_PIPELINE_COLUMNS = ("pipeline_created", "pipeline_open", "pipeline_won", "pipeline_lost")
+
+
+def _pipeline_and_drift(
+    client: WarehouseClient, conn: sa.Connection, window: dict | None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Pipeline created per model and channel over the created months in scope (all of them
+    unless --from/--to narrow the report, as the funnel; issue 19),
+    the current period snapshots, and their drift summed per (snapshot, measure, model, reason)."""
+    sums = ", ".join(f"SUM({name}) AS {name}" for name in _PIPELINE_COLUMNS)
+    pipeline = (
+        _frame(
+            conn,
+            f"SELECT model, channel, {sums} FROM attribution.pipeline_channel_attribution "
+            + ("WHERE created_month >= :start AND created_month < :end " if window else "")
+            + "GROUP BY model, channel",
+            **(window or {}),
+        )
+        if client.has_table("attribution", "pipeline_channel_attribution")
+        else pl.DataFrame()
+    )
+    snapshots = drift = pl.DataFrame()
+    if client.has_table("attribution", "snapshots"):
+        snapshots = _frame(
+            conn,
+            "SELECT snapshot_id, period, frozen_at, won_revenue, pipeline_created FROM attribution.snapshots "
+            "WHERE superseded_by IS NULL ORDER BY period",
+        )
+    if not snapshots.is_empty() and client.has_table("attribution", "snapshot_drift"):
+        drift = _frame(
+            conn,
+            "SELECT snapshot_id, measure, model, reason, COUNT(DISTINCT opportunity_id) AS deals, SUM(drift_amount) AS drift_amount "
+            "FROM attribution.snapshot_drift GROUP BY snapshot_id, measure, model, reason ORDER BY snapshot_id, measure, model, reason",
+        )
+    return (
+        _floats(pipeline, *_PIPELINE_COLUMNS) if not pipeline.is_empty() else pipeline,
+        _floats(snapshots, "won_revenue", "pipeline_created") if not snapshots.is_empty() else snapshots,
+        _floats(drift, "drift_amount") if not drift.is_empty() else drift,
     )
 
 
