@@ -64,7 +64,9 @@ class Deployment:
         "unset: every month of a backfill in one run. `attribution run --parallel N` sets it for its own backfill",
     )
     schedule_cron: str = variable("ATTRIBUTION_SCHEDULE_CRON", DEFAULT_SCHEDULE_CRON, "cron expression of the daily schedule")
-    schedule_timezone: str = variable("ATTRIBUTION_SCHEDULE_TIMEZONE", DEFAULT_SCHEDULE_TIMEZONE, "IANA timezone of the daily and quarterly_snapshot schedules")
+    schedule_timezone: str = variable(
+        "ATTRIBUTION_SCHEDULE_TIMEZONE", DEFAULT_SCHEDULE_TIMEZONE, "IANA timezone of the daily and quarterly_snapshot schedules"
+    )
     dagster_home: str | None = variable(
         "DAGSTER_HOME", None, "Dagster instance folder (absolute path); `attribution run` uses `./.dagster_state/` when it is unset"
     )
