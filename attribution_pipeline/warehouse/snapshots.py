@@ -195,10 +195,13 @@ def drift_now(client: WarehouseClient, touch_credit: pl.LazyFrame, pipeline_cred
     credit in ``touch_credit`` and ``pipeline_credit`` (a run's, about to be published),
     with today's deal facts from ``pipeline_credit``'s rows of ``model``."""
     frames = [pl.DataFrame(schema=DRIFT_SCHEMA)]
-    every_deal = snapshots.deals_of(pipeline_credit, model).collect().lazy()
-    for snapshot in current_snapshots(client).iter_rows(named=True):
+    current = current_snapshots(client)
+    if current.is_empty():  # nothing frozen: no drift, and no scan of the credit
+        return frames[0]
+    every_deal = snapshots.deals_of(pipeline_credit, model).collect(engine="streaming").lazy()
+    for snapshot in current.iter_rows(named=True):
         start, end = snapshot["period_start"], snapshot["period_end"]
-        rows = snapshots.period_touch_rows(touch_credit, pipeline_credit, start, end).collect().lazy()
+        rows = snapshots.period_touch_rows(touch_credit, pipeline_credit, start, end).collect(engine="streaming").lazy()
         frozen_credit, frozen_deals = frozen_rows(client, snapshot["snapshot_id"])
         found = snapshots.drift(
             frozen_credit.lazy().drop("snapshot_id"),
