@@ -79,6 +79,7 @@ def closed_months(url: str) -> list[str]:
 # exercised, at two fewer run processes per stage than four (the suite's budget).
 BACKFILL_RUNS = 2
 
+
 @pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.longest])])
 def test_backfill_by_month_ranges_equals_one_run_of_all_months(kind, landing, full_run, tmp_path, request, capsys, monkeypatch):
     full = f"duckdb:///{full_run}"

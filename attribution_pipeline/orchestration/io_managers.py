@@ -169,10 +169,11 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         if stored is None:
             return self._from_warehouse(schema, name, table, wanted)
         whole = wanted is None or stored.window is None or stored.window == wanted
-        if lazy and whole:
-            scan = pl.scan_parquet(stored.file)
-            return scan.select(engine_columns(table)) if table is not None else scan
-        frame = stored.read().select(engine_columns(table)) if table is not None else stored.read()
+        # A lazy input stays a scan whatever the window (an all-months reader of a run's
+        # months, such as the pipeline marts, would otherwise hold the whole file).
+        frame = pl.scan_parquet(stored.file) if lazy else stored.read()
+        if table is not None:
+            frame = frame.select(engine_columns(table))
         if whole:
             return frame
         column = PARTITION_COLUMNS[f"{schema}.{name}"]
@@ -183,7 +184,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         if not self.warehouse.client.has_table(schema, name):  # nothing published before this run
             return inside
         rest = self._from_warehouse(schema, name, table, wanted, outside=stored.window)
-        return pl.concat([inside, rest.select(inside.columns)], how="vertical_relaxed")
+        rest = rest.select(inside.collect_schema().names())
+        return pl.concat([inside, rest.lazy() if lazy else rest], how="vertical_relaxed")
 
     def _from_warehouse(self, schema, name, table, wanted, outside=None) -> pl.DataFrame:
         if wanted is not None:  # a range of months: read those rows only
