@@ -3,11 +3,12 @@ attribution.pipeline_credit (issue 19), partitioned by close month: a run comput
 and replaces the deals converting in its months only."""
 
 import datetime as dt
-import shutil
+from collections.abc import Iterator
 from dataclasses import replace
 
 import dagster as dg
 import polars as pl
+import sqlalchemy as sa
 
 from assets.staging import stitched_touches
 from attribution_pipeline.contract.checks import (
@@ -18,11 +19,12 @@ from attribution_pipeline.contract.checks import (
     judge_references,
 )
 from attribution_pipeline.contract.validation import referential_warnings
+from attribution_pipeline.orchestration.io_managers import with_run_id
 from attribution_pipeline.orchestration.partitions import covered_window
 from attribution_pipeline.orchestration.settings import AttributionSettings
 from attribution_pipeline.orchestration.table_assets import check_result, key_of, table_asset, table_out, tables_asset
 from attribution_pipeline.warehouse.tables import CHANNEL_ATTRIBUTION_INTERVALS, CHANNEL_VALUES, JOURNEYS, PIPELINE_CREDIT, TOUCH_CREDIT
-from attribution_pipeline.warehouse.workspace import RunWorkspace, Workspace
+from attribution_pipeline.warehouse.workspace import RunWorkspace, Stored, Workspace
 from models.credit import count_excluded, credit_in_chunks
 from models.data_driven import FITTERS, values_frame, values_from_frame
 from models.intervals import learn
@@ -83,6 +85,26 @@ def every_journey(run_workspace: RunWorkspace, converting: pl.DataFrame) -> pl.L
     if months.len() and ((months < start) | (months >= end)).any():
         return None
     return pl.scan_parquet(stored.file)
+
+
+def write_credit(
+    context: dg.AssetExecutionContext, workspace: Workspace, table: sa.Table, chunks: Iterator[pl.DataFrame]
+) -> tuple[Stored, dict[str, int]]:
+    """A credit step's chunks, stamped with the run id, appended to its workspace file as
+    they are computed (written once: the IO manager takes the file as it is), and the
+    cents credited per model, counted on the way for the reconciliation check."""
+    totals: dict[str, int] = {}
+
+    def counted() -> Iterator[pl.DataFrame]:
+        for chunk in chunks:
+            for model, cents in chunk.group_by("model").agg(pl.col("credited_cents").sum()).iter_rows():
+                totals[model] = totals.get(model, 0) + cents
+            yield with_run_id(chunk, table, context.run.run_id)
+
+    window = context.partition_time_window
+    run_workspace = workspace.for_run(context.instance, context.run.run_id)
+    stored = run_workspace.write_chunks((table.schema, table.name), counted(), (window.start, window.end))
+    return stored, totals
 
 
 def attribution_assets(partitions: dg.MonthlyPartitionsDefinition, backfill: dg.BackfillPolicy) -> list:
@@ -226,28 +248,21 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition, backfill: dg.
         params = replace(settings.params(), channel_values=values_from_frame(channel_values))
         names = settings.model_names()
         # Every model's row for every touch is the run's largest frame: computed CREDIT_CHUNK_DEALS
-        # won deals at a time, each chunk written to a part file and counted, never held together.
-        parts = workspace.for_run(context.instance, context.run.run_id).parts("touch_credit")
-        files, totals = [], {}
-        for chunk in credit_in_chunks(journeys, won, params, names, CREDIT_CHUNK_DEALS):
-            files.append(parts / f"{len(files):05d}.parquet")
-            chunk.write_parquet(files[-1])
-            for model, cents in chunk.group_by("model").agg(pl.col("credited_cents").sum()).iter_rows():
-                totals[model] = totals.get(model, 0) + cents
-        frame = pl.scan_parquet(files)
+        # won deals at a time, each chunk appended to the workspace file and counted, never held together.
+        chunks = credit_in_chunks(journeys, won, params, names, CREDIT_CHUNK_DEALS)
+        stored, totals = write_credit(context, workspace, TOUCH_CREDIT, chunks)
         won_cents = int(won.get_column("amount_cents").sum())
         excluded = count_excluded(journeys, params, won)
         if excluded:
             context.log.info(f"{excluded:,} touches of won deals excluded from credit (excluded touch types or channels)")
         yield dg.Output(
-            frame,
+            stored,
             metadata={
                 "credited_by_model": dg.MetadataValue.json({m: c / 100 for m, c in sorted(totals.items())}),
                 "won_total": dg.MetadataValue.float(won_cents / 100),
                 "excluded_touches": dg.MetadataValue.int(excluded),
             },
         )
-        shutil.rmtree(parts, ignore_errors=True)  # stored in the run workspace now
         yield check_result(TOUCH_CREDIT_RECONCILES, credit_key, judge_reconciliation(totals, names, won_cents))
 
     pipeline_key = key_of(PIPELINE_CREDIT)
@@ -284,24 +299,18 @@ def attribution_assets(partitions: dg.MonthlyPartitionsDefinition, backfill: dg.
         as_of = resolve_as_of(touches, opportunities.lazy(), params.as_of)  # as journeys resolves it
         deals = with_conversion_at(opportunities.lazy(), as_of).collect().filter(_in_window("conversion_at", context.partition_time_window))
         names = settings.model_names()
-        parts = workspace.for_run(context.instance, context.run.run_id).parts("pipeline_credit")
-        files, totals = [], {}
         every_deal = pl.lit(True)
-        for chunk in credit_in_chunks(journeys, deals, params, names, CREDIT_CHUNK_DEALS, credit=credit_at_creation, which=every_deal):
-            files.append(parts / f"{len(files):05d}.parquet")
-            chunk.write_parquet(files[-1])
-            for model, cents in chunk.group_by("model").agg(pl.col("credited_cents").sum()).iter_rows():
-                totals[model] = totals.get(model, 0) + cents
+        chunks = credit_in_chunks(journeys, deals, params, names, CREDIT_CHUNK_DEALS, credit=credit_at_creation, which=every_deal)
+        stored, totals = write_credit(context, workspace, PIPELINE_CREDIT, chunks)
         deal_cents = int(deals.get_column("amount_cents").sum())
         yield dg.Output(
-            pl.scan_parquet(files),
+            stored,
             metadata={
                 "credited_by_model": dg.MetadataValue.json({m: c / 100 for m, c in sorted(totals.items())}),
                 "deal_total": dg.MetadataValue.float(deal_cents / 100),
                 "deals": dg.MetadataValue.int(deals.height),
             },
         )
-        shutil.rmtree(parts, ignore_errors=True)
         verdict = judge_reconciliation(totals, names, deal_cents, table="pipeline_credit")
         yield check_result(PIPELINE_CREDIT_RECONCILES, pipeline_key, verdict)
 

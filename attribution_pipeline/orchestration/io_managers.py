@@ -1,8 +1,9 @@
 """Each asset's frame goes to the run workspace (``workspace.py``) and from there
 to the warehouse table named by its key (``schema/name``). An output may be a
-lazy frame over part files (a landing folder's text, staged chunks, credit
-chunks): it is streamed to the workspace file and the warehouse is loaded from
-that file, so it is never held whole. A raw.* frame (a database source) goes to
+lazy frame over part files (a landing folder's text, staged chunks): it is
+streamed to the workspace file and the warehouse is loaded from that file, so it
+is never held whole. A step that wrote its chunks to the workspace itself (the
+credit steps, ``RunWorkspace.write_chunks``) returns that ``Stored`` file. A raw.* frame (a database source) goes to
 the warehouse only, since no step reads raw.
 
 Steps read their inputs from the workspace of the run that wrote them, whatever
@@ -28,7 +29,7 @@ from attribution_pipeline.orchestration.resources import Warehouse
 from attribution_pipeline.warehouse.client import TableSchemaMismatch, conform
 from attribution_pipeline.warehouse.docs import type_name
 from attribution_pipeline.warehouse.tables import ATTRIBUTION, METADATA, PARTITION_COLUMNS, QUARANTINE, cents_columns, quarantine_table
-from attribution_pipeline.warehouse.workspace import RunWorkspace, Workspace
+from attribution_pipeline.warehouse.workspace import RunWorkspace, Stored, Workspace
 
 # Writing steps are retried: a dropped connection or a warehouse briefly held by
 # another run is transient, and every write is an idempotent replace.
@@ -103,14 +104,16 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     warehouse: dg.ResourceDependency[Warehouse]
     workspace: dg.ResourceDependency[Workspace]
 
-    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame | Stored) -> None:
         """A frame, or a lazy frame over part files, streamed to the workspace file and
         loaded into the warehouse from there (raw and staging are shaped like their
-        inputs; the attribution tables are published from their files)."""
+        inputs; the attribution tables are published from their files). A ``Stored``
+        is a workspace file the step wrote itself, run_id included: it is not copied."""
         path = tuple(context.asset_key.path)
         schema, name = path[-2:]
         table = declared_table(schema, name)
-        obj = with_run_id(obj, table, context.run_id)
+        written = obj if isinstance(obj, Stored) else None
+        obj = pl.scan_parquet(written.file) if written else with_run_id(obj, table, context.run_id)
         window = None
         if context.has_asset_partitions:
             time_window = context.asset_partitions_time_window
@@ -120,7 +123,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         # raw.* is read by no step (staging happens in the step that reads it): a frame goes to the
         # warehouse only; a lazy one (a scan of the landing files' text) through one file.
         lazy = isinstance(obj, pl.LazyFrame)
-        stored = self.workspace.for_run(step.instance, context.run_id).write(path, obj, window) if schema != "raw" or lazy else None
+        stored = written or (
+            self.workspace.for_run(step.instance, context.run_id).write(path, obj, window) if schema != "raw" or lazy else None
+        )
         try:
             if schema != ATTRIBUTION and lazy:  # raw from the landing text, staging from its chunks: now, from the file
                 rows = self.warehouse.client.replace_shaped_from(schema, name, stored)

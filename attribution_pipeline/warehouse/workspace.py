@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,13 +63,42 @@ class RunWorkspace:
             frame.write_parquet(partial)
             rows = frame.height
         partial.replace(file)
+        return self._manifest(path, file, rows, window)
+
+    def write_chunks(self, path: tuple[str, ...], chunks: Iterable[pl.DataFrame], window: tuple[dt.datetime, dt.datetime] | None) -> Stored:
+        """Frames of one schema appended to the file as they come (a step's chunks of
+        credit), so a chunked output is written once, not as parts and again as the
+        whole. A step returns the ``Stored``; the IO manager then copies nothing."""
+        file = self._file(path)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        partial = file.with_suffix(f".{os.getpid()}.partial")
+        writer, rows = None, 0
+        try:
+            for chunk in chunks:
+                table = chunk.to_arrow(compat_level=pl.CompatLevel.oldest())
+                if writer is None:
+                    writer = pq.ParquetWriter(partial, table.schema, compression="zstd")
+                writer.write_table(table.cast(writer.schema))
+                rows += chunk.height
+        except BaseException:
+            if writer is not None:
+                writer.close()
+            partial.unlink(missing_ok=True)
+            raise
+        if writer is None:
+            raise ValueError(f"no chunk of {'.'.join(path[-2:])} to write (a chunked step yields at least one, empty or not)")
+        writer.close()
+        partial.replace(file)
+        return self._manifest(path, file, rows, window)
+
+    def _manifest(self, path: tuple[str, ...], file: Path, rows: int, window) -> Stored:
         manifest = {"rows": rows, "window": [bound.isoformat() for bound in window] if window else None}
         file.with_suffix(".json").write_text(json.dumps(manifest))
         return Stored(tuple(path[-2:]), file, window, rows)
 
     def parts(self, name: str) -> Path:
         """A folder (created) for the pieces a step writes before it stores the whole:
-        a landing folder's text, staged chunks, credit chunks."""
+        a landing folder's text, staged chunks."""
         folder = self.folder / "parts" / name
         folder.mkdir(parents=True, exist_ok=True)
         return folder
