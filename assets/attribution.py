@@ -19,7 +19,7 @@ from attribution_pipeline.contract.checks import (
     judge_references,
 )
 from attribution_pipeline.contract.validation import referential_warnings
-from attribution_pipeline.orchestration.io_managers import with_run_id
+from attribution_pipeline.orchestration.io_managers import check_within, with_run_id
 from attribution_pipeline.orchestration.partitions import covered_window
 from attribution_pipeline.orchestration.settings import AttributionSettings
 from attribution_pipeline.orchestration.table_assets import check_result, key_of, table_asset, table_out, tables_asset
@@ -94,14 +94,15 @@ def write_credit(
     they are computed (written once: the IO manager takes the file as it is), and the
     cents credited per model, counted on the way for the reconciliation check."""
     totals: dict[str, int] = {}
+    window = context.partition_time_window
 
     def counted() -> Iterator[pl.DataFrame]:
         for chunk in chunks:
+            check_within(chunk, table, (window.start, window.end))  # before it is written, as the IO manager would
             for model, cents in chunk.group_by("model").agg(pl.col("credited_cents").sum()).iter_rows():
                 totals[model] = totals.get(model, 0) + cents
             yield with_run_id(chunk, table, context.run.run_id)
 
-    window = context.partition_time_window
     run_workspace = workspace.for_run(context.instance, context.run.run_id)
     stored = run_workspace.write_chunks((table.schema, table.name), counted(), (window.start, window.end))
     return stored, totals

@@ -20,7 +20,6 @@ import polars as pl
 from models.pipeline import DEAL_STATES, WON
 
 REVENUE, PIPELINE = "revenue", "pipeline"
-MEASURES = (REVENUE, PIPELINE)
 
 # Why a deal's figure moved since the freeze, in the order they are tested: the first that holds is the reason.
 ADDED, REMOVED, AMOUNT, STAGE, DATES, TOUCHES, RESTATED = (

@@ -303,5 +303,29 @@ def test_the_report_shows_pipeline_created_and_the_drift(scenario):
     assert drift[("pipeline", "linear", "added_after_freeze")] == (1, 25_000)
     assert drift[("revenue", "linear", "stage_changed")] == (1, -40_000)
     assert drift[("revenue", "first_touch", "touches_changed")] == (1, 0)  # T's 800.00 moved from paid_search to email
+    # frozen against now per (measure, model, channel): the hand-derived freeze plus DRIFT's deals
+    frozen = {"revenue": FROZEN_REVENUE, "pipeline": FROZEN_PIPELINE}
+    moved: dict[tuple, int] = {}
+    for (measure, model, channel, _), (cents, _) in DRIFT.items():
+        moved[(measure, model, channel)] = moved.get((measure, model, channel), 0) + cents
+    expected = {
+        key: (frozen[key[0]][key[1]].get(key[2], 0), frozen[key[0]][key[1]].get(key[2], 0) + cents, cents)
+        for key, cents in moved.items()
+        if cents
+    }
+    got = {
+        (m, model, channel): (round(then * 100), round(now * 100), round(change * 100))
+        for snapshot_id, m, model, channel, then, now, change in data.drift_channels.iter_rows()
+        if snapshot_id == "2024-Q3-v1"
+    }
+    assert got == expected
+    # every drift row of the linear model (fewer than DRIFT_DEALS), the largest |drift| first
+    deals = [
+        (row["measure"], row["opportunity_id"], row["channel"], round(row["drift_amount"] * 100))
+        for row in data.drift_deals.iter_rows(named=True)
+    ]
+    linear = sorted(((m, deal, channel, cents) for (m, model, channel, deal), (cents, _) in DRIFT.items() if model == "linear"))
+    assert sorted(deals) == linear and abs(deals[0][3]) == max(abs(row[3]) for row in linear)
     page = render(data)
     assert "<section id=pipeline>" in page and "<section id=snapshots>" in page and "2024-Q3-v1" in page
+    assert "Frozen against now, per model and channel" in page and "The deals that moved most, model linear" in page

@@ -174,8 +174,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         if stored is None:
             return self._from_warehouse(schema, name, table, wanted)
         whole = wanted is None or stored.window is None or stored.window == wanted
-        # A lazy input stays a scan whatever the window (an all-months reader of a run's
-        # months, such as the pipeline marts, would otherwise hold the whole file).
+        # A lazy input stays a scan of the run's file whatever the window (an all-months reader
+        # of a run's months, such as the pipeline marts, would otherwise hold the whole file);
+        # months the run did not compute still come from the warehouse as a frame.
         frame = pl.scan_parquet(stored.file) if lazy else stored.read()
         if table is not None:
             frame = frame.select(engine_columns(table))

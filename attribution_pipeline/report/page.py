@@ -436,8 +436,31 @@ def _snapshots(d: ReportData) -> str:
         + "</tr>"
         for row in d.drift.iter_rows(named=True)
     ]
-    return table + _table(
-        ["snapshot", "measure", "model", "reason", "deals", f"drift ({d.currency})"], drift, sortable=True, numeric_from=4
+    by_reason = _table(["snapshot", "measure", "model", "reason", "deals", f"drift ({d.currency})"], drift, sortable=True, numeric_from=4)
+    money = ("frozen_amount", "current_amount", "drift_amount")
+    channels = [
+        "<tr>"
+        + "".join(_cell(row[c]) for c in ("snapshot_id", "measure", "model", "channel"))
+        + "".join(_cell(_amount(row[c]), row[c], True) for c in money)
+        + "</tr>"
+        for row in d.drift_channels.iter_rows(named=True)
+    ]
+    deals = [
+        "<tr>"
+        + "".join(_cell(row[c]) for c in ("snapshot_id", "measure", "opportunity_id", "channel", "reason"))
+        + "".join(_cell(_amount(row[c]), row[c], True) for c in money)
+        + "</tr>"
+        for row in d.drift_deals.iter_rows(named=True)
+    ]
+    amounts = [f"frozen ({d.currency})", f"now ({d.currency})", f"drift ({d.currency})"]
+    return (
+        table
+        + "<h3>Why the numbers moved</h3>"
+        + by_reason
+        + "<h3>Frozen against now, per model and channel</h3>"
+        + _table(["snapshot", "measure", "model", "channel", *amounts], channels, sortable=True, numeric_from=4)
+        + f"<h3>The deals that moved most, model {html.escape(d.model)}</h3>"
+        + _table(["snapshot", "measure", "deal", "channel", "reason", *amounts], deals, sortable=True, numeric_from=5)
     )
 
 

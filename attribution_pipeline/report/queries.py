@@ -41,6 +41,8 @@ class ReportData:
     pipeline: pl.DataFrame  # model, channel, pipeline_created, pipeline_open, pipeline_won, pipeline_lost (funnel.months)
     snapshots: pl.DataFrame  # current snapshots: snapshot_id, period, frozen_at, won_revenue, pipeline_created
     drift: pl.DataFrame  # snapshot_id, measure, model, reason, deals, drift_amount
+    drift_channels: pl.DataFrame  # snapshot_id, measure, model, channel, frozen_amount, current_amount, drift_amount (drift != 0)
+    drift_deals: pl.DataFrame  # the chosen model's DRIFT_DEALS largest snapshot_drift rows by |drift_amount|
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
                 else pl.DataFrame()
             )
             pipeline, snapshots, drift = _pipeline_and_drift(client, conn, created_window)
+            drift_channels, drift_deals = _drift_detail(conn, chosen) if not drift.is_empty() else (pl.DataFrame(), pl.DataFrame())
     finally:
         client.dispose()
     cents = (pl.col("credited_revenue").cast(pl.Decimal(38, 2)) * 100).cast(pl.Int64)  # exact, for the reconciliation
@@ -177,6 +180,8 @@ def load(url: str, model: str | None, first: dt.date | None, last: dt.date | Non
         pipeline=pipeline,
         snapshots=snapshots,
         drift=drift,
+        drift_channels=drift_channels,
+        drift_deals=drift_deals,
     )
 
 
@@ -211,8 +216,9 @@ def _pipeline_and_drift(
     if not snapshots.is_empty() and client.has_table("attribution", "snapshot_drift"):
         drift = _frame(
             conn,
-            "SELECT snapshot_id, measure, model, reason, COUNT(DISTINCT opportunity_id) AS deals, SUM(drift_amount) AS drift_amount "
-            "FROM attribution.snapshot_drift GROUP BY snapshot_id, measure, model, reason ORDER BY snapshot_id, measure, model, reason",
+            "SELECT d.snapshot_id, d.measure, d.model, d.reason, COUNT(DISTINCT d.opportunity_id) AS deals, SUM(d.drift_amount) AS drift_amount "
+            f"FROM attribution.snapshot_drift d {_CURRENT_SNAPSHOT} GROUP BY d.snapshot_id, d.measure, d.model, d.reason "
+            "ORDER BY d.snapshot_id, d.measure, d.model, d.reason",
         )
     return (
         _floats(pipeline, *_PIPELINE_COLUMNS) if not pipeline.is_empty() else pipeline,
@@ -223,6 +229,48 @@ def _pipeline_and_drift(
 
 def _utc(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+
+
+# Drift rows of a snapshot that is still its period's current one (a run that computed
+# drift before a --supersede may have published rows of the superseded snapshot).
+_CURRENT_SNAPSHOT = "JOIN attribution.snapshots s ON s.snapshot_id = d.snapshot_id AND s.superseded_by IS NULL"
+DRIFT_DEALS = 20
+
+
+def _drift_detail(conn: sa.Connection, model: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The frozen figures against today's per (snapshot, measure, model, channel), where they
+    differ (today's = frozen + the drift rows, which is how snapshot_drift is defined), and
+    the chosen model's deals that moved most."""
+    frozen = _frame(
+        conn,
+        "SELECT d.snapshot_id, d.measure, d.model, d.channel, SUM(d.credited_amount) AS frozen_amount "
+        f"FROM attribution.snapshots_credit d {_CURRENT_SNAPSHOT} GROUP BY d.snapshot_id, d.measure, d.model, d.channel",
+    )
+    moved = _frame(
+        conn,
+        "SELECT d.snapshot_id, d.measure, d.model, d.channel, SUM(d.drift_amount) AS drift_amount "
+        f"FROM attribution.snapshot_drift d {_CURRENT_SNAPSHOT} GROUP BY d.snapshot_id, d.measure, d.model, d.channel",
+    )
+    keys = ["snapshot_id", "measure", "model", "channel"]
+    frozen, moved = _floats(frozen, "frozen_amount"), _floats(moved, "drift_amount")
+    channels = (
+        moved.join(frozen, on=keys, how="left")
+        .with_columns(pl.col("frozen_amount").fill_null(0.0))
+        .filter(pl.col("drift_amount") != 0)
+        .select(*keys, "frozen_amount", current_amount=pl.col("frozen_amount") + pl.col("drift_amount"), drift_amount="drift_amount")
+        .sort(*keys)
+        if not moved.is_empty()
+        else pl.DataFrame()
+    )
+    deals = _frame(
+        conn,
+        "SELECT d.snapshot_id, d.measure, d.opportunity_id, d.channel, d.frozen_amount, d.current_amount, d.drift_amount, d.reason "
+        f"FROM attribution.snapshot_drift d {_CURRENT_SNAPSHOT} WHERE d.model = :model "
+        "ORDER BY ABS(d.drift_amount) DESC, d.snapshot_id, d.measure, d.opportunity_id, d.channel LIMIT :top",
+        model=model,
+        top=DRIFT_DEALS,
+    )
+    return channels, _floats(deals, "frozen_amount", "current_amount", "drift_amount") if not deals.is_empty() else deals
 
 
 def _floats(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:

@@ -74,21 +74,21 @@ class RunWorkspace:
         partial = file.with_suffix(f".{os.getpid()}.partial")
         writer, rows = None, 0
         try:
-            for chunk in chunks:
-                table = chunk.to_arrow(compat_level=pl.CompatLevel.oldest())
-                if writer is None:
-                    writer = pq.ParquetWriter(partial, table.schema, compression="zstd")
-                writer.write_table(table.cast(writer.schema))
-                rows += chunk.height
-        except BaseException:
-            if writer is not None:
-                writer.close()
-            partial.unlink(missing_ok=True)
-            raise
-        if writer is None:
-            raise ValueError(f"no chunk of {'.'.join(path[-2:])} to write (a chunked step yields at least one, empty or not)")
-        writer.close()
-        partial.replace(file)
+            try:
+                for chunk in chunks:
+                    table = chunk.to_arrow(compat_level=pl.CompatLevel.oldest())
+                    if writer is None:
+                        writer = pq.ParquetWriter(partial, table.schema, compression="zstd")
+                    writer.write_table(table.cast(writer.schema))
+                    rows += chunk.height
+            finally:
+                if writer is not None:
+                    writer.close()
+            if writer is None:
+                raise ValueError(f"no chunk of {'.'.join(path[-2:])} to write (a chunked step yields at least one, empty or not)")
+            partial.replace(file)
+        finally:
+            partial.unlink(missing_ok=True)  # left only when writing failed: never a half file
         return self._manifest(path, file, rows, window)
 
     def _manifest(self, path: tuple[str, ...], file: Path, rows: int, window) -> Stored:
