@@ -3,8 +3,9 @@ to the warehouse table named by its key (``schema/name``). An output may be a
 lazy frame over part files (a landing folder's text, staged chunks): it is
 streamed to the workspace file and the warehouse is loaded from that file, so it
 is never held whole. A step that wrote its chunks to the workspace itself (the
-credit steps, ``RunWorkspace.write_chunks``) returns that ``Stored`` file. A raw.* frame (a database source) goes to
-the warehouse only, since no step reads raw.
+credit steps, ``RunWorkspace.write_chunks``) returns that ``Stored`` file. A
+raw.* frame (a database source) goes to the warehouse only, since no step reads
+raw.
 
 Steps read their inputs from the workspace of the run that wrote them, whatever
 process computed them, and from the warehouse when that run's workspace does not

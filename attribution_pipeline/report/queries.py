@@ -252,6 +252,8 @@ def _drift_detail(conn: sa.Connection, model: str) -> tuple[pl.DataFrame, pl.Dat
         f"FROM attribution.snapshot_drift d {_CURRENT_SNAPSHOT} GROUP BY d.snapshot_id, d.measure, d.model, d.channel",
     )
     keys = ["snapshot_id", "measure", "model", "channel"]
+    if frozen.is_empty():  # a period frozen with no credit: every drift row is new
+        frozen = pl.DataFrame(schema={**dict.fromkeys(keys, pl.String), "frozen_amount": pl.Float64})
     frozen, moved = _floats(frozen, "frozen_amount"), _floats(moved, "drift_amount")
     channels = (
         moved.join(frozen, on=keys, how="left")
