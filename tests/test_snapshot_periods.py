@@ -101,3 +101,30 @@ def test_each_deal_gets_the_first_reason_that_holds():
         "late": -50,
         "same": -10,
     }
+
+
+def test_freezing_a_warehouse_without_pipeline_credit_names_the_missing_tables(tmp_path):
+    """A warehouse last published by a version before issue 19 has runs but no pipeline credit:
+    the freeze says which tables are missing and what to do, instead of an SQL error."""
+    import sqlalchemy as sa
+
+    from attribution_pipeline.warehouse.client import WarehouseClient
+    from attribution_pipeline.warehouse.snapshots import SnapshotRefused, freeze
+    from attribution_pipeline.warehouse.tables import RUNS, TOUCH_CREDIT
+
+    client = WarehouseClient(f"duckdb:///{tmp_path / 'old.duckdb'}")
+    try:
+        with client.transaction() as conn:
+            conn.execute(sa.text("CREATE SCHEMA attribution"))
+            RUNS.create(conn)
+            TOUCH_CREDIT.create(conn)
+            conn.execute(
+                RUNS.insert().values(run_id="r", status="success", finished_at=dt.datetime(2024, 10, 2, tzinfo=UTC), parameters="{}")
+            )
+        with pytest.raises(SnapshotRefused) as refused:
+            freeze(client, "2024-Q3")
+    finally:
+        client.dispose()
+    message = str(refused.value)
+    assert "attribution.pipeline_credit" in message and "attribution.pipeline_campaign_attribution" in message
+    assert "attribution.touch_credit" not in message and "attribution run" in message

@@ -52,6 +52,9 @@ class Frozen:
 
 def freeze(client: WarehouseClient, period: str, supersede: bool = False, skip_if_frozen: bool = False) -> Frozen:
     start, end = snapshots.period_bounds(period)
+    frozen = current_snapshots(client).filter(pl.col("period") == period) if skip_if_frozen else None
+    if frozen is not None and frozen.height:  # the schedule's case: nothing to read (checked again below, under the lock)
+        return Frozen(frozen.item(0, "snapshot_id"), period, frozen.item(0, "run_id"), None, {}, skipped=True)
     with client.consistent_reads() as conn:
         run = _latest_run(client, conn)
         model = json.loads(run["parameters"])["models"][0]
@@ -93,7 +96,7 @@ def freeze(client: WarehouseClient, period: str, supersede: bool = False, skip_i
 def current_snapshots(client: WarehouseClient) -> pl.DataFrame:
     """The snapshot of each frozen period that is not superseded (none before the first freeze)."""
     if not client.has_table(SNAPSHOTS.schema, SNAPSHOTS.name):
-        return pl.DataFrame(schema={"snapshot_id": pl.String, "period": pl.String})
+        return pl.DataFrame(schema={"snapshot_id": pl.String, "period": pl.String, "run_id": pl.String})
     return client.read_declared(SNAPSHOTS).filter(pl.col("superseded_by").is_null()).sort("period")
 
 
@@ -110,6 +113,9 @@ def _latest_run(client: WarehouseClient, conn: sa.Connection) -> dict:
     found = client.query(statement, conn) if client.has_table(RUNS.schema, RUNS.name) else pl.DataFrame()
     if found.height == 0:
         raise SnapshotRefused(f"{client.url} has no successful run to freeze: run `attribution run` first")
+    missing = [t.fullname for t in (TOUCH_CREDIT, PIPELINE_CREDIT, PIPELINE_CAMPAIGN_ATTRIBUTION) if not client.has_table(t.schema, t.name)]
+    if missing:  # a warehouse last published by a version without pipeline credit
+        raise SnapshotRefused(f"{client.url} has no {', '.join(missing)}: publish a run of this version (`attribution run`) first")
     return found.row(0, named=True)
 
 
