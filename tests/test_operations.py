@@ -78,7 +78,6 @@ def _drop(admin: str, database: str) -> None:
     engine.dispose()
 
 
-@pytest.mark.longest
 @pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_sigkill_while_publishing_leaves_one_version_of_every_table_and_the_next_run_succeeds(
     kind, inputs, expected, tmp_path, request, dagster_home
@@ -140,7 +139,6 @@ def test_dropped_postgres_connection_is_retried_and_the_run_completes(inputs, ex
     assert all(same(expected["old"][name], got[name]) for name in got)
 
 
-@pytest.mark.longest
 @pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_two_runs_at_once_never_interleave_writes(kind, inputs, expected, tmp_path, request, dagster_home):
     """PostgreSQL: advisory locks make the second writer wait, both succeed. DuckDB:
