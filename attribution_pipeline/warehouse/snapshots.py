@@ -57,6 +57,7 @@ def freeze(client: WarehouseClient, period: str, supersede: bool = False, skip_i
         return Frozen(frozen.item(0, "snapshot_id"), period, frozen.item(0, "run_id"), None, {}, skipped=True)
     with client.consistent_reads() as conn:
         run = _latest_run(client, conn)
+        _require_credit_tables(client)
         model = json.loads(run["parameters"])["models"][0]
         touch_credit = client.read_declared(TOUCH_CREDIT, "closed_at", start, end, conn)
         pipeline_credit = client.read_declared(PIPELINE_CREDIT, "created_at", start, end, conn)
@@ -113,10 +114,14 @@ def _latest_run(client: WarehouseClient, conn: sa.Connection) -> dict:
     found = client.query(statement, conn) if client.has_table(RUNS.schema, RUNS.name) else pl.DataFrame()
     if found.height == 0:
         raise SnapshotRefused(f"{client.url} has no successful run to freeze: run `attribution run` first")
-    missing = [t.fullname for t in (TOUCH_CREDIT, PIPELINE_CREDIT, PIPELINE_CAMPAIGN_ATTRIBUTION) if not client.has_table(t.schema, t.name)]
-    if missing:  # a warehouse last published by a version without pipeline credit
-        raise SnapshotRefused(f"{client.url} has no {', '.join(missing)}: publish a run of this version (`attribution run`) first")
     return found.row(0, named=True)
+
+
+def _require_credit_tables(client: WarehouseClient) -> None:
+    """What a freeze reads, present: a warehouse last published by a version without pipeline credit has runs but not these."""
+    missing = [t.fullname for t in (TOUCH_CREDIT, PIPELINE_CREDIT, PIPELINE_CAMPAIGN_ATTRIBUTION) if not client.has_table(t.schema, t.name)]
+    if missing:
+        raise SnapshotRefused(f"{client.url} has no {', '.join(missing)}: publish a run of this version (`attribution run`) first")
 
 
 def _deals(client: WarehouseClient, conn: sa.Connection, model: str) -> pl.DataFrame:
